@@ -1,0 +1,25 @@
+"""deeplayers: deep L-layer neural networks in the course's notation, in NumPy."""
+
+from __future__ import annotations
+
+from .activations import ACTIVATIONS, get_activation
+from .errors import (
+    ConfigError, DataError, DeeplayersError, DivergenceError, ModelFileError, NotFittedError, ShapeError,
+)
+from .gradcheck import gradient_check
+from .initializers import INITIALIZERS, initialize
+from .layers import Dense
+from .losses import LOSSES, get_loss
+from .network import Network
+from .optimizers import OPTIMIZERS, Adam, GradientDescent, Momentum, RMSprop, get_optimizer
+from .training import Callback, EarlyStopping, History
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Network", "Dense", "History", "Callback", "EarlyStopping", "gradient_check", "initialize",
+    "ACTIVATIONS", "LOSSES", "INITIALIZERS", "OPTIMIZERS", "get_activation", "get_loss", "get_optimizer",
+    "GradientDescent", "Momentum", "RMSprop", "Adam",
+    "DeeplayersError", "ShapeError", "DataError", "ConfigError", "DivergenceError", "ModelFileError",
+    "NotFittedError", "__version__",
+]

@@ -1,0 +1,141 @@
+"""Activation functions g[l] and their backward rules, in one registry.
+
+Each activation maps Z[l] to A[l] (``forward``) and turns dA[l] into dZ[l] = dA[l] * g'(Z[l])
+(``backward``). Both write into ``out`` when given, so the training loop reuses its buffers; the
+backward rule may read the cached A[l] = g(Z[l]) where that is cheaper than recomputing g(Z).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConfigError
+
+__all__ = ["Activation", "ACTIVATIONS", "get_activation"]
+
+
+class Activation:
+    """g and its backward rule dZ = dA * g'(Z)."""
+
+    name = "activation"
+
+    def forward(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """A = g(Z), shape (n[l], m)."""
+        raise NotImplementedError
+
+    def backward(
+        self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """dZ = dA * g'(Z), shape (n[l], m). ``A`` is g(Z) from the forward pass."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Linear(Activation):
+    name = "linear"
+
+    def forward(self, Z, out=None):
+        if out is None or out is Z:
+            return Z
+        np.copyto(out, Z)
+        return out
+
+    def backward(self, dA, Z, A, out=None):
+        if out is None or out is dA:
+            return dA
+        np.copyto(out, dA)
+        return out
+
+
+class ReLU(Activation):
+    name = "relu"
+
+    def forward(self, Z, out=None):
+        return np.maximum(Z, 0, out=out)
+
+    def backward(self, dA, Z, A, out=None):
+        # g'(Z) = 1 where Z > 0 else 0 (the course's choice at Z == 0)
+        return np.multiply(dA, Z > 0, out=out)
+
+
+class LeakyReLU(Activation):
+    name = "leaky_relu"
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        self.alpha = float(alpha)
+
+    def forward(self, Z, out=None):
+        # max(Z, alpha Z) is g for 0 < alpha < 1
+        return np.maximum(Z, self.alpha * Z, out=out)
+
+    def backward(self, dA, Z, A, out=None):
+        slope = np.where(Z > 0, 1.0, self.alpha).astype(dA.dtype, copy=False)
+        return np.multiply(dA, slope, out=out)
+
+
+class Tanh(Activation):
+    name = "tanh"
+
+    def forward(self, Z, out=None):
+        return np.tanh(Z, out=out)
+
+    def backward(self, dA, Z, A, out=None):
+        # g'(Z) = 1 - A^2
+        g_prime = 1 - A * A
+        return np.multiply(dA, g_prime, out=out)
+
+
+class Sigmoid(Activation):
+    name = "sigmoid"
+
+    def forward(self, Z, out=None):
+        # 1 / (1 + exp(-Z)); exp overflow to inf gives exactly 0, so silence that warning only
+        with np.errstate(over="ignore"):
+            A = np.negative(Z, out=out)
+            np.exp(A, out=A)
+        A += 1
+        return np.reciprocal(A, out=A)
+
+    def backward(self, dA, Z, A, out=None):
+        # g'(Z) = A (1 - A)
+        g_prime = A * (1 - A)
+        return np.multiply(dA, g_prime, out=out)
+
+
+class Softmax(Activation):
+    """Column-wise softmax: each sample's n[L] outputs sum to 1."""
+
+    name = "softmax"
+
+    def forward(self, Z, out=None):
+        # subtracting the column max keeps exp from overflowing (log-sum-exp trick)
+        A = np.subtract(Z, Z.max(axis=0, keepdims=True), out=out)
+        np.exp(A, out=A)
+        A /= A.sum(axis=0, keepdims=True)
+        return A
+
+    def backward(self, dA, Z, A, out=None):
+        # Jacobian-vector product: dZ = A * (dA - sum(dA * A over units))
+        s = np.sum(dA * A, axis=0, keepdims=True)
+        dZ = np.subtract(dA, s, out=out)
+        dZ *= A
+        return dZ
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Softmax)
+}
+ACTIVATIONS["identity"] = Linear
+
+
+def get_activation(g: str | Activation) -> Activation:
+    """Look an activation up by name (``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softmax``, ``linear``)."""
+    if isinstance(g, Activation):
+        return g
+    try:
+        return ACTIVATIONS[str(g).lower()]()
+    except KeyError:
+        names = ", ".join(sorted(ACTIVATIONS))
+        raise ConfigError(f"unknown activation {g!r}; choose one of: {names}") from None

@@ -1,0 +1,45 @@
+"""Exceptions raised by deeplayers.
+
+Every error subclasses both :class:`DeeplayersError` (catch everything from this library) and the
+matching built-in (``ValueError``, ``TypeError``, ...), so generic handlers keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DeeplayersError",
+    "ShapeError",
+    "DataError",
+    "ConfigError",
+    "DivergenceError",
+    "ModelFileError",
+    "NotFittedError",
+]
+
+
+class DeeplayersError(Exception):
+    """Base class of every error deeplayers raises on purpose."""
+
+
+class ShapeError(DeeplayersError, ValueError):
+    """An array does not have the shape the notation requires (which layer, which array, expected vs got)."""
+
+
+class DataError(DeeplayersError, ValueError):
+    """Input data is unusable: NaN/inf, empty, non-numeric, or labels that do not fit the output."""
+
+
+class ConfigError(DeeplayersError, ValueError):
+    """A hyperparameter or option is invalid (unknown name, out of range, incompatible pair)."""
+
+
+class DivergenceError(DeeplayersError, FloatingPointError):
+    """Training produced a NaN or infinite cost."""
+
+
+class ModelFileError(DeeplayersError, ValueError):
+    """A model or checkpoint file is damaged, foreign, or of a newer format."""
+
+
+class NotFittedError(DeeplayersError, AttributeError):
+    """A model was used before it was trained or loaded."""

@@ -1,0 +1,119 @@
+"""Cost functions J(A[L], Y), their gradient dA[L], and the fused output gradients.
+
+Y has the shape of A[L]: (n[L], m). Costs are averaged over the m samples. For the pairs
+sigmoid + binary cross-entropy and softmax + categorical cross-entropy the output gradient is
+fused: dZ[L] = A[L] - Y, which is exact and never divides by a saturated A[L].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConfigError
+
+__all__ = ["Loss", "LOSSES", "get_loss", "default_loss"]
+
+
+def _clip(AL: np.ndarray) -> np.ndarray:
+    # keeps log(A) and log(1 - A) finite when an output saturates at exactly 0 or 1
+    eps = np.finfo(AL.dtype).eps if AL.dtype.kind == "f" else np.finfo(np.float64).eps
+    return np.clip(AL, eps, 1 - eps)
+
+
+class Loss:
+    name = "loss"
+    #: the output activation whose pairing gives dZ[L] = A[L] - Y
+    fused_with: str | None = None
+    #: whether A[L] must lie in (0, 1)
+    needs_probabilities = False
+
+    def cost(self, AL: np.ndarray, Y: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def dAL(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """dJ/dA[L] times m (the 1/m is applied in each layer's dW, db)."""
+        raise NotImplementedError
+
+    def fused_dZ(self, AL: np.ndarray, Y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """dZ[L] = A[L] - Y for the fused pair (times m, like dAL)."""
+        return np.subtract(AL, Y, out=out)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class BinaryCrossEntropy(Loss):
+    """J = -(1/m) sum(Y log A + (1 - Y) log(1 - A)); one or more independent sigmoid outputs."""
+
+    name = "binary_crossentropy"
+    fused_with = "sigmoid"
+    needs_probabilities = True
+
+    def cost(self, AL, Y):
+        m = AL.shape[1]
+        A = _clip(AL)
+        # the course's form: (1/m) (-Y log(A)^T - (1-Y) log(1-A)^T), summed over output units
+        total = -(np.vdot(Y, np.log(A)) + np.vdot(1 - Y, np.log1p(-A)))
+        return float(total / m)
+
+    def dAL(self, AL, Y):
+        A = _clip(AL)
+        return -(np.divide(Y, A) - np.divide(1 - Y, 1 - A))
+
+
+class CategoricalCrossEntropy(Loss):
+    """J = -(1/m) sum(Y log A) with one-hot Y of shape (n[L], m); softmax output."""
+
+    name = "categorical_crossentropy"
+    fused_with = "softmax"
+    needs_probabilities = True
+
+    def cost(self, AL, Y):
+        m = AL.shape[1]
+        return float(-np.vdot(Y, np.log(_clip(AL))) / m)
+
+    def dAL(self, AL, Y):
+        return -np.divide(Y, _clip(AL))
+
+
+class MeanSquaredError(Loss):
+    """J = (1/(2m)) sum((A - Y)^2), so that dZ[L] = A[L] - Y for a linear output."""
+
+    name = "mse"
+    fused_with = "linear"
+
+    def cost(self, AL, Y):
+        m = AL.shape[1]
+        diff = AL - Y
+        return float(np.vdot(diff, diff) / (2 * m))
+
+    def dAL(self, AL, Y):
+        return AL - Y
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "binary_crossentropy": BinaryCrossEntropy,
+    "bce": BinaryCrossEntropy,
+    "categorical_crossentropy": CategoricalCrossEntropy,
+    "cce": CategoricalCrossEntropy,
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+}
+
+_DEFAULT_FOR_OUTPUT = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy"}
+
+
+def default_loss(output: str) -> str:
+    """The loss that pairs with an output activation: sigmoid -> BCE, softmax -> CCE, else MSE."""
+    return _DEFAULT_FOR_OUTPUT.get(output, "mse")
+
+
+def get_loss(loss: str | Loss) -> Loss:
+    """Look a loss up by name (``binary_crossentropy``/``bce``, ``categorical_crossentropy``/``cce``, ``mse``)."""
+    if isinstance(loss, Loss):
+        return loss
+    try:
+        return LOSSES[str(loss).lower()]()
+    except KeyError:
+        names = ", ".join(sorted(LOSSES))
+        raise ConfigError(f"unknown loss {loss!r}; choose one of: {names}") from None

@@ -1,0 +1,318 @@
+"""The deep L-layer network: a stack of Dense layers l = 1..L with one loss.
+
+    layer_dims = [n0, n1, ..., nL];  W[l]: (n[l], n[l-1]);  b[l]: (n[l], 1);  X = A[0]: (n0, m).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .activations import Activation, get_activation
+from .errors import ConfigError, DataError, ShapeError
+from .initializers import initialize
+from .layers import Dense
+from .losses import Loss, default_loss, get_loss
+from .shapes import as_float_array, check_layer_dims, check_X, check_Y
+
+if TYPE_CHECKING:
+    from .training import History
+
+__all__ = ["Network"]
+
+
+class Network:
+    """A deep L-layer network in the course's notation.
+
+    Parameters
+    ----------
+    layer_dims : list of int
+        ``[n0, n1, ..., nL]``: n0 input features, nL output units.
+    hidden : str or list of str
+        g[l] for the hidden layers l = 1..L-1: one name for all, or a list of L-1 names.
+    output : str
+        g[L]: ``sigmoid`` (binary / multi-label), ``softmax`` (multi-class) or ``linear`` (regression).
+        A list of L names may be given as ``hidden`` instead, in which case ``output`` is ignored.
+    loss : str, optional
+        Defaults to the loss that pairs with ``output`` (sigmoid: binary cross-entropy, softmax:
+        categorical cross-entropy, otherwise mean squared error).
+    init : str or None
+        ``he``, ``xavier``, ``course`` (randn / sqrt(n[l-1])) or ``small`` (randn * 0.01);
+        None leaves W = 0 for parameters set afterwards.
+    seed : int, optional
+        Seeds NumPy's legacy ``RandomState`` for the weights (drawn W1, W2, ... in order) and the
+        training RNG (mini-batch order, dropout).
+    dtype : str
+        ``float64`` (default, exact course reproduction) or ``float32`` (faster training).
+
+    Examples
+    --------
+    >>> net = Network([4, 3, 1], seed=1)
+    >>> net.forward(np.ones((4, 5))).shape
+    (1, 5)
+    """
+
+    def __init__(
+        self,
+        layer_dims: Sequence[int],
+        hidden: str | Sequence[str] = "relu",
+        output: str = "sigmoid",
+        init: str | None = "he",
+        seed: int | None = None,
+        dtype: str | np.dtype = "float64",
+        loss: str | Loss | None = None,
+    ) -> None:
+        self.layer_dims = check_layer_dims(layer_dims)
+        L = len(self.layer_dims) - 1
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ConfigError(f"dtype must be float32 or float64, got {dtype!r}")
+        if isinstance(hidden, str) or isinstance(hidden, Activation):
+            activations = [hidden] * (L - 1) + [output]
+        else:
+            activations = list(hidden)
+            if len(activations) == L - 1:
+                activations.append(output)
+            if len(activations) != L:
+                raise ConfigError(
+                    f"give one activation per layer l = 1..L: {L} names (or {L - 1} hidden ones plus "
+                    f"output=...), got {len(activations)}: {activations}"
+                )
+        gs = [get_activation(g) for g in activations]
+        for l, g in enumerate(gs[:-1], start=1):
+            if g.name == "softmax":
+                raise ConfigError(f"g[{l}] = softmax is only supported on the output layer L = {L}")
+        self.loss = get_loss(loss if loss is not None else default_loss(gs[-1].name))
+        if self.loss.needs_probabilities and gs[-1].name not in ("sigmoid", "softmax"):
+            raise ConfigError(
+                f"loss {self.loss.name} needs outputs in (0, 1): use output='sigmoid' or 'softmax', "
+                f"not {gs[-1].name!r} (or loss='mse')"
+            )
+        self.init, self.seed = init, seed
+        self.layers = [
+            Dense(self.layer_dims[l - 1], self.layer_dims[l], gs[l - 1], l=l, dtype=self.dtype)
+            for l in range(1, L + 1)
+        ]
+        if init is not None:
+            self.reset_parameters(init, seed)
+        self.history: History | None = None
+
+    # -- structure -------------------------------------------------------------------------
+    @property
+    def L(self) -> int:
+        """Number of layers with parameters (the input layer 0 is not counted)."""
+        return len(self.layers)
+
+    @property
+    def activations(self) -> list[str]:
+        """[g[1], ..., g[L]] by name."""
+        return [layer.g.name for layer in self.layers]
+
+    def __getitem__(self, l: int) -> Dense:
+        """Layer l, counted from 1 as in the notation."""
+        if not 1 <= l <= self.L:
+            raise IndexError(f"layers are numbered l = 1..L = 1..{self.L}, got {l}")
+        return self.layers[l - 1]
+
+    def reset_parameters(self, init: str | None = None, seed: int | None = None) -> None:
+        """Draw new W[l] (b[l] = 0) with an initializer; see :mod:`deeplayers.initializers`."""
+        init = self.init if init is None else init
+        for layer, (W, b) in zip(self.layers, initialize(self.layer_dims, init, seed, self.dtype)):
+            layer.set_parameters(W, b, copy=False)
+
+    @classmethod
+    def from_parameters(cls, parameters: dict[str, np.ndarray], hidden: str | Sequence[str] = "relu",
+                        output: str = "sigmoid", copy: bool = True, **kwargs: Any) -> Network:
+        """A network around the course's dict ``{"W1": ..., "b1": ..., ...}``; layer_dims are read
+        from the W shapes (checked). With ``copy=False`` the network updates the caller's arrays."""
+        L = sum(1 for k in parameters if k.startswith("W"))
+        if L < 1 or any(f"W{l}" not in parameters or f"b{l}" not in parameters for l in range(1, L + 1)):
+            raise ConfigError(f"parameters must hold W1, b1, ..., WL, bL; got keys {sorted(parameters)}")
+        Ws = [np.asarray(parameters[f"W{l}"]) for l in range(1, L + 1)]
+        for l, W in enumerate(Ws, start=1):
+            if W.ndim != 2:
+                raise ShapeError(f"W[{l}] must be a matrix (n[{l}], n[{l - 1}]), got shape {W.shape}")
+        dims = [Ws[0].shape[1]] + [W.shape[0] for W in Ws]
+        kwargs.setdefault("dtype", Ws[0].dtype if Ws[0].dtype.kind == "f" else "float64")
+        net = cls(dims, hidden=hidden, output=output, init=None, **kwargs)
+        for layer, W in zip(net.layers, Ws):
+            layer.set_parameters(W, np.asarray(parameters[f"b{layer.l}"]), copy=copy)
+        return net
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The course's dict ``{"W1": W[1], "b1": b[1], ...}`` (the live arrays, not copies)."""
+        params = {}
+        for layer in self.layers:
+            params[f"W{layer.l}"] = layer.W
+            params[f"b{layer.l}"] = layer.b
+        return params
+
+    @parameters.setter
+    def parameters(self, params: dict[str, np.ndarray]) -> None:
+        for layer in self.layers:
+            for key in (f"W{layer.l}", f"b{layer.l}"):
+                if key not in params:
+                    raise ConfigError(f"parameters is missing {key!r} (need W1, b1, ..., W{self.L}, b{self.L})")
+        for layer in self.layers:
+            layer.set_parameters(np.asarray(params[f"W{layer.l}"]), np.asarray(params[f"b{layer.l}"]))
+
+    @property
+    def n_params(self) -> int:
+        return sum(layer.n_params for layer in self.layers)
+
+    # -- the passes ------------------------------------------------------------------------
+    def _as_X(self, X: Any, name: str = "X") -> np.ndarray:
+        X = as_float_array(X, name, self.dtype)
+        check_X(X, self.layer_dims[0], name)
+        return X
+
+    def _as_Y(self, Y: Any, m: int) -> np.ndarray:
+        Y = as_float_array(Y, "Y", self.dtype)
+        check_Y(Y, self.layer_dims[-1], m)
+        return Y
+
+    def _forward(self, X: np.ndarray, *, cache: bool = True, reuse: bool = False,
+                 rng: np.random.Generator | None = None) -> np.ndarray:
+        A = X
+        last = self.L
+        for layer in self.layers:  # l = 1..L
+            A = layer.forward(A, cache=cache, reuse=reuse, rng=rng if layer.l < last else None)
+        return A
+
+    def forward(self, X: Any) -> np.ndarray:
+        """A[L] for X = A[0] of shape (n[0], m); keeps every layer's cache for :meth:`backward`."""
+        return self._forward(self._as_X(X))
+
+    def cost(self, AL: Any, Y: Any, l2: float = 0.0) -> float:
+        """J(A[L], Y), plus lambda/(2m) sum ||W[l]||^2 when ``l2`` > 0."""
+        AL = as_float_array(AL, f"A[{self.L}]")
+        nL = self.layer_dims[-1]
+        if AL.ndim != 2 or AL.shape[0] != nL:
+            raise ShapeError(f"A[{self.L}] must be (n[{self.L}], m) = ({nL}, m), got {AL.shape}")
+        Y = self._as_Y(Y, AL.shape[1])
+        J = self.loss.cost(AL, Y)
+        if l2:
+            J += self.l2_cost(l2, AL.shape[1])
+        return J
+
+    def l2_cost(self, l2: float, m: int) -> float:
+        """lambda/(2m) sum over l of ||W[l]||_F^2."""
+        return float(l2 / (2 * m) * sum(np.vdot(layer.W, layer.W) for layer in self.layers))
+
+    def _backward(self, Y: np.ndarray, *, l2: float = 0.0, reuse: bool = False, scale: float = 1.0,
+                  need_dA0: bool = False, on_layer: Callable[[Dense, np.ndarray | None], None] | None = None,
+                  ) -> np.ndarray | None:
+        """Backward pass l = L..1 from the cached forward pass; calls ``on_layer(layer, dA_prev)``
+        as soon as layer l's dW[l], db[l] are ready (dA[l-1] is already computed with the old W[l])."""
+        out = self.layers[-1]
+        if out.cache is None:
+            raise RuntimeError("backward needs a forward pass first: call forward(X) before backward(Y)")
+        AL = out.cache[2]
+        m = AL.shape[1]
+        if self.loss.fused_with == out.g.name:
+            # dZ[L] = A[L] - Y, exact for sigmoid + BCE, softmax + CCE, linear + MSE
+            dZ = self.loss.fused_dZ(AL, Y, out=AL if reuse else None)
+            dA_prev, dW, db = out.backward(dZ=dZ, need_dA_prev=self.L > 1 or need_dA0, reuse=reuse, scale=scale)
+        else:
+            dA = self.loss.dAL(AL, Y)
+            dA_prev, dW, db = out.backward(dA, need_dA_prev=self.L > 1 or need_dA0, reuse=reuse, scale=scale)
+        for layer in reversed(self.layers):  # l = L..1
+            if layer is not out:
+                dA_prev, dW, db = layer.backward(
+                    dA_prev, need_dA_prev=layer.l > 1 or need_dA0, reuse=reuse, scale=scale
+                )
+            if l2:
+                dW += (scale * l2 / m) * layer.W  # d/dW of lambda/(2m) ||W||^2
+            if on_layer is not None:
+                on_layer(layer, dA_prev)
+        return dA_prev
+
+    def backward(self, Y: Any, l2: float = 0.0) -> dict[str, np.ndarray]:
+        """Gradients ``{"dW1": ..., "db1": ..., ...}`` of the cost at the last :meth:`forward`."""
+        out = self.layers[-1]
+        if out.cache is None:
+            raise RuntimeError("backward needs a forward pass first: call forward(X) before backward(Y)")
+        Y = self._as_Y(Y, out.cache[0].shape[1])
+        grads: dict[str, np.ndarray] = {}
+
+        def collect(layer: Dense, dA_prev: np.ndarray | None) -> None:
+            grads[f"dW{layer.l}"] = layer.dW.copy()
+            grads[f"db{layer.l}"] = layer.db.copy()
+
+        self._backward(Y, l2=l2, on_layer=collect)
+        return dict(sorted(grads.items(), key=lambda kv: (int(kv[0][2:]), kv[0][1])))
+
+    # -- using the model -------------------------------------------------------------------
+    def predict_proba(self, X: Any, batch_size: int = 8192) -> np.ndarray:
+        """A[L] of shape (n[L], m), computed in chunks of ``batch_size`` columns (no cache kept)."""
+        X = self._as_X(X)
+        m = X.shape[1]
+        if m <= batch_size:
+            return self._forward(X, cache=False)
+        AL = np.empty((self.layer_dims[-1], m), self.dtype)
+        for start in range(0, m, batch_size):
+            stop = min(start + batch_size, m)
+            AL[:, start:stop] = self._forward(X[:, start:stop], cache=False, reuse=True)
+        return AL
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions from A[L]: sigmoid -> 0/1 of shape (n[L], m); softmax -> class index,
+        shape (1, m); linear and others -> A[L]."""
+        AL = self.predict_proba(X)
+        g = self.layers[-1].g.name
+        if g == "sigmoid":
+            return (AL > 0.5).astype(np.int64)
+        if g == "softmax":
+            return np.argmax(AL, axis=0).reshape(1, -1)
+        return AL
+
+    def fit(self, X: Any, Y: Any, learning_rate: float | None = None, num_iterations: int | None = None,
+            print_cost: bool = False, **options: Any) -> History:
+        """Train with the one training loop; see :func:`deeplayers.training.fit` for ``options``.
+
+        With no options this is the course's full-batch gradient descent; the returned
+        :class:`~deeplayers.training.History` behaves as the list of costs, one per iteration.
+        """
+        from .training import fit
+
+        return fit(self, X, Y, learning_rate=learning_rate, num_iterations=num_iterations,
+                   print_cost=print_cost, **options)
+
+    # -- description -----------------------------------------------------------------------
+    def summary(self, m: int | str = "m") -> str:
+        """A table of the architecture in the course's notation."""
+        rows = [("l", "layer", "n[l]", "g[l]", "W[l]", "b[l]", "Z[l], A[l]", "params")]
+        rows.append(("0", "input", str(self.layer_dims[0]), "-", "-", "-", f"({self.layer_dims[0]}, {m})", "0"))
+        for layer in self.layers:
+            kind = "output" if layer.l == self.L else "hidden"
+            rows.append((
+                str(layer.l), kind, str(layer.n), layer.g.name, f"({layer.n}, {layer.n_prev})",
+                f"({layer.n}, 1)", f"({layer.n}, {m})", f"{layer.n_params:,}",
+            ))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        line = "  ".join("-" * w for w in widths)
+
+        def fmt(r: tuple[str, ...]) -> str:
+            return "  ".join(c.rjust(w) if i in (0, 2, 7) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+
+        body = [fmt(rows[0]), line, *(fmt(r) for r in rows[1:]), line]
+        body.append(f"L = {self.L} layers, layer_dims = {self.layer_dims}, loss = {self.loss.name}, "
+                    f"dtype = {self.dtype.name}, {self.n_params:,} parameters")
+        return "\n".join(body)
+
+    def __repr__(self) -> str:
+        gs = ", ".join(self.activations)
+        return f"Network(layer_dims={self.layer_dims}, g=[{gs}], loss={self.loss.name}, dtype={self.dtype.name})"
+
+
+def check_finite(name: str, a: np.ndarray) -> None:
+    """Raise a DataError naming the first NaN/inf entry of ``a`` (row = unit, column = sample)."""
+    if not np.isfinite(a).all():
+        bad = np.argwhere(~np.isfinite(a))[0]
+        where = ", ".join(str(int(i)) for i in bad)
+        raise DataError(
+            f"{name} contains NaN or infinity (first at [{where}]); clean or impute the data before training"
+        )

@@ -1,0 +1,171 @@
+"""Optimizers: turn each layer's dW[l], db[l] into an update of W[l], b[l].
+
+The training loop calls ``begin_step()`` once per mini-batch and ``update(layer)`` for each layer
+right after that layer's gradients are ready (after dA[l-1] was computed with the old W[l]), so it
+never needs to know which optimizer it runs. Formulas are the course's (Improving Deep Neural
+Networks, week 2), with t counting mini-batch steps from 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConfigError
+from .layers import Dense
+
+__all__ = ["Optimizer", "GradientDescent", "Momentum", "RMSprop", "Adam", "OPTIMIZERS", "get_optimizer"]
+
+
+class Optimizer:
+    name = "optimizer"
+    #: True when the loop may fold the learning rate into dW, db (then update is W -= dW)
+    folds_learning_rate = False
+
+    def __init__(self, learning_rate: float = 0.01) -> None:
+        if not np.isfinite(learning_rate) or learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be a positive number, got {learning_rate!r}")
+        self.learning_rate = float(learning_rate)
+        self.t = 0
+        self.state: dict[str, np.ndarray] = {}
+
+    def _zeros(self, key: str, like: np.ndarray) -> np.ndarray:
+        arr = self.state.get(key)
+        if arr is None or arr.shape != like.shape or arr.dtype != like.dtype:
+            arr = self.state[key] = np.zeros_like(like)
+        return arr
+
+    def begin_step(self) -> None:
+        self.t += 1
+
+    def update(self, layer: Dense) -> None:
+        raise NotImplementedError
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Arrays and counters needed to resume exactly (for checkpoints)."""
+        return {"t": np.array(self.t), **{k: v.copy() for k, v in self.state.items()}}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.t = int(state["t"])
+        self.state = {k: np.array(v) for k, v in state.items() if k != "t"}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(learning_rate={self.learning_rate})"
+
+
+class GradientDescent(Optimizer):
+    """W[l] = W[l] - alpha dW[l]; b[l] = b[l] - alpha db[l]."""
+
+    name = "gd"
+    folds_learning_rate = True
+
+    def __init__(self, learning_rate: float = 0.0075) -> None:  # the course's alpha
+        super().__init__(learning_rate)
+
+    def update(self, layer: Dense, folded: bool = False) -> None:
+        if folded:  # dW already holds alpha dW
+            layer.W -= layer.dW
+            layer.b -= layer.db
+            return
+        lr = self.learning_rate
+        layer.W -= lr * layer.dW
+        layer.b -= lr * layer.db
+
+
+class Momentum(Optimizer):
+    """v = beta v + (1 - beta) dW; W = W - alpha v."""
+
+    name = "momentum"
+
+    def __init__(self, learning_rate: float = 0.01, beta: float = 0.9) -> None:
+        super().__init__(learning_rate)
+        self.beta = float(beta)
+
+    def update(self, layer: Dense, folded: bool = False) -> None:
+        for p, g, key in ((layer.W, layer.dW, f"vdW{layer.l}"), (layer.b, layer.db, f"vdb{layer.l}")):
+            v = self._zeros(key, p)
+            v *= self.beta
+            v += (1 - self.beta) * g
+            p -= self.learning_rate * v
+
+
+class RMSprop(Optimizer):
+    """s = beta s + (1 - beta) dW^2; W = W - alpha dW / (sqrt(s) + epsilon)."""
+
+    name = "rmsprop"
+
+    def __init__(self, learning_rate: float = 0.001, beta: float = 0.9, epsilon: float = 1e-8) -> None:
+        super().__init__(learning_rate)
+        self.beta, self.epsilon = float(beta), float(epsilon)
+
+    def update(self, layer: Dense, folded: bool = False) -> None:
+        for p, g, key in ((layer.W, layer.dW, f"sdW{layer.l}"), (layer.b, layer.db, f"sdb{layer.l}")):
+            s = self._zeros(key, p)
+            s *= self.beta
+            s += (1 - self.beta) * (g * g)
+            p -= self.learning_rate * g / (np.sqrt(s) + self.epsilon)
+
+
+class Adam(Optimizer):
+    """Adam with bias correction:
+
+    v = beta1 v + (1 - beta1) dW;  s = beta2 s + (1 - beta2) dW^2;
+    v_corr = v / (1 - beta1^t);  s_corr = s / (1 - beta2^t);
+    W = W - alpha v_corr / (sqrt(s_corr) + epsilon).
+    """
+
+    name = "adam"
+
+    def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-8) -> None:
+        super().__init__(learning_rate)
+        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+
+    def update(self, layer: Dense, folded: bool = False) -> None:
+        t = self.t
+        c1 = 1 - self.beta1**t
+        c2 = 1 - self.beta2**t
+        for p, g, name in ((layer.W, layer.dW, "W"), (layer.b, layer.db, "b")):
+            v = self._zeros(f"vd{name}{layer.l}", p)
+            s = self._zeros(f"sd{name}{layer.l}", p)
+            tmp = self._zeros(f"tmp{name}{layer.l}", p)  # scratch, so the update allocates nothing
+            v *= self.beta1
+            np.multiply(g, 1 - self.beta1, out=tmp)
+            v += tmp
+            s *= self.beta2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - self.beta2
+            s += tmp
+            # W -= alpha (v / c1) / (sqrt(s / c2) + eps)
+            np.divide(s, c2, out=tmp)
+            np.sqrt(tmp, out=tmp)
+            tmp += self.epsilon
+            np.divide(v, tmp, out=tmp)
+            tmp *= self.learning_rate / c1
+            p -= tmp
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        state = super().get_state()
+        return {k: v for k, v in state.items() if not k.startswith("tmp")}
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "gd": GradientDescent,
+    "sgd": GradientDescent,
+    "momentum": Momentum,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+}
+
+
+def get_optimizer(optimizer: str | Optimizer, learning_rate: float | None = None) -> Optimizer:
+    """An optimizer by name (``gd``, ``momentum``, ``rmsprop``, ``adam``) or an instance as is."""
+    if isinstance(optimizer, Optimizer):
+        if learning_rate is not None:
+            optimizer.learning_rate = float(learning_rate)
+        return optimizer
+    try:
+        cls = OPTIMIZERS[str(optimizer).lower()]
+    except KeyError:
+        names = ", ".join(OPTIMIZERS)
+        raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of: {names}") from None
+    return cls() if learning_rate is None else cls(learning_rate)

@@ -1,0 +1,472 @@
+"""The one training loop, with pluggable optimizers, schedules, regularizers and callbacks.
+
+Each iteration is the course's: forward (A[L] and caches), cost, backward (l = L..1) and update;
+the optimizer updates layer l as soon as its dW[l], db[l] are ready. Everything else (mini-batches,
+L2, dropout, learning-rate schedules, validation, early stopping, progress) plugs into this loop.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import ConfigError, DataError, DivergenceError
+from .optimizers import Optimizer, get_optimizer
+from .shapes import check_Y
+
+if TYPE_CHECKING:
+    from .network import Network
+
+__all__ = [
+    "History", "Callback", "EarlyStopping", "fit", "accuracy",
+    "Constant", "StepDecay", "ExponentialDecay", "InverseTimeDecay", "get_schedule",
+]
+
+
+# -- record of a run ---------------------------------------------------------------------------
+@dataclass
+class History:
+    """What a training run recorded; it also behaves as the list of training costs.
+
+    ``cost[i]`` is the training cost of iteration i (full batch, the course) or the mean cost of
+    epoch i (mini-batches); ``val_cost``, ``metrics["val_accuracy"]``, ``lr`` and ``time``
+    (seconds since the start) are recorded once per epoch.
+    """
+
+    unit: str = "iteration"
+    cost: list[float] = field(default_factory=list)
+    val_cost: list[float] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    lr: list[float] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+    n_iter: int = 0
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+    def __len__(self) -> int:
+        return len(self.cost)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.cost[i]
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self.cost)
+
+    @property
+    def costs(self) -> list[float]:
+        return self.cost
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "unit": self.unit, "cost": list(self.cost), "val_cost": list(self.val_cost),
+            "metrics": {k: list(v) for k, v in self.metrics.items()}, "lr": list(self.lr),
+            "time": list(self.time), "n_iter": self.n_iter, "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> History:
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+# -- learning-rate schedules (epoch -> learning rate) --------------------------------------------
+class Constant:
+    def __call__(self, epoch: int, lr0: float) -> float:
+        return lr0
+
+    def __repr__(self) -> str:
+        return "Constant()"
+
+
+@dataclass
+class StepDecay:
+    """lr0 * factor ** floor(epoch / every)."""
+
+    factor: float = 0.5
+    every: int = 10
+
+    def __call__(self, epoch: int, lr0: float) -> float:
+        return lr0 * self.factor ** (epoch // self.every)
+
+
+@dataclass
+class ExponentialDecay:
+    """lr0 * rate ** epoch."""
+
+    rate: float = 0.95
+
+    def __call__(self, epoch: int, lr0: float) -> float:
+        return lr0 * self.rate**epoch
+
+
+@dataclass
+class InverseTimeDecay:
+    """lr0 / (1 + decay_rate * floor(epoch / time_interval)), the course's schedule."""
+
+    decay_rate: float = 1.0
+    time_interval: int = 1
+
+    def __call__(self, epoch: int, lr0: float) -> float:
+        return lr0 / (1 + self.decay_rate * (epoch // self.time_interval))
+
+
+_SCHEDULES: dict[str, type] = {
+    "constant": Constant, "step": StepDecay, "exponential": ExponentialDecay, "inverse_time": InverseTimeDecay,
+}
+
+
+def get_schedule(spec: Any) -> Callable[[int, float], float]:
+    """None/``"constant"``, ``"step"``, ``"exponential"``, ``"inverse_time"`` (defaults), a
+    ``(name, {params})`` pair, or any callable ``(epoch, lr0) -> lr``."""
+    if spec is None:
+        return Constant()
+    if callable(spec):
+        return spec
+    name, params = (spec, {}) if isinstance(spec, str) else spec
+    key = str(name).lower().replace("-", "_")
+    if key not in _SCHEDULES:
+        raise ConfigError(f"unknown lr_schedule {name!r}; choose one of: {', '.join(_SCHEDULES)}")
+    return _SCHEDULES[key](**dict(params))
+
+
+# -- callbacks ------------------------------------------------------------------------------------
+class Callback:
+    """Hooks into the loop. ``loop.stop = True`` ends training after the current epoch."""
+
+    def on_train_begin(self, loop: _Loop) -> None: ...
+
+    def on_epoch_end(self, loop: _Loop, epoch: int, logs: dict[str, float]) -> None: ...
+
+    def on_train_end(self, loop: _Loop) -> None: ...
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs; with
+    ``restore_best`` the parameters of the best epoch are put back at the end."""
+
+    def __init__(self, patience: int = 10, min_delta: float = 1e-4, monitor: str | None = None,
+                 restore_best: bool = True) -> None:
+        if patience < 1:
+            raise ConfigError(f"patience must be at least 1 epoch, got {patience}")
+        self.patience, self.min_delta = int(patience), float(min_delta)
+        self.monitor, self.restore_best = monitor, restore_best
+
+    def on_train_begin(self, loop: _Loop) -> None:
+        self.key = self.monitor or ("val_cost" if loop.has_validation else "cost")
+        self.best, self.wait, self.best_params = math.inf, 0, None
+
+    def on_epoch_end(self, loop: _Loop, epoch: int, logs: dict[str, float]) -> None:
+        value = logs.get(self.key)
+        if value is None:
+            raise ConfigError(f"early stopping monitors {self.key!r}, which this run does not record")
+        if value < self.best - self.min_delta:
+            self.best, self.wait = value, 0
+            loop.history.best_epoch = epoch
+            if self.restore_best:
+                self.best_params = {k: v.copy() for k, v in loop.net.parameters.items()}
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                loop.stop = True
+                loop.history.stopped_early = True
+
+    def on_train_end(self, loop: _Loop) -> None:
+        if self.restore_best and self.best_params is not None:
+            loop.net.parameters = self.best_params
+
+
+class _Progress(Callback):
+    """A tqdm bar on a terminal; otherwise one line every ``every`` epochs."""
+
+    def __init__(self, verbose: int, every: int | None = None) -> None:
+        self.verbose, self.every, self.bar = verbose, every, None
+
+    def on_train_begin(self, loop: _Loop) -> None:
+        total = loop.n_epochs
+        self.every = self.every or (1 if self.verbose >= 2 else max(1, total // 10))
+        if sys.stderr.isatty():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=loop.start_epoch, unit=loop.history.unit, leave=True)
+
+    def on_epoch_end(self, loop: _Loop, epoch: int, logs: dict[str, float]) -> None:
+        shown = {k: v for k, v in logs.items() if k in ("cost", "val_cost", "val_accuracy")}
+        if self.bar is not None:
+            self.bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
+            self.bar.update(1)
+        elif (epoch + 1) % self.every == 0 or epoch + 1 == loop.n_epochs or loop.stop:
+            parts = "  ".join(f"{k} {v:.6g}" for k, v in shown.items())
+            print(f"{loop.history.unit} {epoch + 1}/{loop.n_epochs}  {parts}  ({logs['time']:.1f}s)", flush=True)
+
+    def on_train_end(self, loop: _Loop) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def accuracy(net: Network, AL: np.ndarray, Y: np.ndarray) -> float | None:
+    """Fraction of correct predictions (softmax: argmax; sigmoid: each output > 0.5); None for regression."""
+    g = net.layers[-1].g.name
+    if g == "softmax":
+        return float(np.mean(np.argmax(AL, axis=0) == np.argmax(Y, axis=0)))
+    if g == "sigmoid":
+        return float(np.mean((AL > 0.5) == (Y > 0.5)))
+    return None
+
+
+# -- the loop -------------------------------------------------------------------------------------
+class _Loop:
+    """State of one run, visible to callbacks: ``net``, ``optimizer``, ``history``, ``epoch``, ``stop``."""
+
+    def __init__(self, net: Network, optimizer: Optimizer, history: History, n_epochs: int,
+                 has_validation: bool, rng: np.random.Generator, start_epoch: int = 0) -> None:
+        self.net, self.optimizer, self.history = net, optimizer, history
+        self.n_epochs, self.has_validation, self.rng = n_epochs, has_validation, rng
+        self.start_epoch = self.epoch = start_epoch
+        self.stop = False
+
+
+class _Batches:
+    """Shuffled mini-batches gathered into reused buffers (no allocation per batch)."""
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray, batch_size: int | None, shuffle: bool) -> None:
+        self.m = X.shape[1]
+        self.full = batch_size is None or batch_size >= self.m
+        self.X, self.Y, self.shuffle = X, Y, shuffle
+        if self.full:
+            return
+        self.B = int(batch_size)
+        # gather samples as rows (contiguous copies) and hand the layers A[0] = rows.T
+        self.Xr = X.T if X.T.flags.c_contiguous else np.ascontiguousarray(X.T)
+        self.Yr = Y.T if Y.T.flags.c_contiguous else np.ascontiguousarray(Y.T)
+        self.bufs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _buf(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        if size not in self.bufs:
+            self.bufs[size] = (np.empty((size, self.Xr.shape[1]), self.Xr.dtype),
+                               np.empty((size, self.Yr.shape[1]), self.Yr.dtype))
+        return self.bufs[size]
+
+    def __call__(self, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if self.full:
+            yield self.X, self.Y
+            return
+        order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
+        for start in range(0, self.m, self.B):
+            idx = order[start:start + self.B]
+            xb, yb = self._buf(len(idx))
+            np.take(self.Xr, idx, axis=0, out=xb)
+            np.take(self.Yr, idx, axis=0, out=yb)
+            yield xb.T, yb.T
+
+
+def _keep_probs(dropout: Any, L: int) -> list[float]:
+    if dropout is None or dropout is False:
+        return [1.0] * (L - 1)
+    probs = [float(dropout)] * (L - 1) if np.isscalar(dropout) else [float(p) for p in dropout]
+    if len(probs) != L - 1:
+        raise ConfigError(f"dropout needs one keep probability per hidden layer (L - 1 = {L - 1}), got {len(probs)}")
+    for l, p in enumerate(probs, start=1):
+        if not 0 < p <= 1:
+            raise ConfigError(f"dropout keep probability for layer {l} must be in (0, 1], got {p}")
+    return probs
+
+
+def _split_validation(X: np.ndarray, Y: np.ndarray, fraction: float, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if not 0 < fraction < 1:
+        raise ConfigError(f"validation_split must be between 0 and 1, got {fraction}")
+    m = X.shape[1]
+    m_val = int(math.ceil(m * fraction))
+    if m_val < 1 or m - m_val < 1:
+        raise DataError(f"validation_split={fraction} of m = {m} samples leaves no training or no "
+                        "validation samples; use more data or a different split")
+    order = rng.permutation(m)
+    val, train = np.sort(order[:m_val]), np.sort(order[m_val:])
+    return X[:, train], Y[:, train], X[:, val], Y[:, val]
+
+
+def fit(
+    net: Network,
+    X: Any,
+    Y: Any,
+    *,
+    learning_rate: float | None = None,
+    num_iterations: int | None = None,
+    epochs: int | None = None,
+    print_cost: bool = False,
+    print_every: int = 100,
+    optimizer: str | Optimizer = "gd",
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    lr_schedule: Any = None,
+    l2: float = 0.0,
+    dropout: float | Sequence[float] | None = None,
+    validation_data: tuple[Any, Any] | None = None,
+    validation_split: float = 0.0,
+    early_stopping: bool | EarlyStopping = False,
+    callbacks: Sequence[Callback] = (),
+    verbose: int = 0,
+    seed: int | None = None,
+) -> History:
+    """Train ``net`` on X (n[0], m), Y (n[L], m) and return its :class:`History`.
+
+    Parameters
+    ----------
+    learning_rate : float, optional
+        alpha; defaults to the optimizer's own (gd 0.0075 as the course, adam 0.001, ...).
+    num_iterations, epochs : int
+        Passes over the data (they are the same thing; give one). Default 3000, as the course.
+    optimizer : str or Optimizer
+        ``gd`` (plain gradient descent), ``momentum``, ``rmsprop`` or ``adam``.
+    batch_size : int, optional
+        None trains full batch (the course); an int shuffles mini-batches each epoch (seeded).
+    lr_schedule : str, callable or None
+        ``constant``, ``step``, ``exponential``, ``inverse_time`` or ``f(epoch, lr0) -> lr``.
+    l2 : float
+        lambda: adds lambda/(2m) sum ||W[l]||^2 to the cost and (lambda/m) W[l] to dW[l].
+    dropout : float or list of float
+        Keep probabilities of inverted dropout for the hidden layers 1..L-1 (1.0 keeps all).
+    validation_data : (X_val, Y_val), or validation_split : float
+        Held-out data scored after every epoch (``val_cost``, ``val_accuracy``).
+    early_stopping : bool or EarlyStopping
+        Stop when the validation cost (training cost without validation data) stalls, and
+        restore the best parameters.
+    callbacks : list of Callback
+    verbose : int
+        0 silent; 1 a progress bar (a line every tenth of the run when not on a terminal); 2 a line
+        per epoch. ``print_cost`` prints the course's "Cost after iteration i: J" every
+        ``print_every`` iterations.
+    seed : int, optional
+        Seeds mini-batch order, the validation split and dropout (default: the network's seed).
+    """
+    if num_iterations is not None and epochs is not None and num_iterations != epochs:
+        raise ConfigError("give num_iterations or epochs, not both (one pass over the data each)")
+    n_epochs = int(epochs if epochs is not None else num_iterations if num_iterations is not None else 3000)
+    if n_epochs < 0:
+        raise ConfigError(f"epochs must be a non-negative integer, got {n_epochs}")
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        raise ConfigError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
+    if l2 < 0 or not np.isfinite(l2):
+        raise ConfigError(f"l2 (lambda) must be a non-negative number, got {l2!r}")
+
+    X = net._as_X(X)
+    Y = net._as_Y(Y, X.shape[1])
+    _check_data(net, X, Y, "X", "Y")
+    rng = np.random.default_rng(net.seed if seed is None else seed)
+    if validation_data is not None:
+        X_val, Y_val = validation_data
+        X_val = net._as_X(X_val, "X_val")
+        Y_val = net._as_Y(Y_val, X_val.shape[1])
+        _check_data(net, X_val, Y_val, "X_val", "Y_val")
+    elif validation_split:
+        X, Y, X_val, Y_val = _split_validation(X, Y, validation_split, rng)
+    else:
+        X_val = Y_val = None
+
+    opt = get_optimizer(optimizer, learning_rate)
+    lr0 = opt.learning_rate
+    schedule = get_schedule(lr_schedule)
+    keep = _keep_probs(dropout, net.L)
+    batches = _Batches(X, Y, batch_size, shuffle)
+    history = History(unit="iteration" if batches.full else "epoch")
+    loop = _Loop(net, opt, history, n_epochs, X_val is not None, rng)
+
+    cbs = list(callbacks)
+    if early_stopping:
+        cbs.append(early_stopping if isinstance(early_stopping, EarlyStopping) else EarlyStopping())
+    if verbose:
+        cbs.append(_Progress(verbose))
+
+    drop_rng = rng if any(p < 1 for p in keep) else None
+    folded = opt.folds_learning_rate
+    layers = net.layers
+    snapshot = [(np.empty_like(layer.W), np.empty_like(layer.b)) for layer in layers]
+    t0 = time.perf_counter()
+    for layer, p in zip(layers, keep):
+        layer.keep_prob = p
+    try:
+        for cb in cbs:
+            cb.on_train_begin(loop)
+        for epoch in range(loop.start_epoch, n_epochs):
+            loop.epoch = epoch
+            lr = opt.learning_rate = float(schedule(epoch, lr0))
+            scale = lr if folded else 1.0
+            for (W, b), layer in zip(snapshot, layers):  # last finite parameters, for divergence
+                np.copyto(W, layer.W)
+                np.copyto(b, layer.b)
+            total = 0.0
+
+            def update(layer: Any, dA_prev: Any) -> None:
+                opt.update(layer, folded)
+
+            for A0, Yb in batches(rng):
+                opt.begin_step()
+                net._forward(A0, reuse=True, rng=drop_rng)
+                J = net.loss.cost(layers[-1].cache[2], Yb)
+                if l2:
+                    J += net.l2_cost(l2, A0.shape[1])
+                if not math.isfinite(J):
+                    _diverged(net, snapshot, J, history.n_iter, epoch, lr)
+                net._backward(Yb, l2=l2, reuse=True, scale=scale, on_layer=update)
+                total += J * A0.shape[1]
+                history.n_iter += 1
+                if print_cost and batches.full and (epoch % print_every == 0 or epoch == n_epochs - 1):
+                    print(f"Cost after iteration {epoch}: {J}")
+            J_epoch = J if batches.full else total / batches.m
+            logs = {"cost": J_epoch, "lr": lr}
+            history.cost.append(J_epoch)
+            history.lr.append(lr)
+            if X_val is not None:
+                AL_val = net.predict_proba(X_val)
+                logs["val_cost"] = net.cost(AL_val, Y_val, l2)
+                history.val_cost.append(logs["val_cost"])
+                acc = accuracy(net, AL_val, Y_val)
+                if acc is not None:
+                    logs["val_accuracy"] = acc
+                    history.metrics.setdefault("val_accuracy", []).append(acc)
+            logs["time"] = time.perf_counter() - t0
+            history.time.append(logs["time"])
+            if print_cost and not batches.full and (epoch % max(1, print_every // 100) == 0 or epoch == n_epochs - 1):
+                print(f"Cost after epoch {epoch}: {J_epoch}")
+            for cb in cbs:
+                cb.on_epoch_end(loop, epoch, logs)
+            if loop.stop:
+                break
+        for cb in cbs:
+            cb.on_train_end(loop)
+    finally:
+        for layer in layers:
+            layer.keep_prob = 1.0
+            layer.cache = None  # drop references to the training data
+    net.history = history
+    return history
+
+
+def _check_data(net: Network, X: np.ndarray, Y: np.ndarray, xname: str, yname: str) -> None:
+    from .network import check_finite
+
+    check_finite(xname, X)
+    check_finite(yname, Y)
+    check_Y(Y, net.layer_dims[-1], X.shape[1])
+    if net.loss.needs_probabilities and (Y.min() < 0 or Y.max() > 1):
+        raise DataError(
+            f"{yname} must hold values in [0, 1] for {net.loss.name} (found {Y.min():g} .. {Y.max():g}); "
+            "encode class labels as 0/1 (sigmoid) or one-hot columns (softmax)"
+        )
+
+
+def _diverged(net: Network, snapshot: list, J: float, it: int, epoch: int, lr: float) -> None:
+    if not all(np.isfinite(layer.W).all() and np.isfinite(layer.b).all() for layer in net.layers):
+        for (W, b), layer in zip(snapshot, net.layers):
+            np.copyto(layer.W, W)
+            np.copyto(layer.b, b)
+    raise DivergenceError(
+        f"training diverged at iteration {it} (epoch {epoch}): the cost became {J}. The parameters "
+        f"were left at their last finite values; try a smaller learning rate (it was {lr:g})."
+    )
