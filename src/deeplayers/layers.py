@@ -153,7 +153,8 @@ class Dense:
         """From dA[l] (or an already computed dZ[l]) return (dA[l-1], dW[l], db[l]).
 
         dA[l-1] is None when ``need_dA_prev`` is False (layer 1 never needs dA[0]).
-        With ``reuse`` the result arrays are the layer's own buffers, overwritten next call.
+        dW[l], db[l] are the layer's own arrays ``self.dW``, ``self.db`` (overwritten each call);
+        with ``reuse`` dA[l-1] is a reused buffer too and dA is overwritten by dZ.
         """
         if self.cache is None:
             raise RuntimeError(f"layer {self.l}: backward needs a forward pass with cache=True first")
@@ -173,7 +174,8 @@ class Dense:
                 ws.dA_prev = np.empty((self.n_prev, m), self.dtype)
             dA_buf: np.ndarray | bool = ws.dA_prev if need_dA_prev else False
             return linear_backward(dZ, A_prev, self.W, self.dW, self.db, dA_buf, scale)
-        return linear_backward(dZ, A_prev, self.W, None, None, need_dA_prev, scale)
+        # dW[l], db[l] always land in the layer's own arrays, where optimizers read them
+        return linear_backward(dZ, A_prev, self.W, self.dW, self.db, need_dA_prev, scale)
 
     def __repr__(self) -> str:
         keep = f", keep_prob={self.keep_prob}" if self.keep_prob < 1 else ""

@@ -27,7 +27,18 @@ class Loss:
     #: whether A[L] must lie in (0, 1)
     needs_probabilities = False
 
-    def cost(self, AL: np.ndarray, Y: np.ndarray) -> float:
+    def cost(self, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> float:
+        """J averaged over the m columns; with sample weights ``w`` (shape (m,), mean 1 over the
+        training set) each column's loss is weighted."""
+        if w is None:
+            return self._cost(AL, Y)
+        return float(np.dot(self.per_sample(AL, Y), w) / AL.shape[1])
+
+    def _cost(self, AL: np.ndarray, Y: np.ndarray) -> float:
+        return float(np.sum(self.per_sample(AL, Y)) / AL.shape[1])
+
+    def per_sample(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """The loss of each column (sample), shape (m,)."""
         raise NotImplementedError
 
     def dAL(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -49,12 +60,16 @@ class BinaryCrossEntropy(Loss):
     fused_with = "sigmoid"
     needs_probabilities = True
 
-    def cost(self, AL, Y):
+    def _cost(self, AL, Y):
         m = AL.shape[1]
         A = _clip(AL)
         # the course's form: (1/m) (-Y log(A)^T - (1-Y) log(1-A)^T), summed over output units
         total = -(np.vdot(Y, np.log(A)) + np.vdot(1 - Y, np.log1p(-A)))
         return float(total / m)
+
+    def per_sample(self, AL, Y):
+        A = _clip(AL)
+        return -np.sum(Y * np.log(A) + (1 - Y) * np.log1p(-A), axis=0)
 
     def dAL(self, AL, Y):
         A = _clip(AL)
@@ -68,9 +83,12 @@ class CategoricalCrossEntropy(Loss):
     fused_with = "softmax"
     needs_probabilities = True
 
-    def cost(self, AL, Y):
+    def _cost(self, AL, Y):
         m = AL.shape[1]
         return float(-np.vdot(Y, np.log(_clip(AL))) / m)
+
+    def per_sample(self, AL, Y):
+        return -np.sum(Y * np.log(_clip(AL)), axis=0)
 
     def dAL(self, AL, Y):
         return -np.divide(Y, _clip(AL))
@@ -82,10 +100,14 @@ class MeanSquaredError(Loss):
     name = "mse"
     fused_with = "linear"
 
-    def cost(self, AL, Y):
+    def _cost(self, AL, Y):
         m = AL.shape[1]
         diff = AL - Y
         return float(np.vdot(diff, diff) / (2 * m))
+
+    def per_sample(self, AL, Y):
+        diff = AL - Y
+        return 0.5 * np.sum(diff * diff, axis=0)
 
     def dAL(self, AL, Y):
         return AL - Y

@@ -186,14 +186,15 @@ class Network:
         """A[L] for X = A[0] of shape (n[0], m); keeps every layer's cache for :meth:`backward`."""
         return self._forward(self._as_X(X))
 
-    def cost(self, AL: Any, Y: Any, l2: float = 0.0) -> float:
-        """J(A[L], Y), plus lambda/(2m) sum ||W[l]||^2 when ``l2`` > 0."""
+    def cost(self, AL: Any, Y: Any, l2: float = 0.0, sample_weight: np.ndarray | None = None) -> float:
+        """J(A[L], Y), plus lambda/(2m) sum ||W[l]||^2 when ``l2`` > 0; ``sample_weight`` (m,)
+        weights each column's loss."""
         AL = as_float_array(AL, f"A[{self.L}]")
         nL = self.layer_dims[-1]
         if AL.ndim != 2 or AL.shape[0] != nL:
             raise ShapeError(f"A[{self.L}] must be (n[{self.L}], m) = ({nL}, m), got {AL.shape}")
         Y = self._as_Y(Y, AL.shape[1])
-        J = self.loss.cost(AL, Y)
+        J = self.loss.cost(AL, Y, sample_weight)
         if l2:
             J += self.l2_cost(l2, AL.shape[1])
         return J
@@ -203,6 +204,7 @@ class Network:
         return float(l2 / (2 * m) * sum(np.vdot(layer.W, layer.W) for layer in self.layers))
 
     def _backward(self, Y: np.ndarray, *, l2: float = 0.0, reuse: bool = False, scale: float = 1.0,
+                  w: np.ndarray | None = None,
                   need_dA0: bool = False, on_layer: Callable[[Dense, np.ndarray | None], None] | None = None,
                   ) -> np.ndarray | None:
         """Backward pass l = L..1 from the cached forward pass; calls ``on_layer(layer, dA_prev)``
@@ -215,9 +217,13 @@ class Network:
         if self.loss.fused_with == out.g.name:
             # dZ[L] = A[L] - Y, exact for sigmoid + BCE, softmax + CCE, linear + MSE
             dZ = self.loss.fused_dZ(AL, Y, out=AL if reuse else None)
+            if w is not None:
+                dZ *= w  # sample weights scale each column's gradient
             dA_prev, dW, db = out.backward(dZ=dZ, need_dA_prev=self.L > 1 or need_dA0, reuse=reuse, scale=scale)
         else:
             dA = self.loss.dAL(AL, Y)
+            if w is not None:
+                dA *= w
             dA_prev, dW, db = out.backward(dA, need_dA_prev=self.L > 1 or need_dA0, reuse=reuse, scale=scale)
         for layer in reversed(self.layers):  # l = L..1
             if layer is not out:

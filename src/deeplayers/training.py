@@ -234,10 +234,11 @@ class _Loop:
 class _Batches:
     """Shuffled mini-batches gathered into reused buffers (no allocation per batch)."""
 
-    def __init__(self, X: np.ndarray, Y: np.ndarray, batch_size: int | None, shuffle: bool) -> None:
+    def __init__(self, X: np.ndarray, Y: np.ndarray, batch_size: int | None, shuffle: bool,
+                 w: np.ndarray | None = None) -> None:
         self.m = X.shape[1]
         self.full = batch_size is None or batch_size >= self.m
-        self.X, self.Y, self.shuffle = X, Y, shuffle
+        self.X, self.Y, self.w, self.shuffle = X, Y, w, shuffle
         if self.full:
             return
         self.B = int(batch_size)
@@ -252,9 +253,9 @@ class _Batches:
                                np.empty((size, self.Yr.shape[1]), self.Yr.dtype))
         return self.bufs[size]
 
-    def __call__(self, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def __call__(self, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
         if self.full:
-            yield self.X, self.Y
+            yield self.X, self.Y, self.w
             return
         order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
         for start in range(0, self.m, self.B):
@@ -262,7 +263,7 @@ class _Batches:
             xb, yb = self._buf(len(idx))
             np.take(self.Xr, idx, axis=0, out=xb)
             np.take(self.Yr, idx, axis=0, out=yb)
-            yield xb.T, yb.T
+            yield xb.T, yb.T, None if self.w is None else self.w[idx]
 
 
 def _keep_probs(dropout: Any, L: int) -> list[float]:
@@ -313,6 +314,7 @@ def fit(
     callbacks: Sequence[Callback] = (),
     verbose: int = 0,
     seed: int | None = None,
+    sample_weight: Any = None,
 ) -> History:
     """Train ``net`` on X (n[0], m), Y (n[L], m) and return its :class:`History`.
 
@@ -344,6 +346,8 @@ def fit(
         ``print_every`` iterations.
     seed : int, optional
         Seeds mini-batch order, the validation split and dropout (default: the network's seed).
+    sample_weight : array of shape (m,), optional
+        Non-negative weight of each sample (column) in the cost and its gradient; rescaled to mean 1.
     """
     if num_iterations is not None and epochs is not None and num_iterations != epochs:
         raise ConfigError("give num_iterations or epochs, not both (one pass over the data each)")
@@ -359,6 +363,9 @@ def fit(
     Y = net._as_Y(Y, X.shape[1])
     _check_data(net, X, Y, "X", "Y")
     rng = np.random.default_rng(net.seed if seed is None else seed)
+    w = _sample_weight(sample_weight, X.shape[1], net.dtype)
+    if w is not None:  # carried as an extra row of Y through splitting and batching
+        Y = np.vstack([Y, w[None, :]])
     if validation_data is not None:
         X_val, Y_val = validation_data
         X_val = net._as_X(X_val, "X_val")
@@ -366,6 +373,8 @@ def fit(
         _check_data(net, X_val, Y_val, "X_val", "Y_val")
     elif validation_split:
         X, Y, X_val, Y_val = _split_validation(X, Y, validation_split, rng)
+        if w is not None:
+            Y_val = Y_val[:-1]
     else:
         X_val = Y_val = None
 
@@ -373,7 +382,10 @@ def fit(
     lr0 = opt.learning_rate
     schedule = get_schedule(lr_schedule)
     keep = _keep_probs(dropout, net.L)
-    batches = _Batches(X, Y, batch_size, shuffle)
+    if w is not None:
+        Y, w = Y[:-1], Y[-1]
+        w = w * (len(w) / w.sum())  # mean 1 over the training set, so costs stay comparable
+    batches = _Batches(X, Y, batch_size, shuffle, w)
     history = History(unit="iteration" if batches.full else "epoch")
     loop = _Loop(net, opt, history, n_epochs, X_val is not None, rng)
 
@@ -405,15 +417,15 @@ def fit(
             def update(layer: Any, dA_prev: Any) -> None:
                 opt.update(layer, folded)
 
-            for A0, Yb in batches(rng):
+            for A0, Yb, wb in batches(rng):
                 opt.begin_step()
                 net._forward(A0, reuse=True, rng=drop_rng)
-                J = net.loss.cost(layers[-1].cache[2], Yb)
+                J = net.loss.cost(layers[-1].cache[2], Yb, wb)
                 if l2:
                     J += net.l2_cost(l2, A0.shape[1])
                 if not math.isfinite(J):
                     _diverged(net, snapshot, J, history.n_iter, epoch, lr)
-                net._backward(Yb, l2=l2, reuse=True, scale=scale, on_layer=update)
+                net._backward(Yb, l2=l2, reuse=True, scale=scale, w=wb, on_layer=update)
                 total += J * A0.shape[1]
                 history.n_iter += 1
                 if print_cost and batches.full and (epoch % print_every == 0 or epoch == n_epochs - 1):
@@ -459,6 +471,19 @@ def _check_data(net: Network, X: np.ndarray, Y: np.ndarray, xname: str, yname: s
             f"{yname} must hold values in [0, 1] for {net.loss.name} (found {Y.min():g} .. {Y.max():g}); "
             "encode class labels as 0/1 (sigmoid) or one-hot columns (softmax)"
         )
+
+
+def _sample_weight(sample_weight: Any, m: int, dtype: np.dtype) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=dtype)
+    if w.shape != (m,):
+        from .errors import ShapeError
+
+        raise ShapeError(f"sample_weight must have one weight per sample, shape (m,) = ({m},), got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise DataError("sample_weight must be finite and non-negative, with a positive sum")
+    return w
 
 
 def _diverged(net: Network, snapshot: list, J: float, it: int, epoch: int, lr: float) -> None:
