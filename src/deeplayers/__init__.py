@@ -10,6 +10,7 @@ from .gradcheck import gradient_check
 from .initializers import INITIALIZERS, initialize
 from .layers import Dense
 from .losses import LOSSES, get_loss
+from .modelfile import load, save  # noqa: F401  (deeplayers.save / deeplayers.load)
 from .network import Network
 from .optimizers import OPTIMIZERS, Adam, GradientDescent, Momentum, RMSprop, get_optimizer
 from .training import Callback, EarlyStopping, History

@@ -1,0 +1,532 @@
+"""Safe model files: ``deeplayers.save(model, path)`` and ``deeplayers.load(path)``.
+
+One ``.npz`` file per model (see :mod:`deeplayers._atomic` for the container): the arrays
+``W1, b1, ..., WL, bL`` and a JSON header with the file format version, ``kind`` (``network``
+or ``estimator``), ``layer_dims``, ``activations``, ``loss``, ``dtype``, the preprocessing fitted
+on the training data, the class labels, training hyperparameters and history, the library
+version and a SHA-256 of the arrays. Files are written atomically and read without pickle.
+
+What ``load`` returns
+---------------------
+* a network file gives a :class:`Model`: the :class:`~deeplayers.network.Network` (``.network``,
+  parameters bit for bit as saved) together with its :class:`Preprocessing` and ``classes``.
+  ``Model.predict(X)`` / ``Model.predict_proba(X)`` take RAW data as columns (n[0], m) and
+  repeat the preprocessing, so nothing fitted on the training data has to be remembered by hand.
+  (A bare ``Network`` is not returned because its ``predict`` expects already-preprocessed data;
+  a wrapper keeps that contract visible instead of patching the network.)
+* an estimator file gives the fitted scikit-learn estimator back
+  (``deeplayers.sklearn.DNNClassifier`` / ``DNNRegressor``), which predicts on raw rows (m, n0).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._atomic import MAX_BYTES, load_npz_with_header, save_npz_with_header
+from .activations import ACTIVATIONS, Activation
+from .errors import ConfigError, DataError, DeeplayersError, ModelFileError, ShapeError
+from .losses import LOSSES
+from .network import Network
+
+__all__ = ["save", "load", "Model", "Preprocessing"]
+
+_CHUNK = 4096  # columns per step when fitting statistics (memory-mapped data stays on disk)
+
+
+# -- preprocessing ---------------------------------------------------------------------------------
+class Preprocessing:
+    """A per-feature affine map fitted on training data: ``X' = (X - shift) / scale``.
+
+    Works on column data X of shape (n[0], m) (one sample per column).
+
+    Parameters
+    ----------
+    type : str
+        ``none`` (identity), ``standard`` (mean 0, standard deviation 1 per feature; constant
+        features get scale 1), ``minmax`` (to [0, 1] per feature), or ``divide`` (by one number,
+        e.g. 255 for 8-bit pixels).
+    value : float, optional
+        The divisor for ``divide`` (default 255).
+
+    Examples
+    --------
+    >>> p = Preprocessing("standard").fit(np.array([[1.0, 3.0], [10.0, 10.0]]))
+    >>> p.transform(np.array([[1.0], [10.0]])).ravel().tolist()
+    [-1.0, 0.0]
+    >>> Preprocessing.from_dict(p.to_dict()).to_dict() == p.to_dict()
+    True
+    """
+
+    TYPES = ("none", "standard", "minmax", "divide")
+
+    def __init__(self, type: str = "none", *, value: float | None = None) -> None:
+        if type not in self.TYPES:
+            raise ConfigError(f"unknown preprocessing {type!r}; choose one of: {', '.join(self.TYPES)}")
+        self.type = type
+        self.shift: np.ndarray | None = None  # (n0, 1) float64, or None for 0
+        self.scale: np.ndarray | float | None = None  # (n0, 1) float64, or a number
+        if type == "divide":
+            value = 255.0 if value is None else float(value)
+            if not math.isfinite(value) or value == 0:
+                raise ConfigError(f"divide needs a finite non-zero value, got {value}")
+            self.scale = value
+        elif value is not None:
+            raise ConfigError(f"value= only applies to type='divide', not {type!r}")
+        elif type == "none":
+            self.scale = 1.0
+
+    @property
+    def fitted(self) -> bool:
+        return self.scale is not None
+
+    @property
+    def n_features(self) -> int | None:
+        """n[0] it was fitted on (None for ``none``/``divide``, which work on any n[0])."""
+        return None if self.shift is None else int(self.shift.shape[0])
+
+    def fit(self, X: Any) -> Preprocessing:
+        """Learn the statistics from training data X (n[0], m); returns self.
+
+        Statistics are accumulated in float64 over chunks of columns, so a memory-mapped X is
+        read in pieces and never copied whole.
+        """
+        if self.type in ("none", "divide"):
+            return self
+        X = _columns(X, "X")
+        n0, m = X.shape
+        if m < 1:
+            raise DataError("cannot fit preprocessing on X with no samples (m = 0)")
+        if self.type == "standard":
+            total = np.zeros(n0)
+            for start in range(0, m, _CHUNK):
+                total += np.sum(X[:, start:start + _CHUNK], axis=1, dtype=np.float64)
+            mean = total / m
+            sq = np.zeros(n0)
+            for start in range(0, m, _CHUNK):
+                d = X[:, start:start + _CHUNK] - mean[:, None]
+                sq += np.einsum("ij,ij->i", d, d)
+            std = np.sqrt(sq / m)
+            self.shift = mean[:, None]
+            self.scale = np.where(std > 0, std, 1.0)[:, None]  # constant features: leave unscaled
+        else:  # minmax
+            lo, hi = np.full(n0, np.inf), np.full(n0, -np.inf)
+            for start in range(0, m, _CHUNK):
+                chunk = X[:, start:start + _CHUNK]
+                lo = np.minimum(lo, chunk.min(axis=1))
+                hi = np.maximum(hi, chunk.max(axis=1))
+            self.shift = lo[:, None]
+            self.scale = np.where(hi > lo, hi - lo, 1.0)[:, None]
+        if not (np.isfinite(self.shift).all() and np.isfinite(self.scale).all()):
+            raise DataError("X contains NaN or infinity, so its statistics are undefined; clean the data first")
+        return self
+
+    def transform(self, X: Any, dtype: Any = np.float64) -> np.ndarray:
+        """(X - shift) / scale as a new array of ``dtype``, shape (n[0], m)."""
+        if not self.fitted:
+            from .errors import NotFittedError
+
+            raise NotFittedError(f"this {self.type!r} preprocessing is not fitted yet: call fit(X_train) first")
+        X = _columns(X, "X")
+        if self.shift is not None and X.shape[0] != self.shift.shape[0]:
+            raise ShapeError(f"X has {X.shape[0]} features (rows) but the preprocessing was fitted on "
+                             f"{self.shift.shape[0]}; give X as (n[0], m) = ({self.shift.shape[0]}, m)")
+        out = X.astype(np.float64)  # one copy, computed in float64 whatever the output dtype
+        if self.shift is not None:
+            out -= self.shift
+        if not (isinstance(self.scale, float) and self.scale == 1.0):
+            out /= self.scale
+        return out.astype(dtype, copy=False)
+
+    def fit_transform(self, X: Any, dtype: Any = np.float64) -> np.ndarray:
+        return self.fit(X).transform(X, dtype)
+
+    def as_affine(self) -> tuple[np.ndarray | float, np.ndarray | float]:
+        """(shift, scale) with X' = (X - shift) / scale; arrays are (n[0], 1), numbers broadcast."""
+        return (0.0 if self.shift is None else self.shift), (1.0 if self.scale is None else self.scale)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A small JSON-able description, e.g. ``{"type": "divide", "value": 255.0}``."""
+        if not self.fitted:
+            raise ConfigError(f"cannot describe an unfitted {self.type!r} preprocessing; fit it first")
+        if self.type == "none":
+            return {"type": "none"}
+        if self.type == "divide":
+            return {"type": "divide", "value": float(self.scale)}
+        key = "mean" if self.type == "standard" else "min"
+        return {"type": self.type, key: self.shift.ravel().tolist(), "scale": self.scale.ravel().tolist()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> Preprocessing:
+        """Inverse of :meth:`to_dict` (validated: raises ConfigError on anything malformed)."""
+        if d is None:
+            return cls("none")
+        if not isinstance(d, Mapping) or d.get("type") not in cls.TYPES:
+            raise ConfigError(f"preprocessing must be a dict with type in {cls.TYPES}, got {d!r:.200}")
+        kind = d["type"]
+        if kind == "none":
+            return cls("none")
+        if kind == "divide":
+            v = d.get("value")
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ConfigError(f"divide preprocessing needs a number 'value', got {v!r:.100}")
+            return cls("divide", value=v)
+        key = "mean" if kind == "standard" else "min"
+        p = cls(kind)
+        shift, scale = _float_vector(d.get(key), f"{kind}.{key}"), _float_vector(d.get("scale"), f"{kind}.scale")
+        if shift.shape != scale.shape:
+            raise ConfigError(f"{kind} preprocessing has {len(shift)} {key} values but {len(scale)} scales")
+        if (scale == 0).any():
+            raise ConfigError(f"{kind} preprocessing has a zero scale")
+        p.shift, p.scale = shift[:, None], scale[:, None]
+        return p
+
+    def __repr__(self) -> str:
+        n = f", n_features={self.n_features}" if self.n_features is not None else ""
+        v = f", value={self.scale:g}" if self.type == "divide" else ""
+        return f"Preprocessing({self.type!r}{v}{n})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Preprocessing) and self.fitted and other.fitted and self.to_dict() == other.to_dict()
+
+
+def _float_vector(v: Any, what: str) -> np.ndarray:
+    if not isinstance(v, list) or not v or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        raise ConfigError(f"{what} must be a non-empty list of numbers")
+    a = np.array(v, dtype=np.float64)
+    if not np.isfinite(a).all():
+        raise ConfigError(f"{what} holds NaN or infinity")
+    return a
+
+
+def _columns(X: Any, name: str) -> np.ndarray:
+    from .shapes import as_float_array
+
+    X = as_float_array(X, name) if not isinstance(X, np.ndarray) or X.dtype.kind not in "fiub" else X
+    if X.ndim != 2:
+        raise ShapeError(f"{name} must be columns (n[0], m), got shape {X.shape}")
+    return X
+
+
+# -- the model returned by load --------------------------------------------------------------------
+class Model:
+    """A trained network plus what it needs to predict on raw data.
+
+    Parameters
+    ----------
+    network : Network
+    preprocessing : Preprocessing or dict, optional
+        Applied to raw X (n[0], m) before the network.
+    classes : sequence, optional
+        Class labels: for a softmax output the label of each output unit (index = class); for a
+        single sigmoid output ``[negative, positive]``; for several sigmoid outputs the name of
+        each output. Strings or numbers.
+    metadata, hyperparameters : dict, optional
+        Free-form JSON-able records kept in the file.
+    """
+
+    def __init__(self, network: Network, preprocessing: Preprocessing | Mapping[str, Any] | None = None,
+                 classes: Sequence[Any] | None = None, *, metadata: Mapping[str, Any] | None = None,
+                 hyperparameters: Mapping[str, Any] | None = None, library_version: str | None = None) -> None:
+        if not isinstance(network, Network):
+            raise TypeError(f"Model wraps a deeplayers Network, got {type(network).__name__}")
+        self.network = network
+        if preprocessing is None or isinstance(preprocessing, Preprocessing):
+            self.preprocessing = preprocessing or Preprocessing("none")
+        else:
+            self.preprocessing = Preprocessing.from_dict(preprocessing)
+        self.classes = None if classes is None else _check_classes(classes, network)
+        self.metadata = dict(metadata or {})
+        self.hyperparameters = dict(hyperparameters or {})
+        self.library_version = library_version
+
+    # what a user looks at
+    @property
+    def history(self) -> Any:
+        return self.network.history
+
+    @property
+    def layer_dims(self) -> list[int]:
+        return self.network.layer_dims
+
+    @property
+    def activations(self) -> list[str]:
+        return self.network.activations
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        return self.network.parameters
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The preprocessed A[0] = (X - shift) / scale in the network's dtype, shape (n[0], m)."""
+        X = self.preprocessing.transform(X, self.network.dtype)
+        if X.shape[0] != self.network.layer_dims[0]:
+            n0 = self.network.layer_dims[0]
+            hint = " — samples go in columns, did you mean X.T?" if X.shape[1] == n0 else ""
+            raise ShapeError(f"X has {X.shape[0]} features (rows) but the model was trained on n[0] = {n0}; "
+                             f"give X as ({n0}, m){hint}")
+        return X
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """A[L] of shape (n[L], m) for raw X (n[0], m)."""
+        return self.network.predict_proba(self.transform(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions for raw X (n[0], m), as :meth:`Network.predict` gives them, with class
+        indices replaced by the class labels when ``classes`` is known: softmax and single sigmoid
+        outputs give a row (1, m) of labels; several sigmoid outputs give 0/1 (n[L], m); a
+        linear output gives A[L]."""
+        P = self.network.predict(self.transform(X))
+        g = self.network.activations[-1]
+        if self.classes is not None and g in ("softmax", "sigmoid") and (g == "softmax" or P.shape[0] == 1):
+            return np.asarray(self.classes)[P]
+        return P
+
+    def summary(self) -> str:
+        lines = [self.network.summary(), f"preprocessing: {self.preprocessing.to_dict()['type']}"]
+        if self.classes is not None:
+            lines.append(f"classes: {self.classes}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        c = f", classes={self.classes}" if self.classes is not None else ""
+        return f"Model({self.network!r}, preprocessing={self.preprocessing!r}{c})"
+
+
+def _check_classes(classes: Sequence[Any], network: Network) -> list[Any]:
+    if isinstance(classes, (str, bytes, Mapping)) or not hasattr(classes, "__iter__"):
+        raise ConfigError(f"classes must be a list of labels, got {type(classes).__name__}")
+    out = []
+    for c in classes:
+        if isinstance(c, np.generic):
+            c = c.item()
+        if isinstance(c, bytes):
+            c = c.decode("utf-8", "replace")
+        if not isinstance(c, (str, int, float, bool)):
+            raise ConfigError(f"class labels must be strings or numbers, got {type(c).__name__} {c!r:.50}")
+        out.append(c)
+    nL, g = network.layer_dims[-1], network.activations[-1]
+    want = 2 if (g == "sigmoid" and nL == 1) else nL
+    if g in ("softmax", "sigmoid") and len(out) != want:
+        raise ConfigError(f"{len(out)} class labels given for an output layer of n[L] = {nL} {g} units "
+                          f"(it needs {want})")
+    return out
+
+
+# -- saving ----------------------------------------------------------------------------------------
+def _activation_specs(net: Network) -> tuple[list[str], list[dict[str, float]]]:
+    names, params = [], []
+    for layer in net.layers:
+        g = layer.g
+        if ACTIVATIONS.get(g.name) is not type(g):
+            raise ConfigError(f"layer {layer.l} uses a custom activation {type(g).__name__}; only the built-in "
+                              f"ones ({', '.join(sorted(ACTIVATIONS))}) can be saved")
+        names.append(g.name)
+        params.append({"alpha": g.alpha} if hasattr(g, "alpha") else {})
+    return names, params
+
+
+def _network_header(net: Network) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    names, params = _activation_specs(net)
+    if LOSSES.get(net.loss.name) is not type(net.loss):
+        raise ConfigError(f"the network uses a custom loss {type(net.loss).__name__}; only built-in losses "
+                          f"({', '.join(sorted(LOSSES))}) can be saved")
+    arrays = {}
+    for layer in net.layers:
+        arrays[f"W{layer.l}"] = np.ascontiguousarray(layer.W)
+        arrays[f"b{layer.l}"] = np.ascontiguousarray(layer.b)
+        if not (np.isfinite(layer.W).all() and np.isfinite(layer.b).all()):
+            raise DataError(f"W[{layer.l}] or b[{layer.l}] holds NaN or infinity; refusing to save a broken model")
+    header = {
+        "layer_dims": list(net.layer_dims),
+        "activations": names,
+        "activation_params": params,
+        "loss": net.loss.name,
+        "dtype": net.dtype.name,
+        "init": net.init,
+        "seed": net.seed,
+        "history": net.history.as_dict() if net.history is not None else None,
+    }
+    return arrays, header
+
+
+def _is_estimator(obj: Any) -> bool:
+    return hasattr(obj, "get_params") and type(obj).__module__ == "deeplayers.sklearn"
+
+
+def save(model: Any, path: str | os.PathLike, *, preprocessing: Preprocessing | Mapping[str, Any] | None = None,
+         metadata: Mapping[str, Any] | None = None, classes: Sequence[Any] | None = None,
+         hyperparameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``model`` to ``path`` (one ``.npz`` file), atomically.
+
+    Parameters
+    ----------
+    model : Network, Model, or a fitted ``deeplayers.sklearn`` estimator
+    path : str or path
+        Written through a temporary file in the same directory, fsync-ed, then renamed: a crash
+        leaves either the earlier file or the new one.
+    preprocessing : Preprocessing or dict, optional
+        Fitted on the training data; ``load(path).predict`` repeats it on raw data. Defaults to
+        the Model's own (or none).
+    metadata : dict, optional
+        Free-form JSON-able information (data set name, notes, ...).
+    classes : sequence, optional
+        Class labels (see :class:`Model`); defaults to the Model's own.
+    hyperparameters : dict, optional
+        The training options (learning rate, optimizer, epochs, ...), JSON-able.
+
+    Returns
+    -------
+    dict
+        The header written.
+    """
+    from . import __version__
+
+    path = Path(path)
+    common = {
+        "library": "deeplayers",
+        "library_version": __version__,
+        "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "metadata": dict(metadata or {}),
+    }
+    if _is_estimator(model):
+        arrays, header = _estimator_payload(model)
+        return save_npz_with_header(path, arrays, {"kind": "estimator", **header, **common})
+    if isinstance(model, Model):
+        wrapped = model
+        net = model.network
+        preprocessing = wrapped.preprocessing if preprocessing is None else preprocessing
+        classes = wrapped.classes if classes is None else classes
+        hyperparameters = wrapped.hyperparameters if hyperparameters is None else hyperparameters
+        common["metadata"] = {**wrapped.metadata, **common["metadata"]}
+    elif isinstance(model, Network):
+        net = model
+    else:
+        raise TypeError(f"save() takes a Network, a Model or a deeplayers.sklearn estimator, "
+                        f"got {type(model).__name__}")
+    checked = Model(net, preprocessing, classes)  # validates preprocessing and classes up front
+    if checked.preprocessing.n_features not in (None, net.layer_dims[0]):
+        raise ShapeError(f"the preprocessing was fitted on {checked.preprocessing.n_features} features but the "
+                         f"network takes n[0] = {net.layer_dims[0]}")
+    arrays, header = _network_header(net)
+    header.update({
+        "kind": "network",
+        "preprocessing": checked.preprocessing.to_dict(),
+        "classes": checked.classes,
+        "hyperparameters": dict(hyperparameters or {}),
+        **common,
+    })
+    return save_npz_with_header(path, arrays, header)
+
+
+# -- loading ---------------------------------------------------------------------------------------
+def _bad(path: Path, what: str) -> ModelFileError:
+    return ModelFileError(f"{path}: {what}; the file is damaged or was not written by deeplayers.save — "
+                          "re-save the model or restore a backup")
+
+
+def network_from_file(arrays: Mapping[str, np.ndarray], header: Mapping[str, Any], path: Path) -> Network:
+    """Rebuild the Network described by a header and its W/b arrays (all checked)."""
+    from .training import History
+
+    dims = header.get("layer_dims")
+    acts = header.get("activations")
+    params = header.get("activation_params") or [{}] * (len(acts) if isinstance(acts, list) else 0)
+    if (not isinstance(dims, list) or len(dims) < 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in dims)):
+        raise _bad(path, f"layer_dims {dims!r:.200} is not a list of positive integers")
+    L = len(dims) - 1
+    if not isinstance(acts, list) or len(acts) != L or not isinstance(params, list) or len(params) != L:
+        raise _bad(path, f"it needs {L} activations for layer_dims {dims}, found {acts!r:.200}")
+    expected = {f"{p}{l}" for l in range(1, L + 1) for p in "Wb"}
+    if set(arrays) != expected:
+        raise _bad(path, f"layer_dims {dims} needs arrays {sorted(expected)}, the file holds {sorted(arrays)}")
+    dtype = header.get("dtype")
+    if dtype not in ("float32", "float64"):
+        raise _bad(path, f"dtype {dtype!r} is not float32 or float64")
+    gs: list[Activation] = []
+    for l, (name, p) in enumerate(zip(acts, params, strict=True), start=1):
+        cls = ACTIVATIONS.get(name) if isinstance(name, str) else None
+        if cls is None or not isinstance(p, dict):
+            raise _bad(path, f"g[{l}] = {name!r:.50} is not a known activation")
+        try:
+            gs.append(cls(**p))
+        except (TypeError, ValueError) as exc:
+            raise _bad(path, f"g[{l}] = {name} has invalid parameters {p!r:.100} ({exc})") from None
+    for l in range(1, L + 1):
+        for key, shape in ((f"W{l}", (dims[l], dims[l - 1])), (f"b{l}", (dims[l], 1))):
+            a = arrays[key]
+            if a.shape != shape or a.dtype != np.dtype(dtype):
+                raise _bad(path, f"{key} is {a.dtype} {a.shape}, layer_dims {dims} and dtype {dtype} need {shape}")
+    loss = header.get("loss")
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise _bad(path, f"loss {loss!r:.50} is not a known loss")
+    seed = header.get("seed")
+    try:
+        net = Network(dims, hidden=gs, init=None, seed=seed if isinstance(seed, int) else None, dtype=dtype, loss=loss)
+    except DeeplayersError as exc:
+        raise _bad(path, f"it describes an invalid network ({exc})") from None
+    for layer in net.layers:
+        layer.set_parameters(arrays[f"W{layer.l}"], arrays[f"b{layer.l}"], copy=False)
+    if isinstance(header.get("init"), str):
+        net.init = header["init"]
+    hist = header.get("history")
+    if isinstance(hist, dict):
+        try:
+            net.history = History.from_dict(hist)
+        except (TypeError, ValueError):
+            net.history = None  # a damaged history should not make the parameters unusable
+    return net
+
+
+def load(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> Any:
+    """Read a model file written by :func:`save`, checking it; never unpickles.
+
+    Returns
+    -------
+    Model
+        For a network file: ``.network`` (the Network, parameters bit for bit), ``.preprocessing``,
+        ``.classes``, ``.metadata``, ``.hyperparameters``, ``.history``; ``predict`` and
+        ``predict_proba`` work on raw data columns (n[0], m).
+    estimator
+        For an estimator file: the fitted ``deeplayers.sklearn`` estimator.
+
+    Raises
+    ------
+    ModelFileError
+        The file is damaged (truncated, flipped bytes), foreign, of a newer format, holds object
+        arrays, or its header is inconsistent.
+    FileNotFoundError
+    """
+    path = Path(path)
+    arrays, header = load_npz_with_header(path, max_bytes=max_bytes)
+    kind = header.get("kind")
+    if kind == "estimator":
+        return _estimator_from_file(arrays, header, path)
+    if kind != "network":
+        raise ModelFileError(f"{path}: holds a {kind!r} (not a model this version of deeplayers can load: "
+                             "'network' or 'estimator'); a training checkpoint is resumed with fit(resume=...)")
+    net = network_from_file(arrays, header, path)
+    try:
+        return Model(net, header.get("preprocessing"), header.get("classes"),
+                     metadata=header.get("metadata") if isinstance(header.get("metadata"), dict) else None,
+                     hyperparameters=(header.get("hyperparameters")
+                                      if isinstance(header.get("hyperparameters"), dict) else None),
+                     library_version=header.get("library_version"))
+    except (ConfigError, TypeError) as exc:
+        raise _bad(path, f"its preprocessing or classes are invalid ({exc})") from None
+
+
+# -- scikit-learn estimators -----------------------------------------------------------------------
+def _estimator_payload(est: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    raise NotImplementedError("saving deeplayers.sklearn estimators is not available yet")
+
+
+def _estimator_from_file(arrays: Mapping[str, np.ndarray], header: Mapping[str, Any], path: Path) -> Any:
+    raise ModelFileError(f"{path}: holds a scikit-learn estimator, which this build cannot load yet")
