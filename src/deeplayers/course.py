@@ -129,11 +129,11 @@ def L_model_backward(AL: Any, Y: Any, caches: list[tuple]) -> dict[str, np.ndarr
     """Gradients ``dA{l-1}``, ``dW{l}``, ``db{l}`` for l = L..1 of the relu/sigmoid model."""
     unpacked = [_unpack(c) for c in caches]
     params: Params = {}
-    for l, ((A_prev, W, b), Z) in enumerate(unpacked, start=1):
+    for l, ((_, W, b), _) in enumerate(unpacked, start=1):
         params[f"W{l}"], params[f"b{l}"] = W, b
     net = Network.from_parameters(params, "relu", "sigmoid", copy=False)
     AL = as_float_array(AL, "AL", net.dtype)
-    for layer, ((A_prev, W, b), Z) in zip(net.layers, unpacked):
+    for layer, ((A_prev, _, _), Z) in zip(net.layers, unpacked):
         check_A_prev(A_prev, layer.l, layer.n_prev)
         check_grad(Z, f"Z[{layer.l}]", (layer.n, A_prev.shape[1]), f"(n[{layer.l}], m)")
         A = AL if layer.l == net.L else unpacked[layer.l][0][0]  # A[l] is the next layer's A_prev

@@ -15,9 +15,10 @@ __all__ = ["Loss", "LOSSES", "get_loss", "default_loss"]
 
 
 def _clip(AL: np.ndarray) -> np.ndarray:
-    # keeps log(A) and log(1 - A) finite when an output saturates at exactly 0 or 1
-    eps = np.finfo(AL.dtype).eps if AL.dtype.kind == "f" else np.finfo(np.float64).eps
-    return np.clip(AL, eps, 1 - eps)
+    # keeps log(A) and log(1 - A) finite when an output saturates at exactly 0 or 1, and changes
+    # nothing else: the bounds are the smallest normal number and the largest number below 1
+    dtype = AL.dtype if AL.dtype.kind == "f" else np.dtype(np.float64)
+    return np.clip(AL, np.finfo(dtype).tiny, np.nextafter(dtype.type(1), dtype.type(0)))
 
 
 class Loss:

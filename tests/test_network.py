@@ -1,0 +1,138 @@
+"""The Network object and the Dense building block, checked against independent computations."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import deeplayers as dl
+from deeplayers.activations import ACTIVATIONS, get_activation
+from deeplayers.losses import get_loss
+
+
+def test_dense_block_formulas():
+    rng = np.random.RandomState(0)
+    layer = dl.Dense(3, 4, "tanh", l=2)
+    W, b = rng.randn(4, 3), rng.randn(4, 1)
+    layer.set_parameters(W, b)
+    A_prev = rng.randn(3, 5)
+    A = layer.forward(A_prev)
+    Z = W @ A_prev + b
+    np.testing.assert_allclose(A, np.tanh(Z), rtol=1e-14)
+    A_prev_c, Z_c = layer.cache[0], layer.cache[1]
+    assert A_prev_c is A_prev and np.allclose(Z_c, Z)
+    dA = rng.randn(4, 5)
+    dA_prev, dW, db = layer.backward(dA)
+    dZ = dA * (1 - np.tanh(Z) ** 2)
+    np.testing.assert_allclose(dW, dZ @ A_prev.T / 5, rtol=1e-13)
+    np.testing.assert_allclose(db, dZ.sum(axis=1, keepdims=True) / 5, rtol=1e-13)
+    np.testing.assert_allclose(dA_prev, W.T @ dZ, rtol=1e-13)
+    assert layer.backward(dA, need_dA_prev=False)[0] is None  # layer 1 never computes dA[0]
+    assert "W[2]: (4, 3)" in repr(layer)
+
+
+def test_reused_buffers_give_the_same_numbers():
+    rng = np.random.RandomState(1)
+    net = dl.Network([6, 5, 4, 3], output="softmax", seed=0)
+    X, Y = rng.randn(6, 7), np.eye(3)[rng.randint(0, 3, 7)].T
+    AL = net.forward(X).copy()
+    grads = net.backward(Y)
+    AL2 = net._forward(X, reuse=True)
+    np.testing.assert_array_equal(AL, AL2)
+    got = {}
+    net._backward(Y, reuse=True, on_layer=lambda layer, dA: got.update({layer.l: layer.dW.copy()}))
+    for l in (1, 2, 3):
+        np.testing.assert_array_equal(got[l], grads[f"dW{l}"])
+
+
+@pytest.mark.parametrize("init,scale", [("he", lambda n, p: np.sqrt(2 / p)), ("course", lambda n, p: 1 / np.sqrt(p)),
+                                        ("small", lambda n, p: 0.01), ("xavier", lambda n, p: np.sqrt(2 / (n + p)))])
+def test_initializers_draw_the_legacy_stream_in_order(init, scale):
+    dims = [7, 5, 3, 1]
+    net = dl.Network(dims, init=init, seed=4)
+    rs = np.random.RandomState(4)
+    for l in (1, 2, 3):
+        expected = rs.randn(dims[l], dims[l - 1]) * scale(dims[l], dims[l - 1])
+        np.testing.assert_allclose(net[l].W, expected, rtol=1e-15)
+        assert np.array_equal(net[l].b, np.zeros((dims[l], 1)))
+    f32 = dl.Network(dims, init=init, seed=4, dtype="float32")
+    assert f32[1].W.dtype == np.float32 and np.array_equal(f32[1].W, net[1].W.astype(np.float32))
+    with pytest.raises(dl.ConfigError, match="unknown initializer 'glorot'"):
+        dl.Network(dims, init="glorot")
+
+
+def test_summary_table():
+    text = dl.Network([12288, 20, 7, 5, 1], seed=1).summary(m=209)
+    lines = text.splitlines()
+    assert lines[0].split() == ["l", "layer", "n[l]", "g[l]", "W[l]", "b[l]", "Z[l],", "A[l]", "params"]
+    assert lines[2].split() == ["0", "input", "12288", "-", "-", "-", "(12288,", "209)", "0"]
+    assert lines[3].split() == ["1", "hidden", "20", "relu", "(20,", "12288)", "(20,", "1)", "(20,", "209)", "245,780"]
+    assert lines[6].split()[:4] == ["4", "output", "1", "sigmoid"]
+    assert "245,973 parameters" in lines[-1] and "L = 4 layers" in lines[-1]
+    assert (12288 * 20 + 20) + (20 * 7 + 7) + (7 * 5 + 5) + (5 + 1) == 245973
+
+
+def test_parameters_dict_predict_and_repr():
+    net = dl.Network([3, 4, 2], hidden=["tanh"], output="softmax", seed=0)
+    assert list(net.parameters) == ["W1", "b1", "W2", "b2"]
+    assert net.parameters["W1"] is net[1].W  # live arrays, as the course's dict
+    X = np.random.RandomState(0).randn(3, 9)
+    P = net.predict_proba(X)
+    np.testing.assert_allclose(P.sum(axis=0), 1.0, rtol=1e-12)
+    assert net.predict(X).shape == (1, 9) and np.array_equal(net.predict(X)[0], P.argmax(axis=0))
+    assert np.allclose(net.predict_proba(X, batch_size=4), P)  # chunked inference gives the same numbers
+    assert repr(net) == "Network(layer_dims=[3, 4, 2], g=[tanh, softmax], loss=categorical_crossentropy, dtype=float64)"
+    with pytest.raises(dl.ConfigError, match="one activation per layer"):
+        dl.Network([3, 4, 4, 2], hidden=["tanh"])
+    with pytest.raises(dl.ConfigError, match="only supported on the output layer"):
+        dl.Network([3, 4, 2], hidden="softmax")
+    with pytest.raises(dl.ConfigError, match="needs outputs in \\(0, 1\\)"):
+        dl.Network([3, 4, 2], output="relu", loss="bce")
+    with pytest.raises(IndexError, match="l = 1..L = 1..2"):
+        net[0]
+
+
+def test_fit_is_the_course_loop():
+    rng = np.random.RandomState(0)
+    X = rng.randn(4, 50)
+    Y = (X[:1] > 0).astype(float)
+    net = dl.Network([4, 3, 1], init="small", seed=1)
+    ref = dl.Network([4, 3, 1], init="small", seed=1)
+    costs = net.fit(X, Y, 0.1, 20)
+    assert len(costs) == 20 and isinstance(costs, dl.History)
+    for i in range(20):  # forward, cost, backward, update, by hand
+        AL = ref.forward(X)
+        assert costs[i] == pytest.approx(ref.cost(AL, Y), rel=1e-12)
+        grads = ref.backward(Y)
+        for l in (1, 2):
+            ref[l].W -= 0.1 * grads[f"dW{l}"]
+            ref[l].b -= 0.1 * grads[f"db{l}"]
+    for k in net.parameters:
+        np.testing.assert_allclose(net.parameters[k], ref.parameters[k], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activations_stay_finite_and_silent_for_huge_inputs(name, dtype):
+    g = get_activation(name)
+    Z = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4]] * 2, dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        A = g.forward(Z.copy())
+        dZ = g.backward(np.ones_like(Z), Z, A)
+    assert np.isfinite(A).all() and np.isfinite(dZ).all() and A.dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_costs_stay_finite_for_saturated_outputs(dtype):
+    AL = np.array([[0.0, 1.0, 1e-30, 1 - 1e-17]], dtype=dtype)
+    Y = np.array([[1.0, 0.0, 1.0, 0.0]], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for loss in ("bce", "cce", "mse"):
+            assert np.isfinite(get_loss(loss).cost(AL, Y))
+        assert np.isfinite(get_loss("bce").dAL(AL, Y)).all()
+    # a confident wrong answer costs a lot, but a finite lot
+    assert get_loss("bce").cost(AL[:, :1], Y[:, :1]) > 30

@@ -1,0 +1,245 @@
+"""The training loop: each optimizer against a direct transcription of its update formula, and
+every plug-in (mini-batches, schedules, L2, dropout, validation, early stopping, callbacks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import deeplayers as dl
+from deeplayers.training import Callback, EarlyStopping, ExponentialDecay, InverseTimeDecay, StepDecay
+
+
+@pytest.fixture
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.randn(5, 40)
+    Y = (X[:1] + 0.5 * X[1:2] > 0).astype(float)
+    return X, Y
+
+
+def _transcribe(X, Y, steps, update):
+    """Run ``steps`` full-batch iterations by hand: forward, backward, then the optimizer formula."""
+    ref = dl.Network([5, 4, 3, 1], seed=2)
+    state: dict = {}
+    for t in range(1, steps + 1):
+        ref.forward(X)
+        grads = ref.backward(Y)
+        for l in (1, 2, 3):
+            for p, name in ((ref[l].W, "W"), (ref[l].b, "b")):
+                p -= update(grads[f"d{name}{l}"], state.setdefault(f"{name}{l}", {}), t)
+    return ref
+
+
+def _adam(lr, b1=0.9, b2=0.999, eps=1e-8):
+    def step(g, s, t):
+        s["v"] = b1 * s.get("v", 0) + (1 - b1) * g
+        s["s"] = b2 * s.get("s", 0) + (1 - b2) * g**2
+        v_corr, s_corr = s["v"] / (1 - b1**t), s["s"] / (1 - b2**t)
+        return lr * v_corr / (np.sqrt(s_corr) + eps)
+    return step
+
+
+def _momentum(lr, beta=0.9):
+    def step(g, s, t):
+        s["v"] = beta * s.get("v", 0) + (1 - beta) * g
+        return lr * s["v"]
+    return step
+
+
+def _rmsprop(lr, beta=0.9, eps=1e-8):
+    def step(g, s, t):
+        s["s"] = beta * s.get("s", 0) + (1 - beta) * g**2
+        return lr * g / (np.sqrt(s["s"]) + eps)
+    return step
+
+
+@pytest.mark.parametrize("name,lr,rule", [
+    ("gd", 0.05, lambda g, s, t: 0.05 * g),
+    ("momentum", 0.05, _momentum(0.05)),
+    ("rmsprop", 0.01, _rmsprop(0.01)),
+    ("adam", 0.01, _adam(0.01)),
+])
+def test_optimizer_matches_its_formula(data, name, lr, rule):
+    X, Y = data
+    net = dl.Network([5, 4, 3, 1], seed=2)
+    net.fit(X, Y, optimizer=name, learning_rate=lr, num_iterations=6)
+    ref = _transcribe(X, Y, 6, rule)
+    for k, v in net.parameters.items():
+        np.testing.assert_allclose(v, ref.parameters[k], rtol=1e-10, atol=1e-13, err_msg=k)
+
+
+def test_optimizer_state_persists_across_fits(data):
+    X, Y = data
+    a, b = dl.Network([5, 4, 3, 1], seed=2), dl.Network([5, 4, 3, 1], seed=2)
+    a.fit(X, Y, optimizer="adam", learning_rate=0.01, epochs=6)
+    opt = dl.Adam(0.01)
+    for _ in range(3):
+        b.fit(X, Y, optimizer=opt, epochs=2)
+    assert opt.t == 6
+    for k in a.parameters:
+        np.testing.assert_allclose(a.parameters[k], b.parameters[k], rtol=1e-12)
+
+
+def test_schedules():
+    assert StepDecay(0.5, 10)(25, 1.0) == 0.25
+    assert ExponentialDecay(0.9)(2, 1.0) == pytest.approx(0.81)
+    assert InverseTimeDecay(1.0, 1)(3, 0.8) == pytest.approx(0.2)
+    rng = np.random.RandomState(0)
+    X, Y = rng.randn(3, 20), (rng.rand(1, 20) > 0.5).astype(float)
+    h = dl.Network([3, 2, 1], seed=0).fit(X, Y, learning_rate=0.1, epochs=5, lr_schedule="inverse_time")
+    assert h.lr == pytest.approx([0.1, 0.05, 0.1 / 3, 0.025, 0.02])
+    h = dl.Network([3, 2, 1], seed=0).fit(X, Y, learning_rate=0.1, epochs=3, lr_schedule=("step", {"factor": 0.1, "every": 2}))
+    assert h.lr == pytest.approx([0.1, 0.1, 0.01])
+    with pytest.raises(dl.ConfigError, match="unknown lr_schedule 'cosine'"):
+        dl.Network([3, 2, 1]).fit(X, Y, epochs=1, lr_schedule="cosine")
+
+
+def test_l2_cost_and_update(data):
+    X, Y = data
+    net = dl.Network([5, 4, 3, 1], seed=2)
+    AL = net.forward(X)
+    frob = sum(float(np.sum(net[l].W ** 2)) for l in (1, 2, 3))
+    assert net.cost(AL, Y, l2=0.3) == pytest.approx(net.cost(AL, Y) + 0.3 / (2 * 40) * frob, rel=1e-12)
+    g0, g = net.backward(Y), net.backward(Y, l2=0.3)
+    np.testing.assert_allclose(g["dW2"], g0["dW2"] + 0.3 / 40 * net[2].W, rtol=1e-12)
+    np.testing.assert_array_equal(g["db2"], g0["db2"])
+    # the training loop uses the same regularized gradient
+    h = dl.Network([5, 4, 3, 1], seed=2).fit(X, Y, learning_rate=0.1, epochs=1, l2=0.3)
+    assert h.cost[0] == pytest.approx(net.cost(AL, Y, l2=0.3), rel=1e-12)
+
+
+def test_dropout_is_inverted_and_only_in_training(data):
+    X, Y = data
+    net = dl.Network([5, 50, 50, 1], seed=3)
+    P = net.predict_proba(X)
+    keep = 0.6
+    rng = np.random.default_rng(0)
+    A1 = net[1].forward(X, rng=rng)
+    Z1 = net[1].cache[1]
+    active = Z1 > 0
+    np.testing.assert_array_equal(A1, np.maximum(Z1, 0))  # keep_prob 1: nothing dropped
+    net[1].keep_prob = keep
+    A1 = net[1].forward(X, rng=np.random.default_rng(0))
+    kept = (A1 != 0) & active
+    frac = kept.sum() / active.sum()
+    assert abs(frac - keep) < 0.05
+    np.testing.assert_allclose(A1[kept], np.maximum(Z1, 0)[kept] / keep, rtol=1e-12)  # scaled by 1/keep_prob
+    net[1].keep_prob = 1.0
+    np.testing.assert_array_equal(net.predict_proba(X), P)  # inference never drops
+    h1 = dl.Network([5, 50, 50, 1], seed=3).fit(X, Y, epochs=3, dropout=1.0)
+    h2 = dl.Network([5, 50, 50, 1], seed=3).fit(X, Y, epochs=3)
+    assert h1.cost == h2.cost
+    h3 = dl.Network([5, 50, 50, 1], seed=3).fit(X, Y, epochs=3, dropout=[0.5, 0.9])
+    assert h3.cost[0] != h2.cost[0]
+    with pytest.raises(dl.ConfigError, match="one keep probability per hidden layer"):
+        dl.Network([5, 50, 50, 1]).fit(X, Y, epochs=1, dropout=[0.5])
+
+
+def test_dropout_gradient_matches_finite_differences_with_a_fixed_mask(data):
+    X, Y = data
+    net = dl.Network([5, 6, 1], hidden="tanh", seed=1)
+    net[1].keep_prob = 0.7
+    mask_rng = lambda: np.random.default_rng(5)  # noqa: E731 - the same mask every pass
+    net._forward(X, rng=mask_rng())
+    net._backward(Y)
+    dW1 = net[1].dW.copy()
+    W = net[1].W
+    eps, num = 1e-6, np.zeros_like(W)
+    for i in range(W.size):
+        old = W.flat[i]
+        W.flat[i] = old + eps
+        jp = net.loss.cost(net._forward(X, rng=mask_rng()), Y)
+        W.flat[i] = old - eps
+        jm = net.loss.cost(net._forward(X, rng=mask_rng()), Y)
+        W.flat[i] = old
+        num.flat[i] = (jp - jm) / (2 * eps)
+    np.testing.assert_allclose(dW1, num, rtol=1e-6, atol=1e-9)
+
+
+def test_minibatches_validation_and_reproducibility():
+    rng = np.random.RandomState(0)
+    X = rng.randn(4, 103)
+    Y = np.eye(3)[(X[0] > 0).astype(int) + (X[1] > 0.5)].T
+    run = lambda **kw: dl.Network([4, 8, 3], output="softmax", seed=1).fit(  # noqa: E731
+        X, Y, optimizer="adam", learning_rate=0.01, epochs=4, batch_size=16, **kw)
+    h1, h2 = run(validation_split=0.2), run(validation_split=0.2)
+    assert h1.cost == h2.cost and h1.val_cost == h2.val_cost  # seeded order and split
+    assert h1.unit == "epoch" and len(h1.cost) == 4 and len(h1.val_cost) == 4
+    assert h1.n_iter == 4 * int(np.ceil(82 / 16))  # ceil(103 * 0.2) = 21 held out
+    assert len(h1.metrics["val_accuracy"]) == 4 and 0 <= h1.metrics["val_accuracy"][-1] <= 1
+    full = dl.Network([4, 8, 3], output="softmax", seed=1).fit(X, Y, epochs=2, batch_size=103, shuffle=False)
+    ref = dl.Network([4, 8, 3], output="softmax", seed=1).fit(X, Y, epochs=2)
+    assert full.cost == ref.cost
+    with pytest.raises(dl.DataError, match="leaves no training or no validation samples"):
+        dl.Network([4, 8, 3], output="softmax").fit(X[:, :1], Y[:, :1], epochs=1, validation_split=0.5)
+
+
+def test_sample_weights_equal_repeating_samples(data):
+    X, Y = data
+    w = np.arange(40) % 3  # 0, 1 or 2 copies of each sample
+    idx = np.repeat(np.arange(40), w)
+    a = dl.Network([5, 4, 1], seed=0).fit(X, Y, learning_rate=0.1, epochs=5, sample_weight=w)
+    b = dl.Network([5, 4, 1], seed=0).fit(X[:, idx], Y[:, idx], learning_rate=0.1, epochs=5)
+    np.testing.assert_allclose(a.cost, b.cost, rtol=1e-12)
+    with pytest.raises(dl.ShapeError, match=r"sample_weight must have one weight per sample, shape \(m,\) = \(40,\)"):
+        dl.Network([5, 4, 1]).fit(X, Y, epochs=1, sample_weight=np.ones(39))
+
+
+def test_early_stopping_restores_the_best_parameters(data):
+    X, Y = data
+    Xv, Yv = X[:, :10], 1 - Y[:, :10]  # validation labels flipped: validation cost rises as training fits
+
+    class Spy(Callback):
+        def __init__(self):
+            self.params = []
+
+        def on_epoch_end(self, loop, epoch, logs):
+            self.params.append({k: v.copy() for k, v in loop.net.parameters.items()})
+
+    spy = Spy()
+    net = dl.Network([5, 8, 1], seed=0)
+    h = net.fit(X, Y, learning_rate=0.5, epochs=200, validation_data=(Xv, Yv),
+                early_stopping=EarlyStopping(patience=5), callbacks=[spy])
+    assert h.stopped_early and len(h.cost) < 200
+    best = int(np.argmin(h.val_cost))
+    assert h.best_epoch == best and len(h.cost) == best + 6
+    for k, v in net.parameters.items():
+        np.testing.assert_array_equal(v, spy.params[best][k])
+
+
+def test_divergence_is_reported_and_parameters_stay_finite():
+    rng = np.random.RandomState(0)
+    X, Y = rng.randn(3, 30) * 10, rng.randn(1, 30) * 10
+    net = dl.Network([3, 20, 20, 1], output="linear", seed=0)
+    with pytest.raises(dl.DivergenceError, match=r"diverged at iteration \d+ .*smaller learning rate"):
+        net.fit(X, Y, learning_rate=5.0, epochs=200)
+    assert all(np.isfinite(v).all() for v in net.parameters.values())
+    assert issubclass(dl.DivergenceError, FloatingPointError)
+
+
+def test_bad_data_and_options(data):
+    X, Y = data
+    net = dl.Network([5, 4, 1])
+    Xn = X.copy()
+    Xn[2, 7] = np.nan
+    with pytest.raises(dl.DataError, match=r"X contains NaN or infinity \(first at \[2, 7\]\)"):
+        net.fit(Xn, Y, epochs=1)
+    with pytest.raises(dl.DataError, match=r"Y must hold values in \[0, 1\] for binary_crossentropy"):
+        net.fit(X, Y * 3, epochs=1)
+    with pytest.raises(dl.ConfigError, match="unknown optimizer 'adamw'"):
+        net.fit(X, Y, epochs=1, optimizer="adamw")
+    with pytest.raises(dl.ConfigError, match="learning_rate must be a positive number"):
+        net.fit(X, Y, epochs=1, learning_rate=-1)
+    with pytest.raises(dl.ConfigError, match="batch_size must be a positive integer"):
+        net.fit(X, Y, epochs=1, batch_size=0)
+
+
+def test_progress_output_when_not_a_terminal(data, capsys):
+    X, Y = data
+    dl.Network([5, 4, 1], seed=0).fit(X, Y, epochs=20, verbose=1, validation_split=0.25)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("iteration 20/20  cost ")
+    assert "val_cost" in lines[0] and "val_accuracy" in lines[0]
+    dl.Network([5, 4, 1], seed=0).fit(X, Y, epochs=20, verbose=0)
+    assert capsys.readouterr().out == ""
