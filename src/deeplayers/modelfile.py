@@ -524,9 +524,193 @@ def load(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> Any:
 
 
 # -- scikit-learn estimators -----------------------------------------------------------------------
+# Estimators are stored as data, never pickled: the class NAME (looked up in an allowlist), the
+# constructor parameters in a small tagged JSON encoding, the fitted attributes needed to predict
+# and to keep training (classes, feature names, curves, RNG and optimizer state), and the network.
+_ESTIMATORS = ("DNNClassifier", "DNNRegressor")
+
+
+def _encode_param(value: Any, name: str) -> Any:
+    from .optimizers import Optimizer
+
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode_param(v, name) for v in value]}
+    if isinstance(value, list):
+        return [_encode_param(v, name) for v in value]
+    if isinstance(value, dict):  # keys may be class labels of any JSON type (class_weight)
+        return {"__dict__": [[_encode_param(k, name), _encode_param(v, name)] for k, v in value.items()]}
+    if isinstance(value, type) and issubclass(value, np.generic) or isinstance(value, np.dtype):
+        return {"__dtype__": np.dtype(value).name}
+    if isinstance(value, Optimizer):
+        hyper = {k: v for k, v in vars(value).items() if k != "t" and isinstance(v, (int, float))}
+        return {"__optimizer__": value.name, "hyper": hyper}
+    if isinstance(value, np.random.RandomState):
+        return None  # the generator's state is stored separately (rng_keys); the param itself is reset
+    raise ConfigError(f"cannot save estimator parameter {name}={value!r:.80}: only numbers, strings, tuples, "
+                      "lists, dicts and optimizers can be stored without pickle")
+
+
+def _decode_param(value: Any, path: Path) -> Any:
+    from .optimizers import OPTIMIZERS
+
+    if isinstance(value, list):
+        return [_decode_param(v, path) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tuple__" in value and isinstance(value["__tuple__"], list):
+        return tuple(_decode_param(v, path) for v in value["__tuple__"])
+    if "__dict__" in value and isinstance(value["__dict__"], list):
+        return {_decode_param(k, path): _decode_param(v, path) for k, v in value["__dict__"]}
+    if value.get("__dtype__") in ("float32", "float64"):
+        return value["__dtype__"]
+    if value.get("__optimizer__") in OPTIMIZERS and isinstance(value.get("hyper"), dict):
+        opt = OPTIMIZERS[value["__optimizer__"]]()
+        for k, v in value["hyper"].items():
+            if hasattr(opt, k) and isinstance(v, (int, float)) and not isinstance(v, bool):
+                setattr(opt, k, v)
+        return opt
+    raise _bad(path, f"an estimator parameter has an unknown encoding {value!r:.100}")
+
+
+def _labels_to_json(classes: np.ndarray) -> dict[str, Any]:
+    if classes.dtype.kind in "biufU":
+        return {"dtype": classes.dtype.str, "values": classes.tolist()}
+    if classes.dtype.kind == "O" and all(isinstance(c, str) for c in classes):
+        return {"dtype": "object-str", "values": classes.tolist()}
+    raise ConfigError(f"cannot save class labels of dtype {classes.dtype} ({classes[:5]!r:.80}); use strings or numbers")
+
+
+def _labels_from_json(d: Any, path: Path) -> np.ndarray:
+    if not isinstance(d, dict) or not isinstance(d.get("values"), list):
+        raise _bad(path, "the estimator's classes are missing")
+    if d.get("dtype") == "object-str":
+        if not all(isinstance(c, str) for c in d["values"]):
+            raise _bad(path, "the estimator's string classes are not all strings")
+        return np.array(d["values"], dtype=object)
+    try:
+        dtype = np.dtype(d.get("dtype"))
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biufU" or not all(isinstance(c, (int, float, str, bool)) for c in d["values"]):
+        raise _bad(path, f"the estimator's classes have an unsupported dtype {d.get('dtype')!r:.40}")
+    return np.array(d["values"], dtype=dtype)
+
+
 def _estimator_payload(est: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    raise NotImplementedError("saving deeplayers.sklearn estimators is not available yet")
+    name = type(est).__name__
+    if name not in _ESTIMATORS:
+        raise TypeError(f"save() supports the estimators {', '.join(_ESTIMATORS)}, not {name}")
+    if not isinstance(getattr(est, "network_", None), Network):
+        from .errors import NotFittedError
+
+        raise NotFittedError(f"this {name} is not fitted yet: call fit(X, y) before saving it")
+    params = {k: _encode_param(v, k) for k, v in est.get_params(deep=False).items()}
+    arrays, net_header = _network_header(est.network_)
+    fitted: dict[str, Any] = {
+        "n_features_in_": int(est.n_features_in_),
+        "loss_curve_": [float(v) for v in getattr(est, "loss_curve_", [])],
+        "validation_loss_curve_": (None if getattr(est, "validation_loss_curve_", None) is None
+                                   else [float(v) for v in est.validation_loss_curve_]),
+        "n_iter_": int(getattr(est, "n_iter_", 0)),
+    }
+    if hasattr(est, "feature_names_in_"):
+        fitted["feature_names_in_"] = [str(f) for f in est.feature_names_in_]
+    if hasattr(est, "classes_"):
+        fitted["classes_"] = _labels_to_json(np.asarray(est.classes_))
+        fitted["y_type"] = est._label_binarizer.y_type_
+    if hasattr(est, "_y_ndim"):
+        fitted["y_ndim"] = int(est._y_ndim)
+    rs = getattr(est, "_random_state", None)
+    if isinstance(rs, np.random.RandomState):  # to continue training (warm_start) exactly
+        kind, keys, pos, has_gauss, cached = rs.get_state()
+        arrays["rng_keys"] = np.asarray(keys, dtype=np.uint32)
+        fitted["rng"] = {"kind": kind, "pos": int(pos), "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+    opt = getattr(est, "_optimizer", None)
+    if opt is not None:
+        state = opt.get_state()
+        fitted["optimizer"] = {"name": opt.name, "t": int(state.pop("t")),
+                               "hyper": {k: v for k, v in vars(opt).items()
+                                         if k != "t" and isinstance(v, (int, float))},
+                               "state": sorted(state)}
+        for k, v in state.items():
+            arrays[f"opt.{k}"] = np.asarray(v)
+    classes = fitted["classes_"]["values"] if "classes_" in fitted else None
+    header = {**net_header, "estimator": {"class": name, "params": params, "fitted": fitted},
+              "classes": classes, "preprocessing": {"type": "none"}}
+    return arrays, header
 
 
 def _estimator_from_file(arrays: Mapping[str, np.ndarray], header: Mapping[str, Any], path: Path) -> Any:
-    raise ModelFileError(f"{path}: holds a scikit-learn estimator, which this build cannot load yet")
+    spec = header.get("estimator")
+    if not isinstance(spec, dict) or spec.get("class") not in _ESTIMATORS:
+        cls_name = spec.get("class") if isinstance(spec, dict) else None
+        raise _bad(path, f"the estimator class {cls_name!r:.60} is not one of {', '.join(_ESTIMATORS)}")
+    try:
+        from . import sklearn as dl_sklearn
+    except ImportError as exc:
+        raise ImportError(f"{path} holds a scikit-learn estimator; loading it needs scikit-learn "
+                          f"(pip install 'deeplayers[sklearn]'): {exc}") from None
+    from sklearn.preprocessing import LabelBinarizer
+
+    net_arrays = {k: v for k, v in arrays.items() if k[:1] in "Wb" and k[1:].isdigit()}
+    net = network_from_file(net_arrays, header, path)
+    params, fitted = spec.get("params"), spec.get("fitted")
+    if not isinstance(params, dict) or not isinstance(fitted, dict):
+        raise _bad(path, "the estimator's params or fitted attributes are missing")
+    cls = getattr(dl_sklearn, spec["class"])
+    known = set(cls().get_params(deep=False))
+    if not set(params) <= known:
+        raise _bad(path, f"unknown {spec['class']} parameters {sorted(set(params) - known)} (a newer deeplayers?)")
+    try:
+        est = cls(**{k: _decode_param(v, path) for k, v in params.items()})
+        est.network_ = net
+        est.n_features_in_ = int(fitted["n_features_in_"])
+        if net.layer_dims[0] != est.n_features_in_:
+            raise _bad(path, f"n_features_in_ = {est.n_features_in_} but the network takes {net.layer_dims[0]}")
+        if "feature_names_in_" in fitted:
+            est.feature_names_in_ = np.array(fitted["feature_names_in_"], dtype=object)
+        est.loss_curve_ = [float(v) for v in fitted.get("loss_curve_", [])]
+        vc = fitted.get("validation_loss_curve_")
+        est.validation_loss_curve_ = None if vc is None else [float(v) for v in vc]
+        est.n_iter_ = int(fitted.get("n_iter_", 0))
+        if spec["class"] == "DNNClassifier":
+            classes = _labels_from_json(fitted.get("classes_"), path)
+            y_type = fitted.get("y_type")
+            lb = LabelBinarizer()
+            if y_type == "multilabel-indicator":
+                lb.fit(np.eye(len(classes), dtype=int) if len(classes) > 1 else np.array([[0], [1]]))
+            else:
+                lb.fit(classes)
+            if lb.y_type_ != y_type:
+                raise _bad(path, f"the classes {classes.tolist()[:10]} do not give the recorded target type {y_type!r}")
+            est._label_binarizer, est.classes_ = lb, lb.classes_
+            want = len(classes) if y_type != "binary" else 1
+            if net.layer_dims[-1] != want:
+                raise _bad(path, f"{len(classes)} classes ({y_type}) need {want} output units, the network has "
+                                 f"{net.layer_dims[-1]}")
+        else:
+            est._y_ndim = int(fitted.get("y_ndim", 1))
+        rng = fitted.get("rng")
+        if isinstance(rng, dict) and "rng_keys" in arrays:
+            rs = np.random.RandomState()
+            rs.set_state((str(rng["kind"]), arrays["rng_keys"], int(rng["pos"]), int(rng["has_gauss"]),
+                          float(rng["cached_gaussian"])))
+            est._random_state = rs
+        ospec = fitted.get("optimizer")
+        if isinstance(ospec, dict):
+            opt = est._new_optimizer()
+            for k, v in (ospec.get("hyper") or {}).items():
+                if hasattr(opt, k) and isinstance(v, (int, float)) and not isinstance(v, bool):
+                    setattr(opt, k, v)
+            opt.set_state({"t": np.array(int(ospec.get("t", 0))),
+                           **{k: arrays[f"opt.{k}"] for k in ospec.get("state", []) if f"opt.{k}" in arrays}})
+            est._optimizer = opt
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, DeeplayersError) as exc:
+        raise _bad(path, f"the estimator could not be rebuilt ({type(exc).__name__}: {exc})") from None
+    return est
