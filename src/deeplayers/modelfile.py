@@ -242,6 +242,9 @@ class Model:
         else:
             self.preprocessing = Preprocessing.from_dict(preprocessing)
         self.classes = None if classes is None else _check_classes(classes, network)
+        if self.preprocessing.n_features not in (None, network.layer_dims[0]):
+            raise ShapeError(f"the preprocessing was fitted on {self.preprocessing.n_features} features but the "
+                             f"network takes n[0] = {network.layer_dims[0]}")
         self.metadata = dict(metadata or {})
         self.hyperparameters = dict(hyperparameters or {})
         self.library_version = library_version
@@ -411,9 +414,6 @@ def save(model: Any, path: str | os.PathLike, *, preprocessing: Preprocessing | 
         raise TypeError(f"save() takes a Network, a Model or a deeplayers.sklearn estimator, "
                         f"got {type(model).__name__}")
     checked = Model(net, preprocessing, classes)  # validates preprocessing and classes up front
-    if checked.preprocessing.n_features not in (None, net.layer_dims[0]):
-        raise ShapeError(f"the preprocessing was fitted on {checked.preprocessing.n_features} features but the "
-                         f"network takes n[0] = {net.layer_dims[0]}")
     arrays, header = _network_header(net)
     header.update({
         "kind": "network",
@@ -519,7 +519,7 @@ def load(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> Any:
                      hyperparameters=(header.get("hyperparameters")
                                       if isinstance(header.get("hyperparameters"), dict) else None),
                      library_version=header.get("library_version"))
-    except (ConfigError, TypeError) as exc:
+    except (ConfigError, ShapeError, TypeError) as exc:
         raise _bad(path, f"its preprocessing or classes are invalid ({exc})") from None
 
 
