@@ -8,6 +8,7 @@ L2, dropout, learning-rate schedules, validation, early stopping, progress) plug
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -180,6 +181,16 @@ class EarlyStopping(Callback):
         if self.restore_best and self.best_params is not None:
             loop.net.parameters = self.best_params
 
+    def get_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"best": self.best, "wait": self.wait}
+        if self.best_params is not None:
+            state["best_params"] = {k: v.copy() for k, v in self.best_params.items()}
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.best, self.wait = float(state["best"]), int(state["wait"])
+        self.best_params = state.get("best_params")
+
 
 class _Progress(Callback):
     """A tqdm bar on a terminal; otherwise one line every ``every`` epochs."""
@@ -315,6 +326,9 @@ def fit(
     verbose: int = 0,
     seed: int | None = None,
     sample_weight: Any = None,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
+    resume: str | os.PathLike | None = None,
 ) -> History:
     """Train ``net`` on X (n[0], m), Y (n[L], m) and return its :class:`History`.
 
@@ -348,6 +362,13 @@ def fit(
         Seeds mini-batch order, the validation split and dropout (default: the network's seed).
     sample_weight : array of shape (m,), optional
         Non-negative weight of each sample (column) in the cost and its gradient; rescaled to mean 1.
+    checkpoint : path, optional
+        Write a checkpoint (parameters, optimizer and RNG state, epoch, history) there, atomically,
+        every ``checkpoint_every`` epochs and at the end; on Ctrl-C, the state as the interrupted
+        epoch began.
+    resume : path, optional
+        Continue from a checkpoint: with the same data, seed and options, the result equals an
+        uninterrupted run bit for bit. ``epochs`` still counts from the first epoch.
     """
     if num_iterations is not None and epochs is not None and num_iterations != epochs:
         raise ConfigError("give num_iterations or epochs, not both (one pass over the data each)")
@@ -394,17 +415,31 @@ def fit(
         cbs.append(early_stopping if isinstance(early_stopping, EarlyStopping) else EarlyStopping())
     if verbose:
         cbs.append(_Progress(verbose))
+    options = {"optimizer": opt.name, "batch_size": batch_size, "shuffle": shuffle}
+    ckpt = _Checkpoints(checkpoint, checkpoint_every, net, opt, rng, cbs, options) if checkpoint else None
+    resumed = _resume(resume, net, opt, rng, options) if resume is not None else None
+    if resumed is not None:
+        history = loop.history = History.from_dict(resumed["history"])
+        loop.start_epoch = loop.epoch = int(resumed["epoch"])
 
     drop_rng = rng if any(p < 1 for p in keep) else None
     folded = opt.folds_learning_rate
     layers = net.layers
     snapshot = [(np.empty_like(layer.W), np.empty_like(layer.b)) for layer in layers]
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() - (history.time[-1] if history.time else 0.0)
     for layer, p in zip(layers, keep):
         layer.keep_prob = p
+
+    def update(layer: Any, dA_prev: Any) -> None:
+        opt.update(layer, folded)
+
     try:
         for cb in cbs:
             cb.on_train_begin(loop)
+        if resumed is not None:  # after on_train_begin, which resets the callbacks
+            for cb, cb_state in zip(cbs, resumed["callbacks"]):
+                if cb_state and hasattr(cb, "set_state"):
+                    cb.set_state(cb_state)
         for epoch in range(loop.start_epoch, n_epochs):
             loop.epoch = epoch
             lr = opt.learning_rate = float(schedule(epoch, lr0))
@@ -412,11 +447,9 @@ def fit(
             for (W, b), layer in zip(snapshot, layers):  # last finite parameters, for divergence
                 np.copyto(W, layer.W)
                 np.copyto(b, layer.b)
+            if ckpt:
+                ckpt.mark_epoch_start(epoch, history)
             total = 0.0
-
-            def update(layer: Any, dA_prev: Any) -> None:
-                opt.update(layer, folded)
-
             for A0, Yb, wb in batches(rng):
                 opt.begin_step()
                 net._forward(A0, reuse=True, rng=drop_rng)
@@ -448,16 +481,81 @@ def fit(
                 print(f"Cost after epoch {epoch}: {J_epoch}")
             for cb in cbs:
                 cb.on_epoch_end(loop, epoch, logs)
+            if ckpt and ((epoch + 1) % ckpt.every == 0 or epoch + 1 == n_epochs or loop.stop):
+                ckpt.save(epoch + 1, history)
             if loop.stop:
                 break
         for cb in cbs:
             cb.on_train_end(loop)
+    except KeyboardInterrupt:
+        if ckpt is None:
+            raise
+        # save the state at the start of the interrupted epoch, so a resume repeats it exactly
+        epoch = ckpt.save_epoch_start()
+        raise KeyboardInterrupt(f"training interrupted in epoch {epoch}; the state at its start was saved "
+                                f"to {checkpoint}: continue with resume={str(checkpoint)!r}") from None
     finally:
         for layer in layers:
             layer.keep_prob = 1.0
             layer.cache = None  # drop references to the training data
     net.history = history
     return history
+
+
+class _Checkpoints:
+    """Writes checkpoints at epoch ends, and on Ctrl-C the state as the interrupted epoch began."""
+
+    def __init__(self, path: Any, every: int, net: Network, opt: Optimizer, rng: np.random.Generator,
+                 cbs: list[Callback], options: dict[str, Any]) -> None:
+        if int(every) < 1:
+            raise ConfigError(f"checkpoint_every must be a positive number of epochs, got {every!r}")
+        self.path, self.every, self.net, self.opt, self.rng = path, int(every), net, opt, rng
+        self.cbs, self.options = cbs, options
+        self.start: dict[str, Any] | None = None
+
+    def _state(self, epoch: int, history: History) -> dict[str, Any]:
+        return {
+            "params": {k: v.copy() for k, v in self.net.parameters.items()},
+            "optimizer": {"name": self.opt.name, "hyper": _hyper(self.opt), "state": self.opt.get_state()},
+            "rng": self.rng.bit_generator.state, "epoch": epoch, "history": history.as_dict(),
+            "callbacks": [cb.get_state() if hasattr(cb, "get_state") else {} for cb in self.cbs],
+            "options": self.options,
+        }
+
+    def mark_epoch_start(self, epoch: int, history: History) -> None:
+        self.start = self._state(epoch, history)
+
+    def save(self, epoch: int, history: History) -> None:
+        from .checkpoint import save_checkpoint
+
+        save_checkpoint(self.path, self.net, self._state(epoch, history))
+
+    def save_epoch_start(self) -> int:
+        from .checkpoint import save_checkpoint
+
+        assert self.start is not None
+        self.net.parameters = self.start["params"]
+        save_checkpoint(self.path, self.net, self.start)
+        return int(self.start["epoch"])
+
+
+def _hyper(opt: Optimizer) -> dict[str, float]:
+    return {k: v for k, v in vars(opt).items() if isinstance(v, float)}
+
+
+def _resume(path: Any, net: Network, opt: Optimizer, rng: np.random.Generator, options: dict[str, Any]
+            ) -> dict[str, Any]:
+    from .checkpoint import load_checkpoint
+
+    state = load_checkpoint(path, net)
+    for key, value in options.items():
+        if key in state["options"] and state["options"][key] != value:
+            raise ConfigError(f"{path} was written with {key}={state['options'][key]!r}, but this run asks for "
+                              f"{key}={value!r}; resume with the same training options")
+    net.parameters = state["params"]
+    opt.set_state(state["optimizer"]["state"])
+    rng.bit_generator.state = state["rng"]
+    return state
 
 
 def _check_data(net: Network, X: np.ndarray, Y: np.ndarray, xname: str, yname: str) -> None:

@@ -1,0 +1,100 @@
+"""Checkpoints: everything a training run needs to continue bit for bit.
+
+A checkpoint is written at an epoch boundary and holds the parameters W[l], b[l], the optimizer's
+state (t, v, s, ...), the training RNG's state (mini-batch order, dropout), the epoch to run next,
+the history so far and the state of callbacks such as early stopping. Files use the same checked,
+atomically written container as model files, so a crash mid-write leaves the previous checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._atomic import load_npz_with_header, save_npz_with_header
+from .errors import ModelFileError
+
+if TYPE_CHECKING:
+    from .network import Network
+
+__all__ = ["save_checkpoint", "load_checkpoint"]
+
+KIND = "checkpoint"
+
+
+def save_checkpoint(path: str | os.PathLike, net: Network, state: dict[str, Any]) -> None:
+    """Write ``state`` (from the training loop) atomically to ``path``.
+
+    ``state`` holds ``params`` (W1.. b1..), ``optimizer`` (name, hyperparameters and
+    ``get_state()`` arrays), ``rng`` (a bit-generator state dict), ``epoch`` (the next one to run),
+    ``history`` (``History.as_dict()``), ``callbacks`` (list of dicts of arrays and JSON values) and
+    ``options`` (the fit options that must match on resume).
+    """
+    arrays: dict[str, np.ndarray] = dict(state["params"])
+    opt_arrays = {k: v for k, v in state["optimizer"]["state"].items() if k != "t"}
+    arrays.update({f"opt.{k}": v for k, v in opt_arrays.items()})
+    callbacks_json = []
+    for i, cb in enumerate(state["callbacks"]):
+        cb_json = {}
+        for k, v in cb.items():
+            if isinstance(v, dict):  # a dict of arrays, e.g. the best parameters so far
+                arrays.update({f"cb{i}.{k}.{name}": a for name, a in v.items()})
+                cb_json[k] = {"arrays": sorted(v)}
+            else:
+                cb_json[k] = v
+        callbacks_json.append(cb_json)
+    header = {
+        "kind": KIND,
+        "layer_dims": net.layer_dims,
+        "activations": net.activations,
+        "loss": net.loss.name,
+        "dtype": net.dtype.name,
+        "epoch": int(state["epoch"]),
+        "rng": state["rng"],
+        "optimizer": {"name": state["optimizer"]["name"], "hyper": state["optimizer"]["hyper"],
+                      "t": int(state["optimizer"]["state"]["t"])},
+        "history": state["history"],
+        "callbacks": callbacks_json,
+        "options": state["options"],
+    }
+    save_npz_with_header(path, arrays, header)
+
+
+def load_checkpoint(path: str | os.PathLike, net: Network) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` and check it fits ``net``."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no checkpoint at {path}: nothing to resume (train with checkpoint={str(path)!r} first)")
+    arrays, header = load_npz_with_header(path)
+    if header.get("kind") != KIND:
+        raise ModelFileError(f"{path} is not a training checkpoint (kind {header.get('kind')!r}); "
+                             "resume needs a file written by fit(..., checkpoint=...)")
+    mine = {"layer_dims": net.layer_dims, "activations": net.activations, "loss": net.loss.name, "dtype": net.dtype.name}
+    for key, value in mine.items():
+        if header.get(key) != value:
+            raise ModelFileError(f"{path} was written for a network with {key} = {header.get(key)!r}, "
+                                 f"but this network has {value!r}; resume with the same architecture")
+    L = net.L
+    params = {}
+    for l in range(1, L + 1):
+        for name in (f"W{l}", f"b{l}"):
+            if name not in arrays:
+                raise ModelFileError(f"{path}: checkpoint is missing {name}")
+            params[name] = arrays[name]
+    opt_state: dict[str, Any] = {"t": np.array(header["optimizer"]["t"])}
+    opt_state.update({k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+    callbacks = []
+    for i, cb_json in enumerate(header.get("callbacks", [])):
+        cb: dict[str, Any] = {}
+        for k, v in cb_json.items():
+            if isinstance(v, dict) and "arrays" in v:
+                cb[k] = {name: arrays[f"cb{i}.{k}.{name}"] for name in v["arrays"]}
+            else:
+                cb[k] = v
+        callbacks.append(cb)
+    return {
+        "params": params, "epoch": header["epoch"], "rng": header["rng"], "history": header["history"],
+        "optimizer": {"name": header["optimizer"]["name"], "hyper": header["optimizer"]["hyper"], "state": opt_state},
+        "callbacks": callbacks, "options": header.get("options", {}),
+    }

@@ -1,0 +1,86 @@
+"""Checkpoints: an interrupted and resumed run ends with the same parameters, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import deeplayers as dl
+from deeplayers.training import Callback, EarlyStopping
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.RandomState(0)
+    X = rng.randn(6, 150)
+    Y = np.eye(3)[(X[0] > 0).astype(int) + (X[1] > 0.7)].T
+    return X, Y
+
+
+def _net():
+    return dl.Network([6, 12, 8, 3], output="softmax", seed=7)
+
+
+OPTIONS = dict(optimizer="adam", learning_rate=0.01, batch_size=32, dropout=[0.8, 0.9], l2=0.01,
+               validation_split=0.2, lr_schedule="exponential", early_stopping=EarlyStopping(patience=50))
+
+
+def test_stop_and_resume_equals_an_uninterrupted_run(problem, tmp_path):
+    X, Y = problem
+    full = _net()
+    h_full = full.fit(X, Y, epochs=8, **OPTIONS)
+    ckpt = tmp_path / "run.ckpt"
+    first = _net()
+    first.fit(X, Y, epochs=3, checkpoint=ckpt, **{**OPTIONS, "early_stopping": EarlyStopping(patience=50)})
+    resumed = _net()  # a fresh process would start from a fresh network
+    h = resumed.fit(X, Y, epochs=8, resume=ckpt, **{**OPTIONS, "early_stopping": EarlyStopping(patience=50)})
+    for k, v in full.parameters.items():
+        assert np.array_equal(v, resumed.parameters[k]), k
+    assert h.cost == h_full.cost and h.val_cost == h_full.val_cost and h.n_iter == h_full.n_iter
+
+
+def test_ctrl_c_mid_epoch_saves_the_epoch_start_and_resumes_exactly(problem, tmp_path):
+    X, Y = problem
+    full = _net()
+    full.fit(X, Y, epochs=5, **OPTIONS)
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, loop, epoch, logs):
+            if epoch == 2:  # interrupt inside epoch 3, after a few mini-batches
+                original = loop.net._backward
+                calls = []
+
+                def interrupted(*a, **kw):
+                    calls.append(1)
+                    if len(calls) == 3:
+                        raise KeyboardInterrupt
+                    return original(*a, **kw)
+
+                loop.net._backward = interrupted
+
+    ckpt = tmp_path / "run.ckpt"
+    net = _net()
+    with pytest.raises(KeyboardInterrupt, match=r"interrupted in epoch 3; .* resume="):
+        net.fit(X, Y, epochs=5, checkpoint=ckpt, checkpoint_every=100, callbacks=[CtrlC()],
+                **{**OPTIONS, "early_stopping": EarlyStopping(patience=50)})
+    resumed = _net()
+    resumed.fit(X, Y, epochs=5, resume=ckpt, callbacks=[Callback()],
+                **{**OPTIONS, "early_stopping": EarlyStopping(patience=50)})
+    for k, v in full.parameters.items():
+        assert np.array_equal(v, resumed.parameters[k]), k
+
+
+def test_resume_refuses_a_different_network_or_options(problem, tmp_path):
+    X, Y = problem
+    ckpt = tmp_path / "run.ckpt"
+    _net().fit(X, Y, epochs=1, checkpoint=ckpt, optimizer="adam", batch_size=32)
+    with pytest.raises(dl.ModelFileError, match=r"layer_dims = \[6, 12, 8, 3\], but this network has \[6, 10, 3\]"):
+        dl.Network([6, 10, 3], output="softmax").fit(X, Y, epochs=2, resume=ckpt, optimizer="adam", batch_size=32)
+    with pytest.raises(dl.ConfigError, match="written with batch_size=32, but this run asks for batch_size=64"):
+        _net().fit(X, Y, epochs=2, resume=ckpt, optimizer="adam", batch_size=64)
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        _net().fit(X, Y, epochs=2, resume=tmp_path / "missing.ckpt")
+    model = tmp_path / "model.npz"
+    dl.save(_net(), model)
+    with pytest.raises(dl.ModelFileError, match="is not a training checkpoint"):
+        _net().fit(X, Y, epochs=2, resume=model)
