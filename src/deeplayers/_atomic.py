@@ -26,8 +26,10 @@ import hashlib
 import json
 import os
 import re
+import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -279,7 +281,7 @@ class _Reader:
             except ModelFileError:
                 raise
             except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, NotImplementedError,
-                    RuntimeError) as exc:
+                    RuntimeError, zlib.error, struct.error) as exc:
                 # e.g. "Bad CRC-32", a damaged deflate stream, an encrypted member
                 raise self.fail(f"is damaged ({type(exc).__name__}: {exc})") from None
 

@@ -18,7 +18,9 @@ import csv
 import gzip
 import io
 import os
+import struct
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +48,7 @@ def _open(path: str | os.PathLike) -> bytes:
     try:
         with opener(path, "rb") as f:
             return f.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot decompress ({exc}); the gzip file is damaged or truncated") from None
 
 
@@ -343,11 +345,14 @@ def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None,
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=delimiter != " ")
     rows: list[list[str]] = []
     lines: list[int] = []
-    for row in reader:
-        if not row or all(not c.strip() for c in row):
-            continue  # blank lines
-        rows.append([c.strip() for c in row])
-        lines.append(reader.line_num)
+    try:
+        for row in reader:
+            if not row or all(not c.strip() for c in row):
+                continue  # blank lines
+            rows.append([c.strip() for c in row])
+            lines.append(reader.line_num)
+    except csv.Error as exc:  # e.g. a NUL byte, an unterminated quote
+        raise DataError(f"{path}: line {reader.line_num} cannot be parsed as CSV ({exc})") from None
     if not rows:
         raise DataError(f"{path}: the file holds no data rows")
     if header is None:
@@ -456,17 +461,22 @@ def _labels_from(labels: Any, m: int, where: str) -> np.ndarray | None:
     return np.asarray(y)
 
 
+# what zipfile, zlib and numpy raise on damaged archives (a fuzzer found each of these)
+_DAMAGED = (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error, struct.error,
+            KeyError, UnicodeDecodeError, SyntaxError)
+
+
 def _np_load(path: Path, mmap: bool = False) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except ValueError as exc:
-        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc) or "Python objects" in str(exc):
             raise DataError(f"{path}: holds Python objects (a pickle); deeplayers never unpickles data files. "
                             "Save plain numeric arrays with numpy.save") from None
         raise DataError(f"{path}: not a readable NumPy file ({exc}); it may be truncated or of another format") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+    except _DAMAGED as exc:
         raise DataError(f"{path}: not a readable NumPy file ({exc}); it may be truncated or of another format") from None
 
 
@@ -525,9 +535,11 @@ def load_npz(path: str | os.PathLike, *, labels: str | None = None, split: str |
             try:
                 return archive[key]
             except ValueError as exc:
-                raise DataError(f"{path}: array {key!r} holds Python objects (a pickle); deeplayers never "
-                                f"unpickles data files ({exc})") from None
-            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+                    raise DataError(f"{path}: array {key!r} holds Python objects (a pickle); deeplayers never "
+                                    f"unpickles data files ({exc})") from None
+                raise DataError(f"{path}: array {key!r} is damaged ({exc}); the file may be truncated") from None
+            except _DAMAGED as exc:
                 raise DataError(f"{path}: array {key!r} is damaged ({exc}); the file may be truncated") from None
 
         Xraw = get(xkey)
