@@ -13,6 +13,7 @@ from .losses import LOSSES, get_loss
 from .modelfile import load, save  # noqa: F401  (deeplayers.save / deeplayers.load)
 from .network import Network
 from .optimizers import OPTIMIZERS, Adam, GradientDescent, Momentum, RMSprop, get_optimizer
+from .search import search  # noqa: F401  (deeplayers.search(...); the module stays importable as deeplayers.search)
 from .training import Callback, EarlyStopping, History
 
 __version__ = "0.1.0"
