@@ -530,3 +530,37 @@ def test_estimator_files_are_checked(tmp_path, iris):
 def test_module_never_unpickles():
     source = Path(_atomic.__file__).read_text() + Path(dl.modelfile.__file__).read_text()
     assert "allow_pickle=True" not in source and "pickle.load" not in source
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kill -9 is POSIX")
+def test_kill_9_during_save_leaves_a_whole_model(tmp_path):
+    """A process saving in a loop is killed at random moments: the file is always a whole model."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "model.npz"
+    dims = [400, 300, 1]  # ~1 MB per file, so a kill often lands inside a write
+    child = (
+        "import sys, deeplayers as dl\n"
+        f"nets = [dl.Network({dims}, seed=s) for s in (1, 2, 3)]\n"
+        f"dl.save(nets[0], {str(path)!r})\n"
+        "print('ready', flush=True)\n"
+        "i = 0\n"
+        "while True:\n"
+        f"    dl.save(nets[1 + i % 2], {str(path)!r}); i += 1\n"
+    )
+    known = [dl.Network(dims, seed=s).parameters["W1"] for s in (1, 2, 3)]
+    rng = np.random.RandomState(0)
+    for _ in range(2):
+        proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout.readline().strip() == "ready"
+            time.sleep(0.05 + 0.25 * rng.rand())
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            proc.stdout.close()
+        W1 = dl.load(path).network.parameters["W1"]  # never a mix, never a ModelFileError
+        assert any(np.array_equal(W1, k) for k in known)
