@@ -507,12 +507,12 @@ def _first_key(keys: Sequence[str], candidates: Sequence[str]) -> str | None:
     return next((k for k in candidates if k in keys), None)
 
 
-def load_npz(path: str | os.PathLike, *, labels: str | None = None, split: str | None = None,
+def load_npz(path: str | os.PathLike, *, labels: str | bool | None = None, split: str | None = None,
              layout: str = "auto", dtype: Any = None) -> Dataset:
     """Features and labels from an ``.npz`` archive.
 
     Keys: ``X`` or ``x`` (or ``x_train``/``x_test`` with ``split``), labels ``y``/``Y``/``labels``
-    (or ``y_<split>``, or the key named by ``labels``); optional ``classes`` and
+    (or ``y_<split>``, or the key named by ``labels``; ``labels=False`` for none); optional ``classes`` and
     ``feature_names`` string arrays. ``layout`` says how X is stored: ``rows`` (m, ...), as files
     usually do, ``columns`` (n0, m), the notation's, or ``auto`` (decided from the labels' length).
     """
@@ -527,7 +527,10 @@ def load_npz(path: str | os.PathLike, *, labels: str | None = None, split: str |
         if xkey is None:
             raise DataError(f"{path}: no features array {'X/x' + suffix if split else 'X or x'}; the archive holds "
                             f"{', '.join(keys) or 'nothing'}; name it X (samples as rows)")
-        ykey = labels if labels else _first_key(keys, [f"y{suffix}", f"Y{suffix}"] + ([] if split else ["labels", "target"]))
+        if labels is False:
+            ykey = None
+        else:
+            ykey = labels or _first_key(keys, [f"y{suffix}", f"Y{suffix}"] + ([] if split else ["labels", "target"]))
         if labels and labels not in keys:
             raise DataError(f"{path}: no labels array {labels!r}; the archive holds {', '.join(keys)}")
 
