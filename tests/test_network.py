@@ -43,8 +43,8 @@ def test_reused_buffers_give_the_same_numbers():
     np.testing.assert_array_equal(AL, AL2)
     got = {}
     net._backward(Y, reuse=True, on_layer=lambda layer, dA: got.update({layer.l: layer.dW.copy()}))
-    for l in (1, 2, 3):
-        np.testing.assert_array_equal(got[l], grads[f"dW{l}"])
+    for l in (1, 2, 3):  # the same up to rounding: training folds 1/m into dZ[L] once
+        np.testing.assert_allclose(got[l], grads[f"dW{l}"], rtol=1e-13, atol=1e-16)
 
 
 @pytest.mark.parametrize("init,scale", [("he", lambda n, p: np.sqrt(2 / p)), ("course", lambda n, p: 1 / np.sqrt(p)),

@@ -15,9 +15,22 @@ __all__ = ["Activation", "ACTIVATIONS", "get_activation"]
 
 
 class Activation:
-    """g and its backward rule dZ = dA * g'(Z)."""
+    """g and its backward rule dZ = dA * g'(Z).
+
+    Each layer gets its own instance, so an activation may keep scratch arrays for its batch
+    shapes: with ``out`` given, forward and backward then allocate nothing.
+    """
 
     name = "activation"
+
+    def _scratch(self, shape: tuple[int, ...], dtype: np.dtype, key: str = "f") -> np.ndarray:
+        cache = self.__dict__.setdefault("_buffers", {})
+        buf = cache.get((key, shape, dtype))
+        if buf is None:
+            if len(cache) > 8:
+                cache.clear()
+            buf = cache[(key, shape, dtype)] = np.empty(shape, bool if key == "mask" else dtype)
+        return buf
 
     def forward(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """A = g(Z), shape (n[l], m)."""
@@ -57,7 +70,8 @@ class ReLU(Activation):
 
     def backward(self, dA, Z, A, out=None):
         # g'(Z) = 1 where Z > 0 else 0 (the course's choice at Z == 0)
-        return np.multiply(dA, Z > 0, out=out)
+        mask = np.greater(Z, 0, out=self._scratch(Z.shape, Z.dtype, "mask") if out is not None else None)
+        return np.multiply(dA, mask, out=out)
 
 
 class LeakyReLU(Activation):
@@ -83,7 +97,8 @@ class Tanh(Activation):
 
     def backward(self, dA, Z, A, out=None):
         # g'(Z) = 1 - A^2
-        g_prime = 1 - A * A
+        g_prime = np.multiply(A, A, out=self._scratch(A.shape, A.dtype) if out is not None else None)
+        np.subtract(1, g_prime, out=g_prime)
         return np.multiply(dA, g_prime, out=out)
 
 
@@ -100,7 +115,8 @@ class Sigmoid(Activation):
 
     def backward(self, dA, Z, A, out=None):
         # g'(Z) = A (1 - A)
-        g_prime = A * (1 - A)
+        g_prime = np.subtract(1, A, out=self._scratch(A.shape, A.dtype) if out is not None else None)
+        g_prime *= A
         return np.multiply(dA, g_prime, out=out)
 
 
@@ -111,9 +127,10 @@ class Softmax(Activation):
 
     def forward(self, Z, out=None):
         # subtracting the column max keeps exp from overflowing (log-sum-exp trick)
-        A = np.subtract(Z, Z.max(axis=0, keepdims=True), out=out)
+        row = self._scratch((1, Z.shape[1]), Z.dtype, "row") if out is not None else None
+        A = np.subtract(Z, np.maximum.reduce(Z, axis=0, keepdims=True, out=row), out=out)
         np.exp(A, out=A)
-        A /= A.sum(axis=0, keepdims=True)
+        A /= np.add.reduce(A, axis=0, keepdims=True, out=row)
         return A
 
     def backward(self, dA, Z, A, out=None):

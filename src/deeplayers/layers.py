@@ -5,7 +5,8 @@ Backward: dZ[l] = dA[l] * g'[l](Z[l]);  dW[l] = (1/m) dZ[l] A[l-1]^T;
           db[l] = (1/m) sum(dZ[l], axis=1, keepdims=True);  dA[l-1] = W[l]^T dZ[l].
 
 When ``reuse=True`` (the training loop) every array is written into buffers the layer allocated
-once per batch size m, so steady-state training allocates nothing per mini-batch.
+once per batch size m, so steady-state training allocates nothing per mini-batch; shapes were
+checked once at the boundary, so the per-batch checks are skipped too.
 """
 
 from __future__ import annotations
@@ -32,27 +33,28 @@ def linear_backward(
     dW: np.ndarray | None = None,
     db: np.ndarray | None = None,
     dA_prev: np.ndarray | bool | None = True,
-    scale: float = 1.0,
+    prescaled: bool = False,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """dW = (1/m) dZ A_prev^T, db = (1/m) sum(dZ), dA_prev = W^T dZ.
+    """dW = (1/m) dZ A_prev^T, db = (1/m) sum(dZ, axis=1, keepdims=True), dA_prev = W^T dZ.
 
     ``dW``/``db`` are output buffers (or None to allocate); ``dA_prev`` is a buffer, True to
-    allocate one, or False/None to skip it (layer 1 never needs dA[0]). ``scale`` multiplies dW
-    and db on top of 1/m (the training loop folds the learning rate in for plain gradient descent).
+    allocate one, or False/None to skip it (layer 1 never needs dA[0]). With ``prescaled`` the
+    caller already multiplied dZ by 1/m (the training loop folds 1/m, and for plain gradient
+    descent the learning rate, into dZ[L] once; every later dZ[l] is linear in it).
     """
-    m = A_prev.shape[1]
     # dA[l-1] uses W[l] before any update to it
     if dA_prev is True:
         dA_prev = np.dot(W.T, dZ)
-    elif isinstance(dA_prev, np.ndarray):
+    elif dA_prev is not None and dA_prev is not False:
         np.dot(W.T, dZ, out=dA_prev)
     else:
         dA_prev = None
     dW = np.dot(dZ, A_prev.T, out=dW)
-    db = np.sum(dZ, axis=1, keepdims=True, out=db)
-    k = scale / m
-    dW *= k
-    db *= k
+    db = np.add.reduce(dZ, axis=1, keepdims=True, out=db)
+    if not prescaled:
+        k = 1.0 / A_prev.shape[1]
+        dW *= k
+        db *= k
     return dA_prev, dW, db
 
 
@@ -61,10 +63,10 @@ class _Workspace:
 
     __slots__ = ("Z", "A", "dA_prev")
 
-    def __init__(self, n: int, n_prev: int, m: int, dtype: np.dtype, same_ZA: bool) -> None:
+    def __init__(self, n: int, m: int, dtype: np.dtype, same_ZA: bool) -> None:
         self.Z = np.empty((n, m), dtype)
         self.A = self.Z if same_ZA else np.empty((n, m), dtype)
-        self.dA_prev = None  # allocated on first use (never for layer 1)
+        self.dA_prev: np.ndarray | None = None  # allocated on first use (never for layer 1)
 
 
 class Dense:
@@ -78,6 +80,16 @@ class Dense:
         g[l]: ``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softmax`` or ``linear``.
     l : int
         The layer's index, used in error messages.
+    dtype : str or dtype
+        float64 or float32, for W, b and every buffer.
+
+    Examples
+    --------
+    >>> layer = Dense(3, 4, "relu", l=1)
+    >>> A = layer.forward(np.ones((3, 5)))               # A[1]: (4, 5), cache kept
+    >>> dA_prev, dW, db = layer.backward(np.ones((4, 5)))
+    >>> dW.shape, db.shape
+    ((4, 3), (4, 1))
     """
 
     def __init__(self, n_prev: int, n: int, activation: str | Activation = "relu", l: int = 1,
@@ -104,7 +116,6 @@ class Dense:
             self.b = np.array(b, dtype=self.dtype, order="C")
         else:  # share the caller's arrays (the course functions update them in place)
             self.W, self.b = W, b
-        self._ws.clear()
 
     @property
     def n_params(self) -> int:
@@ -115,7 +126,7 @@ class Dense:
         if ws is None:
             if len(self._ws) > 4:  # many batch sizes (e.g. predict in chunks): keep it bounded
                 self._ws.clear()
-            ws = self._ws[m] = _Workspace(self.n, self.n_prev, m, self.dtype, self.g.name == "linear")
+            ws = self._ws[m] = _Workspace(self.n, m, self.dtype, self.g.name == "linear")
         return ws
 
     # -- forward ---------------------------------------------------------------------------
@@ -125,21 +136,19 @@ class Dense:
 
         ``rng`` turns on inverted dropout with keep probability ``self.keep_prob`` (training only).
         """
-        check_A_prev(A_prev, self.l, self.n_prev)
-        m = A_prev.shape[1]
         if reuse:
-            ws = self._workspace(m)
+            ws = self._ws.get(A_prev.shape[1]) or self._workspace(A_prev.shape[1])
             Z = linear_forward(A_prev, self.W, self.b, out=ws.Z)
             A = self.g.forward(Z, out=ws.A if cache else Z)
         else:
+            check_A_prev(A_prev, self.l, self.n_prev)
             Z = linear_forward(A_prev, self.W, self.b)
             # without a cache Z is not needed afterwards, so g works in place
             A = self.g.forward(Z, out=None if cache else Z)
-        A_out = A
-        D = None
+        A_out, D = A, None
         if rng is not None and self.keep_prob < 1.0:
             # inverted dropout: keep each unit with probability keep_prob, scale by 1/keep_prob
-            D = (rng.random(A.shape) < self.keep_prob).astype(self.dtype)
+            D = (rng.random(A.shape, dtype=self.dtype) < self.keep_prob).astype(self.dtype)
             D *= 1.0 / self.keep_prob
             A_out = A * D
         # the cache keeps the pre-dropout A: some g'(Z) rules read it
@@ -148,34 +157,34 @@ class Dense:
 
     # -- backward --------------------------------------------------------------------------
     def backward(self, dA: np.ndarray | None = None, *, dZ: np.ndarray | None = None,
-                 need_dA_prev: bool = True, reuse: bool = False, scale: float = 1.0,
+                 need_dA_prev: bool = True, reuse: bool = False, prescaled: bool = False,
                  ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
         """From dA[l] (or an already computed dZ[l]) return (dA[l-1], dW[l], db[l]).
 
         dA[l-1] is None when ``need_dA_prev`` is False (layer 1 never needs dA[0]).
         dW[l], db[l] are the layer's own arrays ``self.dW``, ``self.db`` (overwritten each call);
         with ``reuse`` dA[l-1] is a reused buffer too and dA is overwritten by dZ.
+        ``prescaled``: dA (or dZ) already carries the factor 1/m, see :func:`linear_backward`.
         """
         if self.cache is None:
             raise RuntimeError(f"layer {self.l}: backward needs a forward pass with cache=True first")
         A_prev, Z, A, D = self.cache
-        m = A_prev.shape[1]
+        if not reuse:
+            check_grad(dA if dZ is None else dZ, f"{'dA' if dZ is None else 'dZ'}[{self.l}]", Z.shape,
+                       f"(n[{self.l}], m)")
         if dZ is None:
-            check_grad(dA, f"dA[{self.l}]", Z.shape, f"(n[{self.l}], m)")
             if D is not None:
-                dA = dA * D  # dropout: gradient flows only through kept units
+                dA = np.multiply(dA, D, out=dA if reuse else None)  # dropout: only kept units pass
             # dZ = dA * g'(Z); in the training loop dA is our own buffer, so overwrite it
             dZ = self.g.backward(dA, Z, A, out=dA if reuse else None)
-        else:
-            check_grad(dZ, f"dZ[{self.l}]", Z.shape, f"(n[{self.l}], m)")
-        if reuse:
-            ws = self._workspace(m)
-            if need_dA_prev and ws.dA_prev is None:
-                ws.dA_prev = np.empty((self.n_prev, m), self.dtype)
-            dA_buf: np.ndarray | bool = ws.dA_prev if need_dA_prev else False
-            return linear_backward(dZ, A_prev, self.W, self.dW, self.db, dA_buf, scale)
+        dA_buf: np.ndarray | bool = need_dA_prev
+        if reuse and need_dA_prev:
+            ws = self._ws[A_prev.shape[1]]
+            if ws.dA_prev is None:
+                ws.dA_prev = np.empty((self.n_prev, A_prev.shape[1]), self.dtype)
+            dA_buf = ws.dA_prev
         # dW[l], db[l] always land in the layer's own arrays, where optimizers read them
-        return linear_backward(dZ, A_prev, self.W, self.dW, self.db, need_dA_prev, scale)
+        return linear_backward(dZ, A_prev, self.W, self.dW, self.db, dA_buf, prescaled)
 
     def __repr__(self) -> str:
         keep = f", keep_prob={self.keep_prob}" if self.keep_prob < 1 else ""

@@ -14,11 +14,11 @@ from .errors import ConfigError
 __all__ = ["Loss", "LOSSES", "get_loss", "default_loss"]
 
 
-def _clip(AL: np.ndarray) -> np.ndarray:
+def _clip(AL: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     # keeps log(A) and log(1 - A) finite when an output saturates at exactly 0 or 1, and changes
     # nothing else: the bounds are the smallest normal number and the largest number below 1
     dtype = AL.dtype if AL.dtype.kind == "f" else np.dtype(np.float64)
-    return np.clip(AL, np.finfo(dtype).tiny, np.nextafter(dtype.type(1), dtype.type(0)))
+    return np.clip(AL, np.finfo(dtype).tiny, np.nextafter(dtype.type(1), dtype.type(0)), out=out)
 
 
 class Loss:
@@ -28,14 +28,23 @@ class Loss:
     #: whether A[L] must lie in (0, 1)
     needs_probabilities = False
 
-    def cost(self, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> float:
+    def cost(self, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None, reuse: bool = False) -> float:
         """J averaged over the m columns; with sample weights ``w`` (shape (m,), mean 1 over the
-        training set) each column's loss is weighted."""
+        training set) each column's loss is weighted. ``reuse`` computes it in scratch arrays kept
+        for the batch shape (the training loop), allocating nothing."""
         if w is None:
-            return self._cost(AL, Y)
+            return self._cost(AL, Y, self._scratch(AL) if reuse else None)
         return float(np.dot(self.per_sample(AL, Y), w) / AL.shape[1])
 
-    def _cost(self, AL: np.ndarray, Y: np.ndarray) -> float:
+    def _scratch(self, AL: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        bufs = self.__dict__.setdefault("_buffers", {})
+        key = (AL.shape, AL.dtype)
+        if key not in bufs:
+            bufs.clear()
+            bufs[key] = (np.empty_like(AL), np.empty_like(AL))
+        return bufs[key]
+
+    def _cost(self, AL: np.ndarray, Y: np.ndarray, scratch: tuple[np.ndarray, np.ndarray] | None = None) -> float:
         return float(np.sum(self.per_sample(AL, Y)) / AL.shape[1])
 
     def per_sample(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -61,11 +70,19 @@ class BinaryCrossEntropy(Loss):
     fused_with = "sigmoid"
     needs_probabilities = True
 
-    def _cost(self, AL, Y):
+    def _cost(self, AL, Y, scratch=None):
         m = AL.shape[1]
-        A = _clip(AL)
-        # the course's form: (1/m) (-Y log(A)^T - (1-Y) log(1-A)^T), summed over output units
-        total = -(np.vdot(Y, np.log(A)) + np.vdot(1 - Y, np.log1p(-A)))
+        if scratch is None:
+            A = _clip(AL)
+            # the course's form: (1/m) (-Y log(A)^T - (1-Y) log(1-A)^T), summed over output units
+            total = -(np.vdot(Y, np.log(A)) + np.vdot(1 - Y, np.log1p(-A)))
+            return float(total / m)
+        log_A, log_1mA = scratch  # the same sum, in place: (1-Y).log(1-A) = sum(log(1-A)) - Y.log(1-A)
+        _clip(AL, out=log_A)
+        np.negative(log_A, out=log_1mA)
+        np.log1p(log_1mA, out=log_1mA)
+        np.log(log_A, out=log_A)
+        total = -(np.vdot(Y, log_A) + (np.add.reduce(log_1mA, axis=None) - np.vdot(Y, log_1mA)))
         return float(total / m)
 
     def per_sample(self, AL, Y):
@@ -84,9 +101,10 @@ class CategoricalCrossEntropy(Loss):
     fused_with = "softmax"
     needs_probabilities = True
 
-    def _cost(self, AL, Y):
+    def _cost(self, AL, Y, scratch=None):
         m = AL.shape[1]
-        return float(-np.vdot(Y, np.log(_clip(AL))) / m)
+        log_A = _clip(AL, out=None if scratch is None else scratch[0])
+        return float(-np.vdot(Y, np.log(log_A, out=log_A)) / m)
 
     def per_sample(self, AL, Y):
         return -np.sum(Y * np.log(_clip(AL)), axis=0)
@@ -101,9 +119,9 @@ class MeanSquaredError(Loss):
     name = "mse"
     fused_with = "linear"
 
-    def _cost(self, AL, Y):
+    def _cost(self, AL, Y, scratch=None):
         m = AL.shape[1]
-        diff = AL - Y
+        diff = np.subtract(AL, Y, out=None if scratch is None else scratch[0])
         return float(np.vdot(diff, diff) / (2 * m))
 
     def per_sample(self, AL, Y):

@@ -204,34 +204,49 @@ class Network:
         return float(l2 / (2 * m) * sum(np.vdot(layer.W, layer.W) for layer in self.layers))
 
     def _backward(self, Y: np.ndarray, *, l2: float = 0.0, reuse: bool = False, scale: float = 1.0,
-                  w: np.ndarray | None = None,
-                  need_dA0: bool = False, on_layer: Callable[[Dense, np.ndarray | None], None] | None = None,
+                  w: np.ndarray | None = None, need_dA0: bool = False,
+                  on_layer: Callable[[Dense, np.ndarray | None], None] | None = None,
                   ) -> np.ndarray | None:
         """Backward pass l = L..1 from the cached forward pass; calls ``on_layer(layer, dA_prev)``
-        as soon as layer l's dW[l], db[l] are ready (dA[l-1] is already computed with the old W[l])."""
+        as soon as layer l's dW[l], db[l] are ready (dA[l-1] is already computed with the old W[l]).
+
+        ``scale`` multiplies every dW[l], db[l] (plain gradient descent passes its learning rate).
+        With ``reuse`` (the training loop) the factor scale/m is folded into the output gradient
+        once: dW[l] = dZ[l] A[l-1]^T then already carries it, since every later dZ[l] is linear in
+        dZ[L]. Otherwise each layer applies 1/m itself, literally as the formulas read.
+        """
         out = self.layers[-1]
         if out.cache is None:
             raise RuntimeError("backward needs a forward pass first: call forward(X) before backward(Y)")
         AL = out.cache[2]
         m = AL.shape[1]
+        k = scale / m if reuse else 1.0
         if self.loss.fused_with == out.g.name:
             # dZ[L] = A[L] - Y, exact for sigmoid + BCE, softmax + CCE, linear + MSE
             dZ = self.loss.fused_dZ(AL, Y, out=AL if reuse else None)
-            if w is not None:
-                dZ *= w  # sample weights scale each column's gradient
-            dA_prev, dW, db = out.backward(dZ=dZ, need_dA_prev=self.L > 1 or need_dA0, reuse=reuse, scale=scale)
+            grad = {"dZ": dZ}
         else:
-            dA = self.loss.dAL(AL, Y)
-            if w is not None:
-                dA *= w
-            dA_prev, dW, db = out.backward(dA, need_dA_prev=self.L > 1 or need_dA0, reuse=reuse, scale=scale)
+            dZ = self.loss.dAL(AL, Y)
+            grad = {"dA": dZ}
+        if k != 1.0:
+            dZ *= k
+        if w is not None:
+            dZ *= w  # sample weights scale each column's gradient
+        last = True
         for layer in reversed(self.layers):  # l = L..1
-            if layer is not out:
-                dA_prev, dW, db = layer.backward(
-                    dA_prev, need_dA_prev=layer.l > 1 or need_dA0, reuse=reuse, scale=scale
-                )
+            need = layer.l > 1 or need_dA0
+            if last:
+                dA_prev, dW, db = layer.backward(grad.get("dA"), dZ=grad.get("dZ"), need_dA_prev=need,
+                                                 reuse=reuse, prescaled=reuse)
+                last = False
+            else:
+                dA_prev, dW, db = layer.backward(dA_prev, need_dA_prev=need, reuse=reuse, prescaled=reuse)
+            if not reuse and scale != 1.0:
+                dW *= scale
+                db *= scale
             if l2:
-                dW += (scale * l2 / m) * layer.W  # d/dW of lambda/(2m) ||W||^2
+                # d/dW of lambda/(2m) ||W||^2, scaled like the rest of dW
+                dW += (scale * l2 / m) * layer.W
             if on_layer is not None:
                 on_layer(layer, dA_prev)
         return dA_prev

@@ -41,8 +41,8 @@ class Optimizer:
         raise NotImplementedError
 
     def get_state(self) -> dict[str, np.ndarray]:
-        """Arrays and counters needed to resume exactly (for checkpoints)."""
-        return {"t": np.array(self.t), **{k: v.copy() for k, v in self.state.items()}}
+        """Arrays and counters needed to resume exactly (for checkpoints); scratch arrays excluded."""
+        return {"t": np.array(self.t), **{k: v.copy() for k, v in self.state.items() if not k.startswith("tmp")}}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         self.t = int(state["t"])
@@ -81,11 +81,14 @@ class Momentum(Optimizer):
         self.beta = float(beta)
 
     def update(self, layer: Dense, folded: bool = False) -> None:
-        for p, g, key in ((layer.W, layer.dW, f"vdW{layer.l}"), (layer.b, layer.db, f"vdb{layer.l}")):
-            v = self._zeros(key, p)
+        for p, g, name in ((layer.W, layer.dW, "W"), (layer.b, layer.db, "b")):
+            v = self._zeros(f"vd{name}{layer.l}", p)
+            tmp = self._zeros(f"tmp{name}{layer.l}", p)  # scratch, so the update allocates nothing
             v *= self.beta
-            v += (1 - self.beta) * g
-            p -= self.learning_rate * v
+            np.multiply(g, 1 - self.beta, out=tmp)
+            v += tmp
+            np.multiply(v, self.learning_rate, out=tmp)
+            p -= tmp
 
 
 class RMSprop(Optimizer):
@@ -98,11 +101,19 @@ class RMSprop(Optimizer):
         self.beta, self.epsilon = float(beta), float(epsilon)
 
     def update(self, layer: Dense, folded: bool = False) -> None:
-        for p, g, key in ((layer.W, layer.dW, f"sdW{layer.l}"), (layer.b, layer.db, f"sdb{layer.l}")):
-            s = self._zeros(key, p)
+        for p, g, name in ((layer.W, layer.dW, "W"), (layer.b, layer.db, "b")):
+            s = self._zeros(f"sd{name}{layer.l}", p)
+            tmp = self._zeros(f"tmp{name}{layer.l}", p)
             s *= self.beta
-            s += (1 - self.beta) * (g * g)
-            p -= self.learning_rate * g / (np.sqrt(s) + self.epsilon)
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - self.beta
+            s += tmp
+            # W -= alpha dW / (sqrt(s) + eps)
+            np.sqrt(s, out=tmp)
+            tmp += self.epsilon
+            np.divide(g, tmp, out=tmp)
+            tmp *= self.learning_rate
+            p -= tmp
 
 
 class Adam(Optimizer):
@@ -143,9 +154,6 @@ class Adam(Optimizer):
             tmp *= self.learning_rate / c1
             p -= tmp
 
-    def get_state(self) -> dict[str, np.ndarray]:
-        state = super().get_state()
-        return {k: v for k, v in state.items() if not k.startswith("tmp")}
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
