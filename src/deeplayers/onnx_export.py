@@ -1,0 +1,229 @@
+"""Export a trained network to ONNX: the same A[L] from onnxruntime, ONNX.js, TensorRT, ...
+
+The graph works on samples as ROWS (the ONNX and scikit-learn convention), so layer l is
+``A[l] = g[l](A[l-1] W[l]^T + b[l])``: one ``Gemm`` with ``transB=1`` (W[l] is stored as its own
+(n[l], n[l-1]) matrix, the course's layout and PyTorch's ``nn.Linear``) and one activation node.
+onnx is an optional dependency (``pip install 'deeplayers[onnx]'``), imported on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._atomic import atomic_write_bytes
+from .errors import ConfigError, NotFittedError
+
+if TYPE_CHECKING:
+    from .network import Network
+
+__all__ = ["export_onnx", "OPSET"]
+
+OPSET = 17  # Softmax with axis=-1 over one axis (opset >= 13); widely supported by runtimes
+IR_VERSION = 8  # the IR version that goes with opset 17, so older runtimes load the file too
+
+
+def _import_onnx() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError(
+            "export_onnx needs the onnx package: pip install 'deeplayers[onnx]' (adds onnx and onnxruntime)"
+        ) from None
+    return onnx
+
+
+def _unwrap(model: Any) -> tuple[Network, Any]:
+    """(network, preprocessing found on the model) for a Network, an estimator or a loaded model."""
+    from .network import Network
+
+    if isinstance(model, Network):
+        return model, getattr(model, "preprocessing", None)
+    for attr in ("network_", "network"):
+        net = getattr(model, attr, None)
+        if isinstance(net, Network):
+            pre = getattr(model, "preprocessing_", None)
+            if pre is None:
+                pre = getattr(model, "preprocessing", None)
+            return net, pre
+    if hasattr(model, "fit") and not hasattr(model, "network_"):
+        raise NotFittedError(f"{type(model).__name__} is not fitted yet: call fit before export_onnx")
+    raise TypeError(f"export_onnx expects a deeplayers Network, a fitted estimator (network_) or a loaded "
+                    f"model (network); got {type(model).__name__}")
+
+
+def _preprocessing_dict(pre: Any) -> dict[str, Any] | None:
+    """The declarative preprocessing as a dict, from a dict or an object with ``to_dict()``."""
+    if pre is None:
+        return None
+    if hasattr(pre, "to_dict"):
+        pre = pre.to_dict()
+    if not isinstance(pre, Mapping):
+        raise ConfigError(f"preprocessing must be a dict or have to_dict(); got {type(pre).__name__}")
+    pre = dict(pre)
+    kind = pre.get("type")
+    if kind in (None, "none", "identity"):
+        return None
+    if kind not in ("standard", "minmax", "divide"):
+        raise ConfigError(f"cannot export preprocessing of type {kind!r}: ONNX export knows 'standard' "
+                          "((X - mean) / scale), 'minmax' ((X - min) / scale) and 'divide' (X / value)")
+    return pre
+
+
+def _preprocessing_nodes(pre: dict[str, Any], n0: int, np_dtype: np.dtype, helper: Any, numpy_helper: Any,
+                         ) -> tuple[list[Any], list[Any], str]:
+    """Nodes and initializers that turn raw X into the network's input A[0] (rows)."""
+    nodes, inits = [], []
+    if pre["type"] in ("standard", "minmax"):
+        key = "mean" if pre["type"] == "standard" else "min"
+        try:
+            mean = np.asarray(pre[key], dtype=np.float64).reshape(-1)
+            scale = np.asarray(pre["scale"], dtype=np.float64).reshape(-1)
+        except KeyError as exc:
+            raise ConfigError(f"{pre['type']!r} preprocessing needs {key!r} and 'scale'; missing {exc}") from None
+        for name, v in ((key, mean), ("scale", scale)):
+            if v.size not in (1, n0):
+                raise ConfigError(f"preprocessing {name} has {v.size} values; the network has n[0] = {n0} inputs")
+        if np.any(scale == 0):
+            raise ConfigError("preprocessing scale contains 0; a constant feature should have scale 1")
+        inits += [numpy_helper.from_array(mean.astype(np_dtype), "pre_mean"),
+                  numpy_helper.from_array(scale.astype(np_dtype), "pre_scale")]
+        nodes += [helper.make_node("Sub", ["X", "pre_mean"], ["X_centered"], name="pre_sub"),
+                  helper.make_node("Div", ["X_centered", "pre_scale"], ["A_0"], name="pre_div")]
+    else:
+        try:
+            value = float(pre["value"])
+        except KeyError:
+            raise ConfigError("'divide' preprocessing needs 'value' (e.g. 255)") from None
+        if value == 0:
+            raise ConfigError("'divide' preprocessing value must not be 0")
+        inits.append(numpy_helper.from_array(np.asarray([value], dtype=np_dtype), "pre_value"))
+        nodes.append(helper.make_node("Div", ["X", "pre_value"], ["A_0"], name="pre_div"))
+    return nodes, inits, "A_0"
+
+
+def _activation_nodes(g: Any, Z: str, A: str, l: int, np_dtype: np.dtype, helper: Any, numpy_helper: Any,
+                      ) -> tuple[list[Any], list[Any]]:
+    """The node(s) computing A[l] = g(Z[l]), named after the notation."""
+    name = g.name
+    if name == "relu":
+        return [helper.make_node("Relu", [Z], [A], name=f"g{l}_relu")], []
+    if name == "leaky_relu":
+        return [helper.make_node("LeakyRelu", [Z], [A], alpha=float(g.alpha), name=f"g{l}_leaky_relu")], []
+    if name == "tanh":
+        return [helper.make_node("Tanh", [Z], [A], name=f"g{l}_tanh")], []
+    if name == "sigmoid":
+        return [helper.make_node("Sigmoid", [Z], [A], name=f"g{l}_sigmoid")], []
+    if name == "softmax":
+        # the network's softmax runs over the units of each column; with samples as rows that is the last axis
+        return [helper.make_node("Softmax", [Z], [A], axis=-1, name=f"g{l}_softmax")], []
+    if name in ("linear", "identity"):
+        return [helper.make_node("Identity", [Z], [A], name=f"g{l}_linear")], []
+    raise ConfigError(f"layer {l}: no ONNX export for activation {name!r} (relu, leaky_relu, tanh, sigmoid, "
+                      "softmax, linear are supported)")
+
+
+def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = None,
+                check: bool = True) -> Any:
+    """Write the network as an ONNX graph whose output matches ``predict_proba``.
+
+    Parameters
+    ----------
+    model : Network, fitted estimator or loaded model
+        A :class:`~deeplayers.Network`; or anything holding one in ``network_`` (the scikit-learn
+        estimators) or ``network`` (a model loaded from a file), whose ``preprocessing_`` /
+        ``preprocessing`` is exported too unless ``preprocessing`` is given.
+    path : str or path
+        The ``.onnx`` file to write (atomically: temporary file, fsync, rename).
+    preprocessing : dict or object with ``to_dict()``, optional
+        What to do to raw inputs first, declaratively: ``{"type": "standard", "mean": [...],
+        "scale": [...]}`` gives ``(X - mean) / scale`` (n[0] values each, or one);
+        ``{"type": "minmax", "min": [...], "scale": [...]}`` gives ``(X - min) / scale``;
+        ``{"type": "divide", "value": 255}`` gives ``X / value``; ``{"type": "none"}`` nothing.
+        :class:`deeplayers.modelfile.Preprocessing` objects are accepted as they are.
+    check : bool
+        Run ``onnx.checker.check_model`` on the graph before writing it.
+
+    Returns
+    -------
+    onnx.ModelProto
+        The model written. Its graph has
+
+        - input ``X``: shape (batch, n[0]), samples as **rows** (the ONNX / scikit-learn
+          convention; the transpose of the course's X = A[0] of shape (n[0], m)), element type the
+          network's dtype (float32 -> ``tensor(float)``, float64 -> ``tensor(double)``);
+        - output ``A_L``: shape (batch, n[L]) equal to ``network.predict_proba(X.T).T``
+          (probabilities for sigmoid/softmax outputs, values for linear ones).
+
+    Raises
+    ------
+    ImportError
+        When onnx is not installed (``pip install 'deeplayers[onnx]'``).
+
+    Examples
+    --------
+    >>> net = Network([4, 8, 3], output="softmax", seed=0)          # doctest: +SKIP
+    >>> export_onnx(net, "net.onnx")                                 # doctest: +SKIP
+    >>> import onnxruntime as ort                                    # doctest: +SKIP
+    >>> ort.InferenceSession("net.onnx").run(None, {"X": X_rows})[0]  # (batch, 3)  # doctest: +SKIP
+    """
+    onnx = _import_onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    net, found = _unwrap(model)
+    pre = _preprocessing_dict(preprocessing if preprocessing is not None else found)
+    np_dtype = np.dtype(net.dtype)
+    elem = TensorProto.DOUBLE if np_dtype == np.float64 else TensorProto.FLOAT
+    n0, nL = net.layer_dims[0], net.layer_dims[-1]
+
+    nodes: list[Any] = []
+    inits: list[Any] = []
+    A_prev = "X"
+    if pre is not None:
+        pre_nodes, pre_inits, A_prev = _preprocessing_nodes(pre, n0, np_dtype, helper, numpy_helper)
+        nodes += pre_nodes
+        inits += pre_inits
+    for layer in net.layers:  # l = 1..L
+        l = layer.l
+        W = np.ascontiguousarray(layer.W, dtype=np_dtype)  # (n[l], n[l-1]): Gemm's transB=1 multiplies by W^T
+        b = np.asarray(layer.b, dtype=np_dtype).reshape(-1)  # (n[l],) broadcast over the batch rows
+        inits += [numpy_helper.from_array(W, f"W{l}"), numpy_helper.from_array(b, f"b{l}")]
+        Z, A = f"Z_{l}", ("A_L" if l == net.L else f"A_{l}")
+        nodes.append(helper.make_node("Gemm", [A_prev, f"W{l}", f"b{l}"], [Z], transB=1, name=f"linear{l}"))
+        g_nodes, g_inits = _activation_nodes(layer.g, Z, A, l, np_dtype, helper, numpy_helper)
+        nodes += g_nodes
+        inits += g_inits
+        A_prev = A
+
+    graph = helper.make_graph(
+        nodes, "deeplayers",
+        [helper.make_tensor_value_info("X", elem, ["batch", n0])],
+        [helper.make_tensor_value_info("A_L", elem, ["batch", nL])],
+        initializer=inits,
+        doc_string=(f"deeplayers Network layer_dims={net.layer_dims} g={net.activations}; "
+                    "input X: (batch, n[0]) samples as rows; output A_L = A[L] as rows"),
+    )
+    from . import __version__
+
+    proto = helper.make_model(graph, producer_name="deeplayers", producer_version=__version__,
+                              opset_imports=[helper.make_opsetid("", OPSET)])
+    proto.ir_version = IR_VERSION
+    meta = {"layer_dims": str(net.layer_dims), "activations": ",".join(net.activations),
+            "loss": net.loss.name, "input_layout": "rows (batch, n0)"}
+    if pre is not None:
+        meta["preprocessing"] = pre["type"]
+    classes = getattr(model, "classes_", getattr(model, "classes", None))
+    if classes is not None:
+        import json
+
+        meta["classes"] = json.dumps(np.asarray(classes).tolist())
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    if check:
+        onnx.checker.check_model(proto)
+    atomic_write_bytes(path, proto.SerializeToString())
+    return proto

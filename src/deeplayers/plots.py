@@ -1,0 +1,532 @@
+"""Pictures of a network and its training: cost curves, decision boundaries, W[1], architecture.
+
+Every function builds a :class:`matplotlib.figure.Figure` on the Agg canvas directly (no pyplot,
+no display, no global state), returns it, and writes a PNG atomically when ``path`` is given.
+matplotlib is an optional dependency (``pip install 'deeplayers[plot]'``), imported on first use.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._atomic import atomic_write_bytes
+from .errors import ConfigError, DataError, ShapeError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .network import Network
+
+__all__ = ["plot_costs", "plot_decision_boundary", "plot_weights", "plot_architecture"]
+
+DPI = 100  # pixel size of a saved PNG = figsize (inches) * DPI
+
+
+# -- shared helpers ------------------------------------------------------------------------------
+def _new_figure(width: float, height: float) -> Figure:
+    """A Figure on its own Agg canvas: works headless and leaves pyplot's state alone."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("deeplayers.plots needs matplotlib: pip install 'deeplayers[plot]'") from None
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: str | os.PathLike | None) -> Figure:
+    if path is not None:
+        buf = io.BytesIO()
+        # no bbox_inches="tight": the PNG is exactly figsize * DPI pixels
+        fig.savefig(buf, format="png", dpi=DPI)
+        atomic_write_bytes(path, buf.getvalue())
+    return fig
+
+
+def _network_of(model: Any) -> Network:
+    """The :class:`Network` inside ``model``: a Network, an estimator (``network_``) or a loaded
+    model (``network``)."""
+    from .network import Network
+
+    if isinstance(model, Network):
+        return model
+    for attr in ("network_", "network"):
+        net = getattr(model, attr, None)
+        if isinstance(net, Network):
+            return net
+    if isinstance(model, Mapping) and "W1" in model:  # the course's parameters dict
+        return Network.from_parameters(dict(model))
+    raise TypeError(
+        f"expected a deeplayers Network, an estimator with a fitted network_ or a loaded model; got "
+        f"{type(model).__name__} (is the estimator fitted?)"
+    )
+
+
+# -- cost curves ---------------------------------------------------------------------------------
+def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
+               learning_rate: float | None = None, title: str | None = None, every: int | None = None,
+               ) -> Figure:
+    """Training (and validation) cost against iterations, drawn like the course's figure.
+
+    Parameters
+    ----------
+    history_or_costs : History, dict, sequence of float, or a trained Network / loaded model
+        A :class:`~deeplayers.training.History` (``net.fit(...)`` returns one; ``unit`` says
+        iterations or epochs, ``val_cost`` is drawn when recorded), its ``as_dict()``, an object
+        with a ``history`` (a fitted Network, a loaded model), or a plain list of costs such as the
+        course's ``L_layer_model`` returns (one cost every 100 iterations).
+    path : str or path, optional
+        Write the figure there as a PNG (atomically).
+    learning_rate : float, optional
+        Shown in the title as the course does ("Learning rate =0.0075"); read from a History's
+        ``lr`` when it stayed constant.
+    title : str, optional
+        A title of your own (the learning rate, if known, is appended).
+    every : int, optional
+        Iterations between two recorded costs of a plain list (default 100, as the course
+        records them); a History records every iteration/epoch.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        640 x 480 pixels when saved.
+    """
+    val: list[float] = []
+    best = None
+    lrs: list[float] = []
+    if not hasattr(history_or_costs, "unit") and hasattr(history_or_costs, "history"):
+        # a Network after fit, or a loaded Model
+        if history_or_costs.history is None:
+            raise DataError(f"{type(history_or_costs).__name__} has no training history: train it with fit "
+                            "(a file saved after training keeps its history)")
+        history_or_costs = history_or_costs.history
+    if hasattr(history_or_costs, "cost") and hasattr(history_or_costs, "unit"):
+        h = history_or_costs
+        cost, val, unit, best, lrs = list(h.cost), list(h.val_cost), h.unit, h.best_epoch, list(h.lr)
+        every = 1 if every is None else every
+    elif isinstance(history_or_costs, Mapping):
+        h = history_or_costs
+        if "cost" not in h:
+            raise DataError(f"a history dict needs a 'cost' list; got keys {sorted(h)}")
+        cost, val, unit = list(h["cost"]), list(h.get("val_cost") or []), str(h.get("unit", "iteration"))
+        best, lrs = h.get("best_epoch"), list(h.get("lr") or [])
+        every = 1 if every is None else every
+    else:
+        cost = np.asarray(history_or_costs, dtype=float).ravel().tolist()
+        unit = "iteration"
+        every = 100 if every is None else every
+    if not cost:
+        raise DataError("no costs to plot: the history is empty (train for at least one iteration)")
+    if every < 1:
+        raise ConfigError(f"every must be a positive number of iterations, got {every}")
+    cost_arr = np.asarray(cost, dtype=float)
+    if learning_rate is None and lrs and np.allclose(lrs, lrs[0]):
+        learning_rate = float(lrs[0])
+
+    fig = _new_figure(6.4, 4.8)
+    ax = fig.add_subplot()
+    x = np.arange(len(cost_arr))
+    ax.plot(x, cost_arr, color="C0", lw=1.8, label="train cost")
+    if val:
+        ax.plot(np.arange(len(val)), np.asarray(val, dtype=float), color="C1", lw=1.8, label="validation cost")
+    if best is not None and 0 <= best < len(cost_arr):
+        ax.axvline(best, color="0.4", ls="--", lw=1, label=f"best {unit} ({best})")
+    ax.set_ylabel("cost")
+    plural = "epochs" if unit == "epoch" else "iterations"
+    if every == 100:
+        ax.set_xlabel(f"{plural} (per hundreds)")
+    elif every == 1:
+        ax.set_xlabel(plural)
+    else:
+        ax.set_xlabel(f"{plural} (per {every})")
+    text = title or ""
+    if learning_rate is not None:
+        lr_text = f"Learning rate ={learning_rate:g}"
+        text = f"{text} ({lr_text})" if text else lr_text
+    if text:
+        ax.set_title(text)
+    if val or best is not None:
+        ax.legend(frameon=False)
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# -- decision boundary ---------------------------------------------------------------------------
+def _labels_1d(y: Any, m: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[0] > 1 and y.shape[1] == m:  # one-hot (nL, m)
+        return np.argmax(y, axis=0)
+    if y.size != m:
+        raise ShapeError(f"y must hold one label per column of X: (1, m) or (m,) with m = {m}, got shape {y.shape}")
+    return y.reshape(-1)
+
+
+def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike | None = None, *,
+                           resolution: int = 300, title: str | None = None) -> Figure:
+    """The model's prediction over the plane of two-feature data, with the data points on top.
+
+    Parameters
+    ----------
+    model : Network, loaded model, estimator or callable
+        A :class:`~deeplayers.Network` with n[0] = 2 (sigmoid: probability shading and the
+        A[L] = 0.5 boundary; softmax: one colour per predicted class; several sigmoids: one colour
+        per combination of labels; linear: the output surface), or a model from
+        :func:`deeplayers.load` (same, on raw data: its preprocessing is repeated); a scikit-learn
+        estimator (``predict_proba`` / ``predict`` on samples as ROWS); or, as in the course, a
+        function of the grid points as rows, ``lambda x: predict_dec(parameters, x.T)``.
+    X : array, shape (2, m)
+        The data, one sample per column (the course's layout).
+    y : array, shape (1, m), (m,) or one-hot (n[L], m)
+        Labels, used to colour the points.
+    path : str or path, optional
+        Write the figure there as a PNG (atomically).
+    resolution : int
+        Grid points per axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        640 x 560 pixels when saved.
+
+    Raises
+    ------
+    ShapeError
+        When X is not (2, m), the network's n[0] is not 2, or y does not have m labels.
+    """
+    from .network import Network
+
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[0] != 2:
+        hint = " (samples go in columns: did you mean X.T?)" if X.ndim == 2 and X.shape[1] == 2 else ""
+        raise ShapeError(f"a decision boundary needs two-feature data X of shape (2, m); got {X.shape}{hint}")
+    m = X.shape[1]
+    if m == 0:
+        raise DataError("X has no samples (m = 0)")
+    if not np.isfinite(X).all():
+        raise DataError("X contains NaN or infinity; clean the data before plotting")
+    labels = _labels_1d(y, m)
+
+    net = None
+    # Networks and loaded models (``.network``) take columns and give A[L]; estimators (``network_``)
+    # and plain functions take rows
+    columnar = isinstance(model, Network) or isinstance(getattr(model, "network", None), Network)
+    if columnar or not (hasattr(model, "predict") or callable(model)):
+        net = _network_of(model)
+        if net.layer_dims[0] != 2:
+            raise ShapeError(f"a decision boundary needs a network with n[0] = 2 input features; this one has "
+                             f"n[0] = {net.layer_dims[0]} (layer_dims = {net.layer_dims})")
+
+    span = X.max(axis=1) - X.min(axis=1)
+    pad = np.where(span > 0, 0.1 * span, 1.0)
+    lo, hi = X.min(axis=1) - pad, X.max(axis=1) + pad
+    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.vstack([xx.ravel(), yy.ravel()])  # (2, k): grid points as columns
+
+    fig = _new_figure(6.4, 5.6)
+    ax = fig.add_subplot()
+    P = Z = None  # P: a probability to shade; Z: a class (code) per grid point
+    regression = False
+    names: dict[Any, str] = {}  # legend text per class, when "y = label" would not say it
+    if net is not None:
+        # a loaded model repeats its preprocessing on the raw grid
+        AL = model.predict_proba(grid) if columnar and not isinstance(model, Network) else net.predict_proba(grid)
+        g = net.activations[-1]
+        if g == "sigmoid" and AL.shape[0] == 1:
+            P, kind = AL[0], "A[L] = 0.5"
+        elif g == "softmax":
+            Z, kind = np.argmax(AL, axis=0), "argmax of A[L]"
+            classes_of_model = getattr(model, "classes", None)
+            if classes_of_model is not None and len(classes_of_model) == AL.shape[0]:
+                Z = np.asarray(classes_of_model)[Z]  # the labels y is given in
+        elif g == "sigmoid":  # multi-label: one region per combination of labels, coded as bits
+            bits = 2 ** np.arange(AL.shape[0])
+            Z, kind = (bits @ (AL > 0.5)).astype(int), "labels with A[L] > 0.5"
+            Yl = np.asarray(y)
+            if Yl.shape == AL.shape[:1] + (m,):
+                labels = (bits @ (Yl > 0.5)).astype(int)
+            for code in np.union1d(np.unique(Z), np.unique(labels)):
+                on = [str(k + 1) for k in range(AL.shape[0]) if int(code) >> k & 1]
+                names[code] = f"units on: {', '.join(on) or 'none'}"
+        else:  # linear output: the regression surface
+            regression, kind = True, "output A[L]"
+            S = AL[0].reshape(xx.shape)
+    else:
+        rows = grid.T  # scikit-learn and the course's lambda take grid points as rows
+        proba = getattr(model, "predict_proba", None)
+        Pr = np.asarray(proba(rows)) if callable(proba) else None
+        if Pr is not None and Pr.shape == (rows.shape[0], 2):  # binary: shade P(second class)
+            P, kind = Pr[:, 1], "P = 0.5"
+        else:
+            Z = np.asarray(model.predict(rows) if hasattr(model, "predict") else model(rows))
+            if Z.ndim == 2 and Z.shape[0] > 1 and Z.shape[1] == rows.shape[0] and Z.shape[0] != rows.shape[0]:
+                Z = np.argmax(Z, axis=0)  # (n[L], k) scores
+            elif Z.ndim == 2 and Z.shape[1] > 1 and Z.shape[0] == rows.shape[0]:
+                Z = np.argmax(Z, axis=1)  # (k, n[L]) scores
+            Z = Z.reshape(-1)
+            if Z.size != rows.shape[0]:
+                raise ShapeError(f"the model returned {Z.size} predictions for {rows.shape[0]} grid points "
+                                 "(give it the grid points as rows, one prediction each)")
+            kind = "model.predict"
+
+    if regression:
+        values = np.asarray(labels, dtype=float)
+        vmin, vmax = min(S.min(), values.min()), max(S.max(), values.max())
+        from matplotlib.ticker import MaxNLocator
+
+        levels = MaxNLocator(15).tick_values(vmin, vmax)
+        vmin, vmax = levels[0], levels[-1]
+        cs = ax.contourf(xx, yy, S, levels=levels, cmap="viridis", alpha=0.75)
+        fig.colorbar(cs, ax=ax, label="A[L] (first output) and y")
+        ax.scatter(X[0], X[1], c=values, cmap="viridis", vmin=vmin, vmax=vmax, s=22, edgecolors="w",
+                   linewidths=0.6)
+        ax.set_title(title or "Output A[L] over the plane, points coloured by y")
+    else:
+        # one colour per class, shared by the regions and the points
+        classes = np.unique(labels)
+        keys = classes
+        if Z is not None:
+            try:
+                keys = np.union1d(classes, np.unique(Z))
+            except TypeError:  # labels and predictions of different kinds: colour them apart
+                keys = classes
+        palette = _palette(max(len(keys), 2))
+        if P is not None:
+            from matplotlib.colors import LinearSegmentedColormap
+
+            cmap = LinearSegmentedColormap.from_list("deeplayers_rb", [palette[0], "white", palette[1]])
+            cs = ax.contourf(xx, yy, P.reshape(xx.shape), levels=np.linspace(0, 1, 11), cmap=cmap, alpha=0.65)
+            ax.contour(xx, yy, P.reshape(xx.shape), levels=[0.5], colors="k", linewidths=1.5)
+            fig.colorbar(cs, ax=ax, label="A[L] = ŷ" if net is not None else "P(second class)")
+        elif Z is not None:
+            idx = np.searchsorted(keys, Z) if np.isin(Z, keys).all() else np.unique(Z, return_inverse=True)[1]
+            Zi = idx.reshape(xx.shape).astype(float)
+            levels = np.arange(len(keys) + 1) - 0.5
+            ax.contourf(xx, yy, Zi, levels=levels, colors=palette[:len(keys)], alpha=0.35)
+            if len(np.unique(Zi)) > 1:
+                ax.contour(xx, yy, Zi, levels=levels[1:-1], colors="k", linewidths=0.8)
+        point_idx = np.searchsorted(keys, labels)
+        ax.scatter(X[0], X[1], c=[palette[i] for i in point_idx], s=22, edgecolors="w", linewidths=0.6)
+        if len(keys) <= 12:
+            from matplotlib.lines import Line2D
+            from matplotlib.patches import Patch
+
+            # points' classes as dots, classes only predicted (no such point) as shaded squares
+            handles: list[Any] = []
+            for i, c in enumerate(keys):
+                if c in classes:
+                    handles.append(Line2D([], [], ls="", marker="o", markersize=6, markerfacecolor=palette[i],
+                                          markeredgecolor="w"))
+                else:
+                    handles.append(Patch(facecolor=palette[i], alpha=0.35))
+            ax.legend(handles, [names.get(c, f"y = {_fmt(c)}") for c in keys], loc="best", fontsize=8,
+                      framealpha=0.85)
+        ax.set_title(title or f"Decision boundary: {kind}")
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel("x1 (row 0 of X)")
+    ax.set_ylabel("x2 (row 1 of X)")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _fmt(c: Any) -> str:
+    """A class label for a legend: 1.0 -> "1"."""
+    if isinstance(c, (float, np.floating)) and float(c).is_integer():
+        return str(int(c))
+    return str(c)
+
+
+def _palette(n: int) -> list[str]:
+    """n distinct colours: blue and red for two classes (the course's red/blue), tab10/tab20 beyond."""
+    if n <= 2:
+        return ["#2166ac", "#b2182b"]
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    from matplotlib.colors import to_hex
+
+    return [to_hex(cmap(i % cmap.N)) for i in range(n)]
+
+
+# -- what layer 1 learned ------------------------------------------------------------------------
+def plot_weights(network: Any, image_shape: Sequence[int], path: str | os.PathLike | None = None,
+                 max_units: int = 64, *, title: str | None = None) -> Figure:
+    """The rows of W[1] reshaped to the input image shape and tiled: what each unit of layer 1 looks for.
+
+    Parameters
+    ----------
+    network : Network, estimator or loaded model
+        Its W[1] has shape (n[1], n[0]) with n[0] = prod(image_shape).
+    image_shape : (h, w) or (h, w, c)
+        The shape each column of X was flattened from (C order, as
+        :func:`deeplayers.datasets.to_columns` flattens): (28, 28) for MNIST, (64, 64, 3) for the cat data.
+    path : str or path, optional
+        Write the figure there as a PNG (atomically).
+    max_units : int
+        Draw the first ``max_units`` units of layer 1 at most.
+
+    Notes
+    -----
+    Each unit is normalized on its own for display: grey images by their largest absolute weight,
+    drawn with a diverging colour map (red positive, blue negative, white 0); colour images min-max
+    scaled to [0, 1] per unit.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Up to 8 x 8 tiles; ``fig.get_size_inches() * 100`` pixels when saved.
+    """
+    net = _network_of(network)
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise ShapeError(f"image_shape must be (h, w) or (h, w, c), got {image_shape!r}")
+    W = np.asarray(net.parameters["W1"], dtype=float)
+    n1, n0 = W.shape
+    if int(np.prod(shape)) != n0:
+        raise ShapeError(f"W[1] has n[0] = {n0} columns, which cannot be reshaped to image_shape {shape} "
+                         f"({int(np.prod(shape))} values); pass the shape the images were flattened from")
+    if max_units < 1:
+        raise ConfigError(f"max_units must be at least 1, got {max_units}")
+    k = min(n1, int(max_units))
+    color = len(shape) == 3 and shape[2] in (3, 4)
+    if len(shape) == 3 and not color:
+        shape = shape[:2] if shape[2] == 1 else shape
+        if len(shape) == 3:
+            raise ShapeError(f"image_shape {shape}: the last axis must be 1, 3 or 4 channels")
+    cols = math.ceil(math.sqrt(k))
+    rows = math.ceil(k / cols)
+    # layout in inches: tiles, a title line over each when few, the colour bar on the right
+    tile = 0.9 if k > 16 else 1.4
+    title_h = 0.22 if k <= 16 else 0.08  # gap above each row of tiles
+    gap, left, right, top, bottom = 0.08, 0.1, (0.1 if color else 1.0), 0.55, 0.1
+    area_w, area_h = cols * tile + (cols - 1) * gap, rows * tile + (rows - 1) * title_h
+    width = math.ceil(100 * max(left + area_w + right, 4.4)) / DPI
+    height = math.ceil(100 * (top + title_h + area_h + bottom)) / DPI
+    fig = _new_figure(width, height)
+    x0 = (width - right - area_w + left) / 2 / width  # centred when the minimum width applies
+    x1 = x0 + area_w / width
+    y0, y1 = bottom / height, (bottom + area_h) / height
+    grid = fig.add_gridspec(rows, cols, left=x0, right=x1, bottom=y0, top=y1, wspace=gap / tile,
+                            hspace=title_h / tile)
+    im = None
+    for j in range(k):
+        ax = fig.add_subplot(grid[j // cols, j % cols])
+        w = W[j].reshape(shape)
+        if color:
+            lo, hi = w.min(), w.max()
+            img = (w - lo) / (hi - lo) if hi > lo else np.full_like(w, 0.5)
+            ax.imshow(img[..., :3], interpolation="nearest")
+        else:
+            s = np.abs(w).max()
+            im = ax.imshow(w / s if s > 0 else w, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k <= 16:
+            ax.set_title(f"unit {j + 1}", fontsize=8, pad=2)
+    if im is not None:
+        cax = fig.add_axes((x1 + 0.15 / width, y0 + 0.1 * (y1 - y0), 0.14 / width, 0.8 * (y1 - y0)))
+        fig.colorbar(im, cax=cax, ticks=[-1, 0, 1]).set_label("w / max |w| per unit", fontsize=8)
+    shown = f"{k} of {n1} units" if k < n1 else f"{n1} units"
+    fig.suptitle(title or f"What layer 1 learned\nrows of W[1] as {'x'.join(map(str, image_shape))} images "
+                 f"({shown})", fontsize=9, y=1 - 0.06 / height, va="top")
+    return _save(fig, path)
+
+
+# -- the architecture ----------------------------------------------------------------------------
+def plot_architecture(network: Any, path: str | os.PathLike | None = None, max_nodes: int = 8, *,
+                      title: str | None = None) -> Figure:
+    """The network drawn as the course draws it: one column of nodes per layer, edges between.
+
+    Layer 0 is the input X = A[0], layers 1..L-1 are hidden, layer L is the output A[L] = ŷ; each
+    column is labelled with its layer number, n[l], g[l] and the shape of W[l]. A layer with more
+    than ``max_nodes`` units shows its first ``max_nodes - 2``, a vertical ellipsis and its last unit.
+
+    Parameters
+    ----------
+    network : Network, estimator or loaded model
+    path : str or path, optional
+        Write the figure there as a PNG (atomically).
+    max_nodes : int
+        Most nodes drawn per column (at least 3).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        max(6.4, 1.9 (L + 1)) inches wide, up to 5.2 inches high (``fig.get_size_inches()``), at
+        100 dpi when saved.
+    """
+    net = _network_of(network)
+    if max_nodes < 3:
+        raise ConfigError(f"max_nodes must be at least 3 (first units, the ellipsis, the last unit), got {max_nodes}")
+    dims, gs, L = list(net.layer_dims), net.activations, net.L
+
+    def slots(n: int) -> list[int | None]:
+        """Unit numbers (from 1) drawn in a column; None is the ellipsis."""
+        if n <= max_nodes:
+            return list(range(1, n + 1))
+        return [*range(1, max_nodes - 1), None, n]
+
+    step = 0.55  # vertical distance between nodes, data units
+    columns = []
+    for n in dims:
+        s = slots(n)
+        columns.append([(unit, ((len(s) - 1) / 2 - i) * step) for i, unit in enumerate(s)])
+    tallest = max(len(c) for c in columns)
+    top = (tallest - 1) / 2 * step
+    label_y = -top - 0.4  # every column's label starts on the same line
+
+    # about 0.75 inch per data unit vertically, whatever the number of nodes
+    fig = _new_figure(max(6.4, math.ceil(190 * (L + 1)) / DPI), math.ceil(75 * (2 * top + 3.05)) / DPI)  # whole pixels
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(-0.65, L + 0.65)
+    ax.set_ylim(label_y - 1.6, top + 1.05)
+    ax.axis("off")
+
+    # edges between consecutive layers (none to or from an ellipsis)
+    for l in range(1, L + 1):
+        for u, y0 in columns[l - 1]:
+            for v, y1 in columns[l]:
+                if u is not None and v is not None:
+                    ax.plot([l - 1, l], [y0, y1], color="0.5", lw=0.6, alpha=0.55, zorder=1)
+
+    colors = {"input": "#9ecae1", "hidden": "#fdae6b", "output": "#a1d99b"}
+    for l, col in enumerate(columns):
+        kind = "input" if l == 0 else "output" if l == L else "hidden"
+        drawn = [(u, y) for u, y in col if u is not None]
+        # scatter markers stay round whatever the axes' aspect
+        ax.scatter([l] * len(drawn), [y for _, y in drawn], s=520, c=colors[kind], edgecolors="0.2",
+                   linewidths=1.0, zorder=2)
+        for unit, y in col:
+            if unit is None:
+                ax.text(l, y, "⋮", ha="center", va="center", fontsize=18, zorder=3)
+                continue
+            # the course's node names: x_i, a_i^[l], y-hat
+            digits = len(str(unit))
+            if l == 0:
+                inner = f"$x_{{{unit}}}$"
+            elif l == L and dims[-1] == 1:
+                inner = r"$\hat{y}$"
+            else:
+                inner = f"$a^{{[{l}]}}_{{{unit}}}$"
+            size = 8 if digits <= 2 else 6.5 if digits <= 3 else 5
+            ax.text(l, y, inner, ha="center", va="center", fontsize=size, zorder=3)
+        # the column's label in the notation
+        if l == 0:
+            label = f"layer 0 (input)\nn[0] = {dims[0]:,}\nX = A[0]"
+        else:
+            head = f"layer {l} = L (output)" if l == L else f"layer {l}"
+            notation = "A[L] = ŷ" if l == L else f"A[{l}]"
+            label = f"{head}\nn[{l}] = {dims[l]:,}\n{gs[l - 1]}\n{notation}\nW[{l}]: ({dims[l]:,}, {dims[l - 1]:,})"
+        ax.text(l, label_y, label, ha="center", va="top", fontsize=8.5, linespacing=1.4, zorder=3)
+    ax.text(L / 2, top + 0.6,
+            title or f"L = {L} layers, layer_dims = {dims}\nloss = {net.loss.name}, {net.n_params:,} parameters",
+            ha="center", va="center", fontsize=9.5, linespacing=1.4)
+    return _save(fig, path)

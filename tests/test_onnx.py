@@ -1,0 +1,185 @@
+"""ONNX export: for every activation, output type, dtype and preprocessing, onnxruntime gives
+``predict_proba`` (within 1e-5), and the graph passes onnx.checker."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+import deeplayers as dl  # noqa: E402
+from deeplayers.activations import LeakyReLU  # noqa: E402
+from deeplayers.errors import ConfigError, NotFittedError  # noqa: E402
+from deeplayers.modelfile import Model, Preprocessing  # noqa: E402
+from deeplayers.onnx_export import export_onnx  # noqa: E402
+
+HIDDEN = ["relu", "leaky_relu", LeakyReLU(0.2), "tanh", "sigmoid", "linear"]
+OUTPUTS = [("sigmoid", 1), ("sigmoid", 3), ("softmax", 4), ("linear", 2)]  # binary, multi-label, classes, regression
+N0 = 6
+
+
+def run(path, X_rows):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(["A_L"], {"X": X_rows})[0]
+
+
+def make_net(hidden, output, nL, dtype, seed=0):
+    net = dl.Network([N0, 7, 5, nL], hidden=hidden, output=output, seed=seed, dtype=dtype)
+    # non-zero biases, so a bias mistake cannot hide behind b = 0
+    rng = np.random.RandomState(seed + 1)
+    for layer in net.layers:
+        layer.b[...] = rng.randn(*layer.b.shape)
+    return net
+
+
+PREPROCESSING = {
+    None: None,
+    "standard": {"type": "standard", "mean": [3.0, -1.0, 0.5, 10.0, 0.0, 2.0], "scale": [2.0, 0.5, 1.0, 4.0, 3.0, 0.25]},
+    "divide": {"type": "divide", "value": 255},
+}
+
+
+def reference_input(kind, X_raw):
+    """(X - mean) / scale or X / value, computed here independently of deeplayers."""
+    pre = PREPROCESSING[kind]
+    if pre is None:
+        return X_raw
+    if pre["type"] == "divide":
+        return X_raw / pre["value"]
+    return (X_raw - np.array(pre["mean"])[:, None]) / np.array(pre["scale"])[:, None]
+
+
+@pytest.mark.parametrize("pre", list(PREPROCESSING), ids=lambda p: f"pre={p}")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("output,nL", OUTPUTS, ids=["binary", "multilabel", "softmax", "regression"])
+@pytest.mark.parametrize("hidden", HIDDEN, ids=lambda g: getattr(g, "name", g) + ("0.2" if not isinstance(g, str) else ""))
+def test_matches_predict_proba(hidden, output, nL, dtype, pre, tmp_path):
+    net = make_net(hidden, output, nL, dtype)
+    rng = np.random.RandomState(3)
+    # raw inputs in the units the preprocessing expects; wide enough to saturate sigmoid/softmax
+    X_raw = rng.randn(N0, 41) * 3
+    if pre == "divide":
+        X_raw = rng.randint(0, 256, size=(N0, 41)).astype(float)
+    elif pre == "standard":
+        X_raw = X_raw * np.array(PREPROCESSING["standard"]["scale"])[:, None] + np.array(
+            PREPROCESSING["standard"]["mean"])[:, None]
+    path = tmp_path / "net.onnx"
+    proto = export_onnx(net, path, preprocessing=PREPROCESSING[pre])
+    onnx.checker.check_model(onnx.load(str(path)))
+    got = run(path, X_raw.T.astype(dtype))
+    expected = net.predict_proba(reference_input(pre, X_raw).astype(dtype)).T
+    assert got.shape == (41, nL) and got.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+    # the graph is the course's layers: Gemm (transB=1, W[l] as (n[l], n[l-1])) + g[l] per layer
+    gemms = [n for n in proto.graph.node if n.op_type == "Gemm"]
+    assert len(gemms) == net.L
+    assert all({a.name: a.i for a in n.attribute}.get("transB") == 1 for n in gemms)
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in proto.graph.initializer}
+    for l in range(1, net.L + 1):
+        np.testing.assert_array_equal(inits[f"W{l}"], net.parameters[f"W{l}"])
+        np.testing.assert_array_equal(inits[f"b{l}"], net.parameters[f"b{l}"].ravel())
+
+
+def test_graph_interface_and_activation_nodes(tmp_path):
+    net = dl.Network([4, 5, 5, 5, 5, 3], hidden=["relu", LeakyReLU(0.3), "tanh", "sigmoid"], output="softmax")
+    proto = export_onnx(net, tmp_path / "m.onnx")
+    g = proto.graph
+    (inp,), (out,) = g.input, g.output
+    assert inp.name == "X" and out.name == "A_L"
+    assert [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim] == ["batch", 4]
+    assert [d.dim_param or d.dim_value for d in out.type.tensor_type.shape.dim] == ["batch", 3]
+    assert inp.type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    ops = [n.op_type for n in g.node]
+    assert ops == ["Gemm", "Relu", "Gemm", "LeakyRelu", "Gemm", "Tanh", "Gemm", "Sigmoid", "Gemm", "Softmax"]
+    attrs = {n.op_type: {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute} for n in g.node}
+    assert attrs["LeakyRelu"]["alpha"] == pytest.approx(0.3)
+    assert attrs["Softmax"]["axis"] == -1
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert meta["layer_dims"] == "[4, 5, 5, 5, 5, 3]" and meta["input_layout"] == "rows (batch, n0)"
+    # any batch size, including a single sample
+    X = np.random.RandomState(0).randn(4, 1)
+    np.testing.assert_allclose(run(tmp_path / "m.onnx", X.T), net.predict_proba(X).T, atol=1e-12)
+
+
+def test_linear_output_adds_identity(tmp_path):
+    proto = export_onnx(dl.Network([3, 2, 1], output="linear"), tmp_path / "r.onnx")
+    assert [n.op_type for n in proto.graph.node] == ["Gemm", "Relu", "Gemm", "Identity"]
+
+
+def test_trained_model_with_fitted_preprocessing(tmp_path):
+    """A real run: breast-cancer data, standardized, trained; the loaded model's file exports with its
+    preprocessing and onnxruntime on RAW rows gives the model's probabilities."""
+    from sklearn.datasets import load_breast_cancer
+
+    Xr, y = load_breast_cancer(return_X_y=True)
+    X_raw, Y = Xr.T, y.reshape(1, -1).astype(float)
+    pre = Preprocessing("standard").fit(X_raw)
+    net = dl.Network([30, 16, 8, 1], seed=1, dtype="float32")
+    net.fit(pre.transform(X_raw, np.float32), Y, learning_rate=0.01, epochs=20, optimizer="adam", batch_size=64,
+            seed=0)
+    model_path = tmp_path / "cancer.npz"
+    dl.save(Model(net, pre, classes=["malignant", "benign"]), model_path)
+    model = dl.load(model_path)
+    export_onnx(model, tmp_path / "cancer.onnx")  # preprocessing taken from the model
+    got = run(tmp_path / "cancer.onnx", Xr.astype(np.float32))
+    expected = model.predict_proba(X_raw).T
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert np.mean((got[:, 0] > 0.5) == y) > 0.95
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "cancer.onnx")).metadata_props}
+    assert meta["preprocessing"] == "standard" and json.loads(meta["classes"]) == ["malignant", "benign"]
+
+
+def test_preprocessing_objects_minmax_and_none(tmp_path):
+    rng = np.random.RandomState(0)
+    X_raw = rng.rand(N0, 30) * 50 - 10
+    net = make_net("tanh", "sigmoid", 1, "float64")
+    for p in (Preprocessing("minmax").fit(X_raw), Preprocessing("divide", value=7.0), Preprocessing("none")):
+        export_onnx(net, tmp_path / "p.onnx", preprocessing=p)
+        expected = net.predict_proba(p.transform(X_raw)).T
+        np.testing.assert_allclose(run(tmp_path / "p.onnx", X_raw.T), expected, atol=1e-12)
+
+
+def test_sklearn_estimator(tmp_path):
+    pytest.importorskip("sklearn")
+    dnn = pytest.importorskip("deeplayers.sklearn")
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    est = dnn.DNNClassifier(hidden_layer_sizes=(8,), epochs=30, random_state=0).fit(X, y)
+    export_onnx(est, tmp_path / "iris.onnx")
+    got = run(tmp_path / "iris.onnx", X.astype(est.network_.dtype))
+    np.testing.assert_allclose(got, est.predict_proba(X), atol=1e-5)
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        export_onnx(dnn.DNNClassifier(), tmp_path / "x.onnx")
+
+
+def test_errors_leave_existing_file(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"previous model")
+    net = dl.Network([3, 2, 1])
+    with pytest.raises(ConfigError, match="cannot export preprocessing of type 'log'"):
+        export_onnx(net, path, preprocessing={"type": "log"})
+    with pytest.raises(ConfigError, match=r"mean has 2 values; the network has n\[0\] = 3 inputs"):
+        export_onnx(net, path, preprocessing={"type": "standard", "mean": [0, 1], "scale": [1, 1, 1]})
+    with pytest.raises(ConfigError, match="scale contains 0"):
+        export_onnx(net, path, preprocessing={"type": "standard", "mean": [0, 1, 2], "scale": [1, 0, 1]})
+    with pytest.raises(ConfigError, match="needs 'value'"):
+        export_onnx(net, path, preprocessing={"type": "divide"})
+    with pytest.raises(TypeError, match="expects a deeplayers Network"):
+        export_onnx({"W1": 1}, path)
+    assert path.read_bytes() == b"previous model"
+    export_onnx(net, path)  # replaced in one step, no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+    onnx.checker.check_model(onnx.load(str(path)))
+
+
+def test_missing_onnx_gives_install_hint(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # makes "import onnx" raise ImportError
+    with pytest.raises(ImportError, match=r"pip install 'deeplayers\[onnx\]'"):
+        export_onnx(dl.Network([2, 1]), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
