@@ -277,34 +277,42 @@ def test_dask_local_cluster_equals_serial(iris, monkeypatch):
     kw = dict(strategy="halving", n_trials=6, eta=2, epochs=3, seed=11, storage=None)
     serial = dl.search(X, Y, SPACE, **kw)
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        scattered, submitted = [], []
-        scatter, submit = client.scatter, client.submit
-
-        def spy_scatter(data, *a, **k):
-            scattered.append((data, k))
-            return scatter(data, *a, **k)
-
-        def spy_submit(fn, *args, **k):
-            submitted.append(args)
-            return submit(fn, *args, **k)
-
-        monkeypatch.setattr(client, "scatter", spy_scatter)
-        monkeypatch.setattr(client, "submit", spy_submit)
-        dist = dl.search(X, Y, SPACE, scheduler=client, **kw)
-        assert "Dask cluster" in dist.executor and "2 workers" in dist.executor
-        _assert_same(serial, dist)
-        # the data went out once, to every worker; trials only carry references to it
-        assert len(scattered) == 1 and scattered[0][1].get("broadcast") is True
-        assert len(submitted) == len(dist.records) == 6 + 3 + 1
-        for args in submitted:
-            assert isinstance(args[0], dict)
-            assert all(isinstance(a, distributed.Future) for a in args[1:])
-        # a scheduler address (a cluster someone else runs) works the same way
-        monkeypatch.undo()
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            _check_dask_client(client, serial, X, Y, kw, monkeypatch)
+        # a scheduler address (a cluster someone else runs), with no Client of the caller's around
         by_address = dl.search(X, Y, SPACE, scheduler=cluster.scheduler_address, strategy="random", n_trials=3,
                                epochs=5, seed=11, storage=None)
     _assert_same(dl.search(X, Y, SPACE, strategy="random", n_trials=3, epochs=5, seed=11, storage=None), by_address)
+
+
+def _check_dask_client(client, serial, X, Y, kw, monkeypatch):
+    """Same results as the serial run; the data scattered once, every trial carrying only references."""
+    import distributed
+
+    scattered, submitted = [], []
+    scatter, submit = client.scatter, client.submit
+
+    def spy_scatter(data, *a, **k):
+        scattered.append((data, k))
+        return scatter(data, *a, **k)
+
+    def spy_submit(fn, *args, **k):
+        submitted.append(args)
+        return submit(fn, *args, **k)
+
+    monkeypatch.setattr(client, "scatter", spy_scatter)
+    monkeypatch.setattr(client, "submit", spy_submit)
+    dist = dl.search(X, Y, SPACE, scheduler=client, **kw)
+    assert "Dask cluster" in dist.executor and "2 workers" in dist.executor
+    _assert_same(serial, dist)
+    # the data went out once, to every worker; trials only carry references to it
+    assert len(scattered) == 1 and scattered[0][1].get("broadcast") is True
+    assert len(submitted) == len(dist.records) == 6 + 3 + 1
+    for args in submitted:
+        assert isinstance(args[0], dict)
+        assert all(isinstance(a, distributed.Future) for a in args[1:])
+    monkeypatch.undo()
 
 
 def test_optional_dependencies_are_imported_lazily():

@@ -507,7 +507,7 @@ class _Executor:
                                           key=f"deeplayers-trial-{t['id']}-{os.getpid()}-{time.time_ns()}")
                        for t in tasks]
             try:
-                for fut in as_completed(futures):
+                for fut in as_completed(futures, loop=self.client.loop):  # not the default client's
                     yield fut.result()
             finally:
                 for fut in futures:
@@ -1067,4 +1067,7 @@ def search_command_main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(search_command_main())
+    # ``python -m deeplayers.search ...``: run the package's copy, so workers unpickle its functions by name
+    from deeplayers.search import search_command_main as _main
+
+    sys.exit(_main())
