@@ -3,7 +3,9 @@
 Writing: the bytes go to a temporary file in the destination's directory, are flushed and
 ``fsync``-ed, then ``os.replace`` puts the file in place in one step and the directory is
 ``fsync``-ed, so a crash (even ``kill -9``) leaves either the old file or the new one, never a mix.
-If the write fails the temporary file is removed and the earlier file is untouched.
+If the write fails the temporary file is removed and the earlier file is untouched. The
+temporary file of a writer killed mid-write (``kill -9``) is removed by the next write to the
+same path, once its process is gone, so crashes never pile up temporary files.
 
 The container (``save_npz_with_header`` / ``load_npz_with_header``) is a plain ``.npz`` (a zip of
 ``.npy`` members, written by ``np.savez``) holding named numeric arrays plus one member
@@ -26,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import struct
 import tempfile
 import zipfile
@@ -78,6 +81,42 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+_WRITER_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:40] or "host"
+
+
+def _remove_stale_temps(directory: Path, name: str) -> None:
+    """Delete temporary files for ``name`` left by writers on this host that no longer run.
+
+    A ``kill -9`` during a write leaves its temporary file (nothing can remove it at that
+    moment); without this, repeated crashes would pile them up beside the model or checkpoint.
+    Only files tagged with this host and a process id that is gone are removed (POSIX only:
+    there ``os.kill(pid, 0)`` merely asks whether the process exists).
+    """
+    if os.name != "posix":
+        return
+    pattern = re.compile(re.escape(f".{name}.{_WRITER_HOST}-") + r"(\d+)\.[^.]+\.tmp$")
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid():
+            continue  # this process's own writes are cleaned up by atomic_write itself
+        try:
+            os.kill(pid, 0)
+            continue  # alive (or reused by another process): leave the file alone
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OSError):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     """Context manager yielding a file object whose content replaces ``path`` only on success.
@@ -98,7 +137,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"cannot write {path}: the directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    _remove_stale_temps(directory, path.name)
+    # the temporary name records its writer (host and process id), so that a later write can tell
+    # the leftover of a writer killed with -9 from the file of a writer still at work
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_WRITER_HOST}-{os.getpid()}.", suffix=".tmp", dir=directory)
     try:
         # mkstemp creates 0600; give the new file the old file's mode, or the usual 0644
         try:
