@@ -655,7 +655,8 @@ class SearchResult:
                 ax.plot(x, c, color="C3", lw=2.4, zorder=3, label=label)
                 ax.plot(x[-1], c[-1], "o", color="C3", zorder=4)
             else:
-                ax.plot(x, c, color="0.55", lw=0.9, alpha=0.6, zorder=2)
+                # a curve of one epoch (halving's first rung with r = 1) is a point: mark it
+                ax.plot(x, c, color="0.55", lw=0.9, alpha=0.6, zorder=2, marker="." if len(c) == 1 else None)
         if len(curves) > 1:
             ax.plot([], [], color="0.55", lw=0.9, label=f"the other {len(curves) - 1} settings")
         if self.strategy == "halving":  # where each rung stopped
