@@ -1,0 +1,38 @@
+"""Smoke test of the benchmark harness (benchmarks/run.py): quick mode, the tiny config, without
+PyTorch (a benchmark-only requirement) or scikit-learn: the table is written and the implementations,
+trained from the same weights in the same batch order, agree on the final cost and parameters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_quick_tiny_benchmark_agrees(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--configs", "tiny",
+         "--impls", "deeplayers,numpy", "--gemm-n", "256", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    md = (tmp_path / "latest.md").read_text()
+    assert "| case | implementation | s/epoch |" in md
+    assert "## Targets (issue 4)" in md
+    results = json.loads((tmp_path / "latest.json").read_text())
+    (case,) = results["cases"]
+    assert case["case"]["name"] == "tiny"
+    rows = {r["impl"]: r for r in case["rows"]}
+    assert {"deeplayers", "numpy"} <= set(rows)
+    for impl, row in rows.items():
+        assert "error" not in row, (impl, row.get("error"))
+        assert row["seconds"] > 0 and row["samples_per_s"] > 0
+    # same math: deeplayers against the independent course-style transcription
+    assert rows["deeplayers"]["cost_rel_diff"] < 1e-4, rows["deeplayers"]
+    assert rows["deeplayers"]["param_rel_diff"] < 1e-3, rows["deeplayers"]
+    assert case["agreement"]["agree"], case["agreement"]
+    # deeplayers followed the harness's batch order through the public fit(shuffle=True, seed) API
+    assert rows["deeplayers"]["mode"].startswith("one fit(epochs=E")
