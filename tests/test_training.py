@@ -105,8 +105,11 @@ def test_l2_cost_and_update(data):
     np.testing.assert_allclose(g["dW2"], g0["dW2"] + 0.3 / 40 * net[2].W, rtol=1e-12)
     np.testing.assert_array_equal(g["db2"], g0["db2"])
     # the training loop uses the same regularized gradient
-    h = dl.Network([5, 4, 3, 1], seed=2).fit(X, Y, learning_rate=0.1, epochs=1, l2=0.3)
+    trained = dl.Network([5, 4, 3, 1], seed=2)
+    h = trained.fit(X, Y, learning_rate=0.1, epochs=1, l2=0.3, validation_data=(X[:, :9], Y[:, :9]))
     assert h.cost[0] == pytest.approx(net.cost(AL, Y, l2=0.3), rel=1e-12)
+    # held-out error is the plain loss: the penalty is a training device
+    assert h.val_cost[0] == pytest.approx(trained.cost(trained.predict_proba(X[:, :9]), Y[:, :9]), rel=1e-12)
 
 
 def test_dropout_is_inverted_and_only_in_training(data):

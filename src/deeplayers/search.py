@@ -334,20 +334,15 @@ def _hash_arrays(*arrays: np.ndarray) -> str:
 
 # -- one trial (runs in the caller, a joblib worker or a Dask worker) ------------------------------
 class _Recorder(Callback):
-    """Keeps the curves epoch by epoch, so a diverged run still has its curve; the validation cost
-    is recorded WITHOUT the L2 term (fit's val_cost includes it), so settings with different l2
-    compare on the same footing."""
+    """Keeps the curves epoch by epoch, so a diverged run still has its curve. fit's validation
+    cost has no L2 term, so settings with different l2 compare on the same footing."""
 
-    def __init__(self, l2: float, m_val: int) -> None:
-        self.l2, self.m_val = float(l2), m_val
+    def __init__(self) -> None:
         self.curves: dict[str, list[float]] = {"cost": [], "val_cost": [], "val_accuracy": []}
 
     def on_epoch_end(self, loop: Any, epoch: int, logs: dict[str, float]) -> None:
         self.curves["cost"].append(float(logs["cost"]))
-        val = float(logs["val_cost"])
-        if self.l2:
-            val -= loop.net.l2_cost(self.l2, self.m_val)
-        self.curves["val_cost"].append(val)
+        self.curves["val_cost"].append(float(logs["val_cost"]))
         if "val_accuracy" in logs:
             self.curves["val_accuracy"].append(float(logs["val_accuracy"]))
 
@@ -368,7 +363,7 @@ def _run_trial(task: Mapping[str, Any], X: np.ndarray, Y: np.ndarray, X_val: np.
                Y_val: np.ndarray) -> dict[str, Any]:
     """Train one setting and score it; returns the record plus ``_weights`` (the parameters)."""
     t0 = time.perf_counter()
-    rec = _Recorder(task["fit"].get("l2", 0.0) or 0.0, X_val.shape[1])
+    rec = _Recorder()
     status, error, weights = "ok", None, None
     try:
         net = Network(**task["net"], seed=task["seed"])

@@ -470,7 +470,8 @@ def fit(
             history.lr.append(lr)
             if X_val is not None:
                 AL_val = net.predict_proba(X_val)
-                logs["val_cost"] = net.cost(AL_val, Y_val, l2)
+                # the plain loss: the L2 penalty is a training device, not part of held-out error
+                logs["val_cost"] = net.cost(AL_val, Y_val)
                 history.val_cost.append(logs["val_cost"])
                 acc = accuracy(net, AL_val, Y_val)
                 if acc is not None:
