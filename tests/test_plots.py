@@ -189,6 +189,22 @@ def test_decision_boundary_softmax_estimator_and_course_lambda(tmp_path):
     assert {"y = a", "y = d"} <= set(texts(fig))
 
 
+def test_decision_boundary_deeplayers_estimator(moons, tmp_path):
+    """A fitted DNNClassifier predicts on rows; its P(class 1) is shaded with the P = 0.5 line."""
+    dnn = pytest.importorskip("deeplayers.sklearn")
+    _, _, X, Y = moons
+    est = dnn.DNNClassifier(hidden_layer_sizes=(16,), epochs=60, random_state=0).fit(X.T, Y.ravel())
+    fig = plots.plot_decision_boundary(est, X, Y, tmp_path / "est.png", resolution=100)
+    check_png(tmp_path / "est.png", fig)
+    assert fig.axes[0].get_title() == "Decision boundary: P = 0.5"
+    assert any(list(getattr(c, "levels", [])) == [0.5] for c in fig.axes[0].collections)
+    fig = plots.plot_costs(est)  # its loss_curve_, one cost per epoch
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), est.loss_curve_)
+    assert fig.axes[0].get_xlabel() == "epochs"
+    fig = plots.plot_weights(est, (2, 1), max_units=4)  # W[1] of the estimator's network_
+    assert len([ax for ax in fig.axes if ax.images]) == 4
+
+
 def test_decision_boundary_multilabel_and_regression():
     Xr, _ = make_blobs(200, centers=4, random_state=3)
     X = ((Xr - Xr.mean(0)) / Xr.std(0)).T

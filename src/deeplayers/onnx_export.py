@@ -162,6 +162,14 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
     ------
     ImportError
         When onnx is not installed (``pip install 'deeplayers[onnx]'``).
+    ConfigError
+        For a preprocessing the graph cannot express, or whose sizes do not fit n[0].
+
+    Notes
+    -----
+    ``A_L`` is the network's A[L]: for a binary ``DNNClassifier`` that is one column P(class 1),
+    where its ``predict_proba`` shows two (1 - p, p). Class labels, when known, are stored in the
+    model's metadata (``classes``, JSON), with ``layer_dims``, ``activations`` and ``loss``.
 
     Examples
     --------

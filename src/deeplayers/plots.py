@@ -80,7 +80,8 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
     history_or_costs : History, dict, sequence of float, or a trained Network / loaded model
         A :class:`~deeplayers.training.History` (``net.fit(...)`` returns one; ``unit`` says
         iterations or epochs, ``val_cost`` is drawn when recorded), its ``as_dict()``, an object
-        with a ``history`` (a fitted Network, a loaded model), or a plain list of costs such as the
+        with a ``history`` (a fitted Network, a loaded model), a fitted estimator (its
+        ``loss_curve_`` and ``validation_loss_curve_``), or a plain list of costs such as the
         course's ``L_layer_model`` returns (one cost every 100 iterations).
     path : str or path, optional
         Write the figure there as a PNG (atomically).
@@ -101,7 +102,11 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
     val: list[float] = []
     best = None
     lrs: list[float] = []
-    if not hasattr(history_or_costs, "unit") and hasattr(history_or_costs, "history"):
+    if hasattr(history_or_costs, "loss_curve_"):  # a fitted deeplayers.sklearn estimator
+        est = history_or_costs
+        history_or_costs = {"unit": "epoch", "cost": list(est.loss_curve_),
+                            "val_cost": list(getattr(est, "validation_loss_curve_", None) or [])}
+    elif not hasattr(history_or_costs, "unit") and hasattr(history_or_costs, "history"):
         # a Network after fit, or a loaded Model
         if history_or_costs.history is None:
             raise DataError(f"{type(history_or_costs).__name__} has no training history: train it with fit "
