@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from . import datasets
 from .activations import ACTIVATIONS, get_activation
 from .errors import (
-    ConfigError, DataError, DeeplayersError, DivergenceError, ModelFileError, NotFittedError, ShapeError,
+    ConfigError,
+    DataError,
+    DeeplayersError,
+    DivergenceError,
+    ModelFileError,
+    NotFittedError,
+    ShapeError,
 )
 from .gradcheck import gradient_check
 from .initializers import INITIALIZERS, initialize
 from .layers import Dense
 from .losses import LOSSES, get_loss
-from .modelfile import load, save  # noqa: F401  (deeplayers.save / deeplayers.load)
+from .modelfile import Model, Preprocessing, load, save
 from .network import Network
+from .onnx_export import export_onnx
 from .optimizers import OPTIMIZERS, Adam, GradientDescent, Momentum, RMSprop, get_optimizer
-from .search import search  # noqa: F401  (deeplayers.search(...); the module stays importable as deeplayers.search)
+from .search import search  # deeplayers.search(...); the module stays importable as deeplayers.search
 from .training import Callback, EarlyStopping, History
 
 __version__ = "0.1.0"
@@ -24,4 +32,5 @@ __all__ = [
     "GradientDescent", "Momentum", "RMSprop", "Adam",
     "DeeplayersError", "ShapeError", "DataError", "ConfigError", "DivergenceError", "ModelFileError",
     "NotFittedError", "__version__",
+    "save", "load", "Model", "Preprocessing", "export_onnx", "search", "datasets",
 ]
