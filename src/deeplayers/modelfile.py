@@ -135,8 +135,10 @@ class Preprocessing:
             raise NotFittedError(f"this {self.type!r} preprocessing is not fitted yet: call fit(X_train) first")
         X = _columns(X, "X")
         if self.shift is not None and X.shape[0] != self.shift.shape[0]:
+            n0 = self.shift.shape[0]
+            hint = " — samples go in columns, did you mean X.T?" if X.shape[1] == n0 else ""
             raise ShapeError(f"X has {X.shape[0]} features (rows) but the preprocessing was fitted on "
-                             f"{self.shift.shape[0]}; give X as (n[0], m) = ({self.shift.shape[0]}, m)")
+                             f"{n0}; give X as (n[0], m) = ({n0}, m){hint}")
         out = X.astype(np.float64)  # one copy, computed in float64 whatever the output dtype
         if self.shift is not None:
             out -= self.shift
@@ -208,10 +210,27 @@ def _float_vector(v: Any, what: str) -> np.ndarray:
 def _columns(X: Any, name: str) -> np.ndarray:
     from .shapes import as_float_array
 
+    if getattr(X, "dtype", None) is not None and X.dtype.kind == "c":
+        # casting would silently drop the imaginary part
+        raise DataError(f"{name} has dtype {X.dtype}; it must hold real numbers (take .real or abs() first)")
     X = as_float_array(X, name) if not isinstance(X, np.ndarray) or X.dtype.kind not in "fiub" else X
     if X.ndim != 2:
         raise ShapeError(f"{name} must be columns (n[0], m), got shape {X.shape}")
     return X
+
+
+def _check_finite(X: np.ndarray, name: str, chunk: int = 1 << 22) -> None:
+    """DataError naming the first NaN/inf of X (n[0], m) as [feature row, sample column]; checked in
+    blocks of columns so a memory-mapped X is never loaded whole."""
+    if X.dtype.kind not in "fc":
+        return  # integers and booleans are always finite
+    cols = max(1, chunk // max(1, X.shape[0]))
+    for start in range(0, X.shape[1], cols):
+        block = X[:, start:start + cols]
+        if not np.isfinite(block).all():
+            i, j = np.argwhere(~np.isfinite(block))[0]
+            raise DataError(f"{name} contains NaN or infinity (first at [{int(i)}, {int(j) + start}]); clean or impute "
+                            "it before predicting")
 
 
 # -- the model returned by load --------------------------------------------------------------------
@@ -267,7 +286,14 @@ class Model:
         return self.network.parameters
 
     def transform(self, X: Any) -> np.ndarray:
-        """The preprocessed A[0] = (X - shift) / scale in the network's dtype, shape (n[0], m)."""
+        """The preprocessed A[0] = (X - shift) / scale in the network's dtype, shape (n[0], m).
+
+        Raises DataError for NaN/inf in X (a prediction from them would be garbage), ShapeError
+        for a feature count other than n[0]."""
+        X = _columns(X, "X")
+        if X.ndim == 2 and X.shape[1] == 0:
+            raise DataError(f"X has no samples: its shape is {X.shape}, need (n[0], m) with m >= 1")
+        _check_finite(X, "X")
         X = self.preprocessing.transform(X, self.network.dtype)
         if X.shape[0] != self.network.layer_dims[0]:
             n0 = self.network.layer_dims[0]
