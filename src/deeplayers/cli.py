@@ -1,0 +1,757 @@
+"""The command line: ``deeplayers train | predict | evaluate | summary | gradcheck | plot | export | search``.
+
+Every command is a thin face over the library: data through :func:`deeplayers.datasets.load_dataset`,
+training through :meth:`deeplayers.Network.fit` (the one training loop), model files through
+:func:`deeplayers.save` / :func:`deeplayers.load`, pictures through :mod:`deeplayers.plots`,
+ONNX through :func:`deeplayers.onnx_export.export_onnx`.
+
+Exit status: 0 success; 1 a failed gradient check; 2 a user error (bad path, bad option value,
+shape mismatch, damaged model file, bad data), reported as ONE line ``error: ...`` on stderr, never
+a traceback; 130 interrupted by Ctrl-C (after saving the checkpoint, with the command to resume).
+Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from .activations import ACTIVATIONS
+from .errors import ConfigError, DataError, DeeplayersError, ModelFileError
+
+__all__ = ["main", "cli", "evaluate_metrics"]
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+HIDDEN = sorted(g for g in ACTIVATIONS if g != "softmax")
+OPTIMIZER_NAMES = ["gd", "momentum", "rmsprop", "adam"]
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+# the command line as typed (set by main), to print the exact command that resumes a run
+_ARGV: list[str] = []
+
+
+# -- option parsing helpers --------------------------------------------------------------------------
+def _int_list(text: str, what: str, allow_empty: bool = True, sep: str = ",") -> list[int]:
+    """``"20,7,5"`` -> [20, 7, 5] (``sep`` characters or spaces between); ``""`` -> [] when allowed."""
+    normalized = text
+    for c in sep + " ":
+        normalized = normalized.replace(c, ",")
+    parts = [p for p in normalized.split(",") if p.strip()]
+    if not parts and not allow_empty:
+        raise click.BadParameter(f"give a comma-separated list of positive integers, got {text!r}", param_hint=what)
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise click.BadParameter(f"give a comma-separated list of positive integers such as 20,7,5, got {text!r}",
+                                 param_hint=what) from None
+    if any(v < 1 for v in values):
+        raise click.BadParameter(f"every size must be a positive integer, got {text!r}", param_hint=what)
+    return values
+
+
+def _labels_arg(labels: str | None) -> Any:
+    """The --labels value for load_dataset: None (default), False (``none``), a column index or a name/path."""
+    if labels is None:
+        return None
+    if labels.lower() == "none":
+        return False
+    if labels.lstrip("-").isdigit() and not os.path.exists(labels):
+        return int(labels)
+    return labels
+
+
+def _batch_size(value: str) -> int | None:
+    if value.lower() in ("full", "none", "0"):
+        return None
+    try:
+        b = int(value)
+    except ValueError:
+        raise click.BadParameter(f"give a positive integer or 'full', got {value!r}", param_hint="--batch-size") from None
+    if b < 1:
+        raise click.BadParameter(f"give a positive integer or 'full', got {value!r}", param_hint="--batch-size")
+    return b
+
+
+def _load_data(data: str, labels: str | None, split: str | None, limit: int | None, *, need_labels: bool = True,
+               n_features: int | None = None) -> Any:
+    """load_dataset with the CLI's options; ``limit`` keeps the first N samples.
+
+    With ``n_features`` (predicting for a model) a CSV whose last column would be read as labels
+    but whose other columns are one short of n[0] is re-read with every column as a feature.
+    """
+    from .datasets import load_dataset
+
+    lab = _labels_arg(labels)
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit must be a positive number of samples, got {limit}")
+    if limit is not None and Path(data).is_dir():
+        ds = _idx_dir_head(Path(data), split or "train", limit)
+    else:
+        ds = load_dataset(data, labels=lab, split=split)
+    if (n_features is not None and labels is None and ds.y is not None and ds.n_features == n_features - 1
+            and Path(data).suffix.lower() in (".csv", ".tsv", ".txt")):
+        ds = load_dataset(data, labels=False, split=split)
+    if limit is not None:
+        ds = replace(ds, X=ds.X[:, :limit], y=None if ds.y is None else ds.y[:limit])
+    if need_labels and ds.y is None:
+        raise DataError(f"{data}: no labels found; name the label column or array with --labels")
+    return ds
+
+
+def _idx_dir_head(directory: Path, split: str, limit: int) -> Any:
+    """The first ``limit`` samples of an MNIST-style IDX directory, as load_dataset gives them, but
+    converting only those to float (the whole MNIST training set is 376 MB as float64)."""
+    from .datasets import Dataset, load_mnist, to_columns
+
+    images, y = load_mnist(directory, split)
+    classes = list(range(int(y.max()) + 1)) if y.size and y.max() < 256 else None
+    images, y = images[:limit], y[:limit]
+    return Dataset(X=np.ascontiguousarray(to_columns(images, scale=None), dtype=np.float64), y=y.astype(np.int64),
+                   classes=classes, name=f"{directory.name}:{split}", image_shape=tuple(images.shape[1:]),
+                   source_dtype=images.dtype.name)
+
+
+def _load_model(path: str) -> Any:
+    from .modelfile import Model, load
+
+    model = load(path)
+    if not isinstance(model, Model):
+        raise ModelFileError(f"{path} holds a scikit-learn estimator ({type(model).__name__}); the command line "
+                             "works with network files written by 'deeplayers train' or deeplayers.save(network, ...)."
+                             " Use the estimator from Python")
+    return model
+
+
+def _label_names(ds: Any) -> np.ndarray:
+    """Labels y (m,) with integer codes replaced by the data set's class names when it has them."""
+    y = np.asarray(ds.y)
+    names = ds.classes
+    if names and y.ndim == 1 and y.dtype.kind in "iu" and y.size and 0 <= y.min() and y.max() < len(names):
+        return np.array([names[int(v)] for v in y], dtype=object)
+    return y
+
+
+def _resume_command(checkpoint: str) -> str:
+    """The command line of this run with ``--resume CHECKPOINT`` (and no earlier --resume)."""
+    args, skip = [], False
+    for a in _ARGV:
+        if skip:
+            skip = False
+            continue
+        if a == "--resume":
+            skip = True
+            continue
+        if a.startswith("--resume="):
+            continue
+        args.append(a)
+    prog = "python -m deeplayers" if Path(sys.argv[0]).name == "__main__.py" else "deeplayers"
+    return f"{prog} {shlex.join([*args, '--resume', checkpoint])}"
+
+
+# -- metrics (numpy only) ----------------------------------------------------------------------------
+def evaluate_metrics(A: np.ndarray, Y: np.ndarray, output: str, classes: Sequence[Any] | None = None) -> dict[str, Any]:
+    """Metrics of predictions A = A[L] (n[L], m) against targets Y (n[L], m).
+
+    Classification (``sigmoid`` with one unit, ``softmax``): ``accuracy``, ``log_loss`` (mean
+    cross-entropy, probabilities clipped to [1e-15, 1 - 1e-15]), ``confusion_matrix`` (rows: true
+    class, columns: predicted class), per-class ``precision``, ``recall``, ``f1`` and ``support``.
+    Several sigmoid units (multi-label): ``accuracy`` over all labels, ``log_loss`` per sample and
+    ``subset_accuracy``. Regression (``linear``): ``mse``, ``mae``, ``r2`` (the mean over outputs of
+    1 - SS_res / SS_tot).
+    """
+    A = np.asarray(A, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    m = Y.shape[1]
+    out: dict[str, Any] = {"m": int(m), "output": output}
+    if output == "linear":
+        err = A - Y
+        ss_res = np.sum(err**2, axis=1)
+        ss_tot = np.sum((Y - Y.mean(axis=1, keepdims=True)) ** 2, axis=1)
+        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+        out.update(mse=float(np.mean(err**2)), mae=float(np.mean(np.abs(err))), r2=float(np.mean(r2)))
+        return out
+    eps = 1e-15
+    P = np.clip(A, eps, 1 - eps)
+    if output == "sigmoid" and Y.shape[0] > 1:  # multi-label
+        pred = A > 0.5
+        out.update(accuracy=float(np.mean(pred == (Y > 0.5))),
+                   subset_accuracy=float(np.mean(np.all(pred == (Y > 0.5), axis=0))),
+                   log_loss=float(-np.sum(Y * np.log(P) + (1 - Y) * np.log(1 - P)) / m))
+        return out
+    if output == "sigmoid":
+        true, pred, k = (Y[0] > 0.5).astype(int), (A[0] > 0.5).astype(int), 2
+        log_loss = -np.mean(Y[0] * np.log(P[0]) + (1 - Y[0]) * np.log(1 - P[0]))
+    else:
+        true, pred, k = np.argmax(Y, axis=0), np.argmax(A, axis=0), Y.shape[0]
+        log_loss = -np.mean(np.log(P[true, np.arange(m)]))
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (true, pred), 1)
+    tp = np.diag(cm).astype(np.float64)
+    predicted, support = cm.sum(axis=0), cm.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
+    names = list(classes) if classes is not None and len(classes) == k else list(range(k))
+    out.update(accuracy=float(np.mean(true == pred)), log_loss=float(log_loss), classes=names,
+               confusion_matrix=cm.tolist(), precision=precision.tolist(), recall=recall.tolist(),
+               f1=f1.tolist(), support=support.tolist())
+    return out
+
+
+def _format_metrics(metrics: dict[str, Any]) -> str:
+    lines = [f"samples: {metrics['m']}"]
+    if metrics["output"] == "linear":
+        lines += [f"R^2:  {metrics['r2']:.6f}", f"MSE:  {metrics['mse']:.6g}", f"MAE:  {metrics['mae']:.6g}"]
+        return "\n".join(lines)
+    lines += [f"accuracy: {metrics['accuracy']:.4f}", f"log-loss: {metrics['log_loss']:.6f}"]
+    if "confusion_matrix" not in metrics:
+        lines.append(f"subset accuracy: {metrics['subset_accuracy']:.4f}")
+        return "\n".join(lines)
+    names = [str(c) for c in metrics["classes"]]
+    cm = metrics["confusion_matrix"]
+    w = max(6, *(len(n) for n in names), *(len(str(v)) for row in cm for v in row))
+    lines += ["", "confusion matrix (rows: true class, columns: predicted class)",
+              " " * (w + 2) + " ".join(n.rjust(w) for n in names)]
+    lines += [n.rjust(w) + "  " + " ".join(str(v).rjust(w) for v in row) for n, row in zip(names, cm)]
+    lines += ["", f"{'class'.rjust(w)}  precision     recall         f1    support"]
+    for i, n in enumerate(names):
+        lines.append(f"{n.rjust(w)}  {metrics['precision'][i]:9.4f}  {metrics['recall'][i]:9.4f}  "
+                     f"{metrics['f1'][i]:9.4f}  {metrics['support'][i]:9d}")
+    return "\n".join(lines)
+
+
+def _targets_for_model(model: Any, ds: Any) -> tuple[np.ndarray, str]:
+    """Y (n[L], m) for the model's output layer, with the data's labels mapped onto its classes."""
+    from .datasets import encode_labels
+
+    g = model.network.activations[-1]
+    output = g if g in ("sigmoid", "softmax") else "linear"
+    y = _label_names(ds)
+    classes = model.classes if output != "linear" else None
+    if output != "linear" and np.asarray(y).ndim == 2:
+        classes = None  # (m, n[L]) indicator labels: one column per output unit
+    t = encode_labels(y, output, classes, where=ds.name or "labels")
+    if t.Y.shape[0] != model.network.layer_dims[-1]:
+        raise DataError(f"{ds.name}: the labels give {t.Y.shape[0]} output rows but the model has n[L] = "
+                        f"{model.network.layer_dims[-1]} outputs")
+    return t.Y, output
+
+
+# -- the commands ------------------------------------------------------------------------------------
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="deeplayers", prog_name="deeplayers")
+def cli() -> None:
+    """deeplayers: deep L-layer neural networks in the course's notation, from the command line.
+
+    \b
+    Typical session:
+      deeplayers train path/to/mnist --layers 64 --epochs 10 --out mnist.npz
+      deeplayers evaluate mnist.npz path/to/mnist --split test
+      deeplayers predict mnist.npz path/to/mnist --split test --out predictions.csv
+      deeplayers plot mnist.npz --what weights --out weights.png
+      deeplayers export mnist.npz --onnx mnist.onnx
+
+    DATA is a CSV/NPY/NPZ/HDF5 file, an MNIST-style IDX directory, or a built-in data set name
+    (digits, breast_cancer, iris, wine, diabetes). A user error prints one line 'error: ...' and
+    exits with status 2; Ctrl-C exits with status 130.
+    """
+
+
+_DATA_HELP = {
+    "labels": "Label column of a CSV (name or 0-based index; default: the last column; 'none': no labels), "
+              "labels key of an .npz/.h5, or a labels file for .npy/IDX data.",
+    "split": "Which part of a file or directory holding several: 'train' or 'test' (IDX directories: "
+             "train-*/t10k-* files; .h5: train_set_*/test_set_*; .npz: X_train/X_test). Default: train.",
+    "limit": "Use only the first N samples.",
+}
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("data")
+@click.option("--labels", default=None, help=_DATA_HELP["labels"])
+@click.option("--split", default=None, help=_DATA_HELP["split"])
+@click.option("--limit", type=int, default=None, help=_DATA_HELP["limit"])
+@click.option("--layers", default="20,7,5", show_default=True,
+              help="Hidden layer sizes n[1],...,n[L-1], comma-separated ('' for none: logistic/softmax "
+                   "regression). n[0] and n[L] come from the data.")
+@click.option("--activation", type=click.Choice(HIDDEN), default="relu", show_default=True,
+              help="g[l] of the hidden layers.")
+@click.option("--output", type=click.Choice(["auto", "sigmoid", "softmax", "linear"]), default="auto",
+              show_default=True, help="g[L]; auto: sigmoid for two classes, softmax for more, linear for "
+                                      "real-valued targets.")
+@click.option("--init", type=click.Choice(["he", "xavier", "course", "small"]), default="he", show_default=True,
+              help="Weight initialization.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZER_NAMES), default="adam", show_default=True,
+              help="Update rule: plain gradient descent, momentum, RMSprop or Adam.")
+@click.option("--lr", type=float, default=None,
+              help="Learning rate alpha [default: the optimizer's own: gd 0.0075, adam 0.001, ...].")
+@click.option("--epochs", "--iterations", "epochs", type=int, default=100, show_default=True,
+              help="Passes over the training data (with full batch: gradient-descent iterations).")
+@click.option("--batch-size", default="64", show_default=True,
+              help="Mini-batch size, or 'full' for full-batch training (the course).")
+@click.option("--l2", type=float, default=0.0, show_default=True, help="L2 regularization lambda.")
+@click.option("--dropout", type=float, default=None,
+              help="Dropout KEEP probability of the hidden layers, in (0, 1] (e.g. 0.8 keeps 80%).")
+@click.option("--lr-schedule", type=click.Choice(["constant", "step", "exponential", "inverse_time"]),
+              default="constant", show_default=True, help="Learning-rate schedule per epoch.")
+@click.option("--val-split", type=float, default=0.1, show_default=True,
+              help="Fraction of the samples held out for validation (0: none). The preprocessing is "
+                   "fitted on the rest only.")
+@click.option("--early-stopping", is_flag=True,
+              help="Stop when the validation cost (training cost without validation) stops improving, and keep "
+                   "the best parameters.")
+@click.option("--patience", type=int, default=10, show_default=True, help="Epochs without improvement for "
+                                                                            "--early-stopping.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seeds the weights, the validation split, mini-batch order and dropout.")
+@click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
+              help="Floating-point type of the parameters and the computation (float32 is faster).")
+@click.option("--scale", type=click.Choice(["auto", "standard", "minmax", "divide", "none"]), default="auto",
+              show_default=True, help="Preprocessing fitted on the training data and saved with the model: auto "
+                                      "divides 8-bit images by 255 and standardizes anything else.")
+@click.option("--out", "out", default="model.npz", show_default=True, help="Model file to write (.npz).")
+@click.option("--plot", "plot_path", default=None,
+              help="Cost-curve PNG to write [default: the model file's name with .png].")
+@click.option("--no-plot", is_flag=True, help="Do not draw the cost curve.")
+@click.option("--checkpoint", default=None,
+              help="Checkpoint file, written atomically every --checkpoint-every epochs and on Ctrl-C.")
+@click.option("--checkpoint-every", type=int, default=1, show_default=True,
+              help="Epochs between two checkpoints (a killed run loses at most this many).")
+@click.option("--resume", default=None,
+              help="Continue from this checkpoint; give the same data and options as the interrupted run.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.option("-v", "--verbose", is_flag=True, help="A line per epoch.")
+def train(data: str, labels: str | None, split: str | None, limit: int | None, layers: str, activation: str,
+          output: str, init: str, optimizer: str, lr: float | None, epochs: int, batch_size: str, l2: float,
+          dropout: float | None, lr_schedule: str, val_split: float, early_stopping: bool, patience: int,
+          seed: int, dtype: str, scale: str, out: str, plot_path: str | None, no_plot: bool,
+          checkpoint: str | None, checkpoint_every: int, resume: str | None, quiet: bool, verbose: bool) -> None:
+    """Train a network on DATA and save it with its preprocessing, classes and history.
+
+    Builds layer_dims = [n0, *layers, nL] from the data, prints the summary table, trains with a
+    progress display, prints the final training and validation metrics, writes the model file
+    (--out) and the cost curve (--plot). With --checkpoint, Ctrl-C saves the state as the
+    interrupted epoch began and prints the command that resumes it (exit status 130); a killed
+    run is resumed from the newest checkpoint with --resume, ending with the same parameters,
+    bit for bit, as an uninterrupted run.
+    """
+    from .modelfile import Preprocessing, save
+    from .network import Network
+    from .training import EarlyStopping
+
+    hidden = _int_list(layers, "--layers")
+    bs = _batch_size(batch_size)
+    if not 0 <= val_split < 1:
+        raise click.BadParameter(f"must be in [0, 1), got {val_split}", param_hint="--val-split")
+    if epochs < 1:
+        raise click.BadParameter(f"must be a positive integer, got {epochs}", param_hint="--epochs")
+    if early_stopping and patience < 1:
+        raise click.BadParameter(f"must be a positive integer, got {patience}", param_hint="--patience")
+    if checkpoint_every < 1:
+        raise click.BadParameter(f"must be a positive integer, got {checkpoint_every}", param_hint="--checkpoint-every")
+    if dropout is not None and not 0 < dropout <= 1:
+        raise click.BadParameter(f"is a KEEP probability in (0, 1], got {dropout}", param_hint="--dropout")
+    if resume is not None and not Path(resume).is_file():
+        raise FileNotFoundError(f"no checkpoint at {resume}: nothing to resume")
+    out_dir = Path(out).parent
+    if not out_dir.is_dir():
+        raise FileNotFoundError(f"cannot write {out}: the directory {out_dir} does not exist")
+
+    ds = _load_data(data, labels, split, limit)
+    t = ds.targets(output)
+    X, Y = ds.X, t.Y
+    m = X.shape[1]
+    # hold out the validation samples here, so the preprocessing is fitted on the training part only
+    if val_split:
+        m_val = int(math.ceil(m * val_split))
+        if m_val < 1 or m - m_val < 1:
+            raise DataError(f"--val-split {val_split} of m = {m} samples leaves no training or no validation "
+                            "samples; use more data or a different split")
+        order = np.random.default_rng(seed).permutation(m)
+        val_idx, train_idx = np.sort(order[:m_val]), np.sort(order[m_val:])
+        X_train, Y_train, X_val, Y_val = X[:, train_idx], Y[:, train_idx], X[:, val_idx], Y[:, val_idx]
+    else:
+        X_train, Y_train, X_val, Y_val = X, Y, None, None
+    pre = ds.suggest_preprocessing() if scale == "auto" else Preprocessing(scale)
+    pre.fit(X_train)
+    A0 = pre.transform(X_train, dtype)
+    A0_val = None if X_val is None else pre.transform(X_val, dtype)
+
+    net = Network([ds.n_features, *hidden, Y.shape[0]], hidden=activation, output=t.output, init=init, seed=seed,
+                  dtype=dtype)
+    echo = (lambda *a, **k: None) if quiet else click.echo
+    echo(f"data: {ds.name}: m = {m} samples ({A0.shape[1]} training, {0 if A0_val is None else A0_val.shape[1]} "
+         f"validation), n[0] = {ds.n_features} features, output {t.output}"
+         + (f", classes {t.classes}" if t.classes is not None and len(t.classes) <= 20 else ""))
+    echo(f"preprocessing: {pre!r}")
+    echo(net.summary(A0.shape[1]))
+    hyper = {
+        "layers": hidden, "activation": activation, "output": t.output, "init": init, "optimizer": optimizer,
+        "learning_rate": lr, "epochs": epochs, "batch_size": bs, "l2": l2, "dropout": dropout,
+        "lr_schedule": lr_schedule, "val_split": val_split, "early_stopping": early_stopping,
+        "patience": patience, "seed": seed, "dtype": dtype, "scale": scale, "limit": limit,
+    }
+    try:
+        net.fit(A0, Y_train, learning_rate=lr, epochs=epochs, optimizer=optimizer, batch_size=bs, l2=l2,
+                dropout=dropout, lr_schedule=None if lr_schedule == "constant" else lr_schedule,
+                validation_data=None if A0_val is None else (A0_val, Y_val),
+                early_stopping=EarlyStopping(patience=patience) if early_stopping else False,
+                verbose=0 if quiet else (2 if verbose else 1), seed=seed,
+                checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+    except KeyboardInterrupt:
+        if checkpoint is None:
+            click.echo("interrupted: nothing saved (train with --checkpoint PATH to be able to resume)", err=True)
+        else:
+            click.echo(f"interrupted: checkpoint saved to {checkpoint}; resume with: {_resume_command(checkpoint)}",
+                       err=True)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+
+    from .training import accuracy
+
+    def scores(A: np.ndarray, Yt: np.ndarray) -> str:
+        AL = net.predict_proba(A)
+        parts = [f"cost {net.cost(AL, Yt):.6g}"]
+        acc = accuracy(net, AL, Yt)
+        if acc is not None:
+            parts.append(f"accuracy {acc:.4f}")
+        else:
+            parts.append(f"R^2 {evaluate_metrics(AL, Yt, 'linear')['r2']:.4f}")
+        return ", ".join(parts)
+
+    h = net.history
+    stopped = f" (early stopping: best epoch {h.best_epoch + 1})" if h.stopped_early and h.best_epoch is not None else ""
+    echo(f"trained {len(h.cost)} {h.unit}s in {h.time[-1] if h.time else 0.0:.1f}s{stopped}")
+    echo(f"train:      {scores(A0, Y_train)}")
+    if A0_val is not None:
+        echo(f"validation: {scores(A0_val, Y_val)}")
+    metadata = {"data": str(data), "dataset": ds.name, "m_train": int(A0.shape[1]),
+                "image_shape": list(ds.image_shape) if ds.image_shape else None,
+                "feature_names": ds.feature_names}
+    save(net, out, preprocessing=pre, classes=t.classes, hyperparameters=hyper, metadata=metadata)
+    echo(f"model saved to {out}")
+    if not no_plot:
+        from .plots import plot_costs
+
+        png = plot_path or str(Path(out).with_suffix(".png"))
+        plot_costs(h, png, learning_rate=h.lr[0] if h.lr and len(set(h.lr)) == 1 else None,
+                   title=f"{ds.name}: layer_dims = {net.layer_dims}")
+        echo(f"cost curve saved to {png}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("model")
+@click.argument("data")
+@click.option("--out", "out", default="predictions.csv", show_default=True, help="CSV file to write ('-': stdout).")
+@click.option("--proba", is_flag=True, help="Add the output probabilities A[L] (one column per output unit).")
+@click.option("--labels", default=None, help=_DATA_HELP["labels"] + " A CSV with one column fewer than n[0] + 1 "
+                                                                    "is read as features only.")
+@click.option("--split", default=None, help=_DATA_HELP["split"])
+@click.option("--limit", type=int, default=None, help=_DATA_HELP["limit"])
+def predict(model: str, data: str, out: str, proba: bool, labels: str | None, split: str | None,
+            limit: int | None) -> None:
+    """Predict with MODEL on the raw samples of DATA and write a CSV with a header.
+
+    Columns: 'sample' (0-based index), 'prediction' (the class name for classifiers; the value
+    for regression; one 0/1 column per output for multi-label models), and with --proba one
+    'proba_<class>' column per output unit. The model's saved preprocessing is applied first.
+    """
+    import csv
+    import io
+
+    mdl = _load_model(model)
+    net = mdl.network
+    ds = _load_data(data, labels, split, limit, need_labels=False, n_features=net.layer_dims[0])
+    AL = mdl.predict_proba(ds.X)
+    g, nL = net.activations[-1], net.layer_dims[-1]
+    names = [str(c) for c in mdl.classes] if mdl.classes is not None else None
+    header = ["sample"]
+    cols: list[np.ndarray] = []
+    if g == "softmax" or (g == "sigmoid" and nL == 1):
+        P = mdl.predict(ds.X).reshape(-1)
+        header.append("prediction")
+        cols.append(P)
+        prob_names = names if g == "softmax" else [names[1] if names else "1"]
+    elif g == "sigmoid":
+        outs = names or [str(k) for k in range(nL)]
+        header += [f"prediction_{n}" for n in outs]
+        cols += list((AL > 0.5).astype(np.int64))
+        prob_names = outs
+    else:
+        header += ["prediction"] if nL == 1 else [f"prediction_{k}" for k in range(nL)]
+        cols += list(AL)
+        prob_names = []
+    if proba and prob_names:
+        header += [f"proba_{n}" for n in (prob_names or [str(k) for k in range(nL)])]
+        cols += list(AL)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for i in range(AL.shape[1]):
+        writer.writerow([i, *(_cell(c[i]) for c in cols)])
+    if out == "-":
+        click.echo(buf.getvalue(), nl=False)
+        return
+    from ._atomic import atomic_write
+
+    with atomic_write(out, "w") as f:
+        f.write(buf.getvalue())
+    click.echo(f"{AL.shape[1]} predictions written to {out}")
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return repr(v)  # shortest round-trip text
+    return v
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("model")
+@click.argument("data")
+@click.option("--labels", default=None, help=_DATA_HELP["labels"])
+@click.option("--split", default=None, help=_DATA_HELP["split"])
+@click.option("--limit", type=int, default=None, help=_DATA_HELP["limit"])
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+def evaluate(model: str, data: str, labels: str | None, split: str | None, limit: int | None, as_json: bool) -> None:
+    """Score MODEL on the labelled samples of DATA.
+
+    Classification: accuracy, log-loss (mean cross-entropy), the confusion matrix (rows: true
+    class, columns: predicted) and per-class precision, recall, F1 and support. Regression:
+    R^2, MSE and MAE. The labels are matched to the model's classes by name.
+    """
+    mdl = _load_model(model)
+    ds = _load_data(data, labels, split, limit, need_labels=True)
+    A = mdl.predict_proba(ds.X)  # first, so a feature-count mismatch is reported as such
+    Y, output = _targets_for_model(mdl, ds)
+    metrics = evaluate_metrics(A, Y, output, mdl.classes)
+    if as_json:
+        click.echo(json.dumps(metrics))
+    else:
+        click.echo(f"model: {model}  data: {ds.name}")
+        click.echo(_format_metrics(metrics))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("model")
+def summary(model: str) -> None:
+    """Print MODEL's architecture table, preprocessing, classes, training options and final costs."""
+    mdl = _load_model(model)
+    click.echo(mdl.summary())
+    if mdl.hyperparameters:
+        click.echo("training: " + ", ".join(f"{k}={v}" for k, v in mdl.hyperparameters.items() if v is not None))
+    h = mdl.history
+    if h is not None and h.cost:
+        line = f"history: {len(h.cost)} {h.unit}s, final cost {h.cost[-1]:.6g}"
+        if h.val_cost:
+            line += f", final validation cost {h.val_cost[-1]:.6g}"
+        if h.metrics.get("val_accuracy"):
+            line += f", validation accuracy {h.metrics['val_accuracy'][-1]:.4f}"
+        click.echo(line)
+    data = mdl.metadata.get("data")
+    if data:
+        click.echo(f"trained on: {data} ({mdl.metadata.get('m_train', '?')} training samples)")
+    if mdl.library_version:
+        click.echo(f"written by deeplayers {mdl.library_version}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--layers", default="5,4,1", show_default=True,
+              help="The whole layer_dims n[0],n[1],...,n[L], comma-separated.")
+@click.option("--activation", type=click.Choice(HIDDEN), default="relu", show_default=True,
+              help="g[l] of the hidden layers.")
+@click.option("--output", type=click.Choice(["sigmoid", "softmax", "linear"]), default="sigmoid",
+              show_default=True, help="g[L] (and its loss).")
+@click.option("--samples", "m", type=int, default=10, show_default=True, help="Random samples m.")
+@click.option("--l2", type=float, default=0.0, show_default=True, help="Check the L2-regularized cost's gradient.")
+@click.option("--epsilon", type=float, default=1e-7, show_default=True,
+              help="Finite-difference step: (J(theta + eps) - J(theta - eps)) / (2 eps).")
+@click.option("--threshold", type=float, default=2e-7, show_default=True,
+              help="PASS when the relative difference is below this.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the weights and the random data.")
+def gradcheck(layers: str, activation: str, output: str, m: int, l2: float, epsilon: float, threshold: float,
+              seed: int) -> None:
+    """Check backpropagation against finite differences on random data.
+
+    Prints ||grad - gradapprox|| / (||grad|| + ||gradapprox||) over every W[l], b[l] and PASS or
+    FAIL; the exit status is 1 on FAIL.
+    """
+    from .gradcheck import gradient_check
+    from .network import Network
+
+    dims = _int_list(layers, "--layers", allow_empty=False)
+    if len(dims) < 2:
+        raise click.BadParameter(f"give at least n[0] and n[L], e.g. 5,4,1; got {layers!r}", param_hint="--layers")
+    if m < 1:
+        raise click.BadParameter(f"must be a positive integer, got {m}", param_hint="--samples")
+    net = Network(dims, hidden=activation, output=output, seed=seed, dtype="float64")
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((dims[0], m))
+    nL = dims[-1]
+    if output == "softmax":
+        Y = np.eye(nL)[:, rng.integers(0, nL, m)]
+    elif output == "sigmoid":
+        Y = rng.integers(0, 2, (nL, m)).astype(np.float64)
+    else:
+        Y = rng.standard_normal((nL, m))
+    diff = gradient_check(net, X, Y, epsilon=epsilon, l2=l2)
+    ok = diff < threshold
+    click.echo(f"layer_dims {dims}, g = {activation}/{output}, loss {net.loss.name}, m = {m}, {net.n_params} parameters")
+    click.echo(f"relative difference {diff:.3e} (threshold {threshold:g}): {'PASS' if ok else 'FAIL'}")
+    if not ok:
+        raise SystemExit(1)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("model")
+@click.option("--what", type=click.Choice(["curves", "boundary", "weights", "architecture"]), required=True,
+              help="curves: training/validation cost; boundary: decision boundary over two-feature --data; "
+                   "weights: the rows of W[1] as images; architecture: the network drawn as the course does.")
+@click.option("--data", default=None, help="Data for --what boundary (two features).")
+@click.option("--labels", default=None, help=_DATA_HELP["labels"])
+@click.option("--split", default=None, help=_DATA_HELP["split"])
+@click.option("--image-shape", default=None,
+              help="h,w or h,w,c for --what weights [default: saved by train, or square when n[0] is a square].")
+@click.option("--max-units", type=int, default=64, show_default=True, help="Units of layer 1 drawn (weights).")
+@click.option("--out", "out", default=None, help="PNG file to write [default: MODEL-WHAT.png].")
+def plot(model: str, what: str, data: str | None, labels: str | None, split: str | None, image_shape: str | None,
+         max_units: int, out: str | None) -> None:
+    """Draw a picture of MODEL as a PNG."""
+    from . import plots
+
+    mdl = _load_model(model)
+    out = out or str(Path(model).with_suffix("")) + f"-{what}.png"
+    if what == "curves":
+        plots.plot_costs(mdl, out)
+    elif what == "architecture":
+        plots.plot_architecture(mdl, out)
+    elif what == "weights":
+        if image_shape:
+            shape = tuple(_int_list(image_shape, "--image-shape", allow_empty=False, sep=",x"))
+        elif mdl.metadata.get("image_shape"):
+            shape = tuple(int(v) for v in mdl.metadata["image_shape"])
+        else:
+            n0 = mdl.network.layer_dims[0]
+            side = math.isqrt(n0)
+            if side * side != n0:
+                raise ConfigError(f"n[0] = {n0} inputs are not a square image; give --image-shape h,w or h,w,c")
+            shape = (side, side)
+        plots.plot_weights(mdl, shape, out, max_units=max_units)
+    else:
+        if data is None:
+            raise click.UsageError("--what boundary needs --data DATA (two-feature samples to draw)")
+        ds = _load_data(data, labels, split, None, need_labels=True)
+        plots.plot_decision_boundary(mdl, ds.X, _label_names(ds) if np.asarray(ds.y).ndim == 1 else ds.y, out)
+    click.echo(f"{what} saved to {out}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("model")
+@click.option("--onnx", "onnx_path", required=True, help="ONNX file to write.")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Run the exported graph with onnxruntime (when installed) on random inputs and compare it "
+                   "with the model's predict_proba.")
+def export(model: str, onnx_path: str, verify: bool) -> None:
+    """Export MODEL, with its preprocessing, as an ONNX graph.
+
+    The graph's input 'X' holds samples as ROWS (batch, n[0]) of raw values; its output 'A_L'
+    (batch, n[L]) equals predict_proba.
+    """
+    from .onnx_export import export_onnx
+
+    mdl = _load_model(model)
+    export_onnx(mdl, onnx_path)
+    click.echo(f"ONNX model written to {onnx_path}")
+    if not verify:
+        return
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        click.echo("onnxruntime is not installed: skipped the check (pip install onnxruntime)")
+        return
+    net = mdl.network
+    rng = np.random.default_rng(0)
+    pre = mdl.preprocessing
+    shift, scale = pre.as_affine()
+    # raw inputs around the training data's range (the preprocessing maps them to roughly N(0, 1))
+    X = rng.standard_normal((net.layer_dims[0], 64)) * np.asarray(scale) + np.asarray(shift)
+    sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: np.ascontiguousarray(X.T, dtype=net.dtype)})[0]
+    want = mdl.predict_proba(X.astype(net.dtype)).T
+    diff = float(np.max(np.abs(got - want)))
+    tol = 1e-5 if net.dtype == np.float64 else 1e-4
+    click.echo(f"onnxruntime check on 64 random samples: max |difference| {diff:.2e} ({'OK' if diff < tol else 'MISMATCH'})")
+    if diff >= tol:
+        raise SystemExit(1)
+
+
+def _attach_search() -> None:
+    try:
+        from .search import search_cli
+    except ImportError:  # pragma: no cover - the search module needs only click, which we have
+        return
+    cli.add_command(search_cli, "search")
+
+
+_attach_search()
+
+
+# -- entry point -------------------------------------------------------------------------------------
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _error(message: str) -> int:
+    click.echo(f"error: {_one_line(message)}", err=True)
+    return EXIT_USER_ERROR
+
+
+USER_ERRORS = (DeeplayersError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, ImportError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``) and return the exit status.
+
+    User errors (click usage errors, :class:`~deeplayers.errors.DeeplayersError` and its
+    subclasses, missing files, missing optional packages) print one line ``error: ...`` to stderr
+    and give status 2; Ctrl-C gives 130; other exceptions are bugs and propagate.
+    """
+    global _ARGV
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _ARGV = argv
+    if not argv:
+        click.echo(cli.get_help(click.Context(cli, info_name="deeplayers")))
+        return 0
+    try:
+        result = cli.main(args=argv, prog_name="deeplayers", standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.UsageError as exc:
+        cmd = exc.ctx.command_path if exc.ctx is not None else "deeplayers"
+        return _error(f"{exc.format_message()} (see '{cmd} --help')")
+    except click.ClickException as exc:
+        return _error(exc.format_message())
+    except USER_ERRORS as exc:
+        return _error(str(exc) or type(exc).__name__)
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

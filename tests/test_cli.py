@@ -1,0 +1,318 @@
+"""The command line: help texts, one-line user errors with status 2, and train / predict / evaluate
+checked against an independent computation (scikit-learn's metrics) from the saved model."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import deeplayers as dl
+from deeplayers.cli import cli, main
+
+COMMANDS = {
+    "train": ["--labels", "--layers", "--activation", "--output", "--optimizer", "--lr", "--epochs", "--iterations",
+              "--batch-size", "--l2", "--dropout", "--val-split", "--early-stopping", "--seed", "--dtype", "--scale",
+              "--out", "--plot", "--checkpoint", "--checkpoint-every", "--resume", "--limit", "--split"],
+    "predict": ["--out", "--proba"],
+    "evaluate": ["--json", "--split"],
+    "summary": [],
+    "gradcheck": ["--layers", "--activation", "--output", "--seed"],
+    "plot": ["--what", "curves", "boundary", "weights", "architecture", "--data", "--out"],
+    "export": ["--onnx"],
+    "search": ["--space", "--strategy"],
+}
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """deeplayers ARGS in-process through main(): (status, stdout, stderr)."""
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- help ------------------------------------------------------------------------------------------
+def test_group_help_lists_every_command() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert name in result.output
+    assert "status 2" in result.output
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_command_help_is_complete(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: cli {command}") or f"{command} [OPTIONS]" in result.output
+    for word in COMMANDS[command]:
+        assert word in result.output, f"{command} --help does not mention {word}"
+    # every option has a help text (no bare option lines)
+    cmd = cli.get_command(None, command)  # type: ignore[arg-type]
+    for p in cmd.params:
+        if p.param_type_name == "option" and p.name not in ("help",):
+            assert p.help or command == "search", f"{command} {p.opts} has no help text"
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([], capsys)
+    assert code == 0 and "Commands:" in out
+
+
+# -- user errors: one line on stderr, status 2 ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def iris_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("iris")
+    path = d / "iris.npz"
+    code = main(["train", "iris", "--layers", "8", "--epochs", "60", "--batch-size", "32", "--lr", "0.02",
+                 "--seed", "3", "--out", str(path), "-q"])
+    assert code == 0
+    assert path.is_file() and path.with_suffix(".png").is_file()
+    return path
+
+
+def _bad_csv(tmp: Path) -> Path:
+    p = tmp / "bad.csv"
+    p.write_text("a,b,label\n1,2,0\n3,oops,1\n")
+    return p
+
+
+def _damaged_model(tmp: Path, iris_model: Path) -> Path:
+    p = tmp / "damaged.npz"
+    data = bytearray(iris_model.read_bytes())
+    p.write_bytes(bytes(data[: len(data) // 2]))
+    return p
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("missing data file", "nosuch.csv: no such file or directory"),
+    ("missing model file", "no such model file"),
+    ("bad option value", "Invalid value for '--output'"),
+    ("bad layers", "--layers"),
+    ("unknown option", "No such option"),
+    ("bad val split", "--val-split"),
+    ("bad dropout", "KEEP probability"),
+    ("non-numeric csv cell", "line 3, column 2 ('b') holds 'oops'"),
+    ("labels do not fit the output", "one sigmoid output unit separates only 2"),
+    ("shape mismatch at predict", "features"),
+    ("damaged model file", "damaged"),
+    ("foreign model file", "not an npz"),
+    ("bad limit", "--limit must be a positive"),
+    ("resume without checkpoint", "no checkpoint at"),
+    ("boundary without data", "needs --data"),
+    ("missing output directory", "does not exist"),
+])
+def test_user_errors_print_one_line_and_exit_2(case: str, expected: str, iris_model: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # nothing lands in the working directory even if a case trains by mistake
+    args = {
+        "missing data file": ["train", "nosuch.csv"],
+        "missing model file": ["summary", tmp_path / "nosuch.npz"],
+        "bad option value": ["train", "iris", "--output", "foo"],
+        "bad layers": ["train", "iris", "--layers", "20,x"],
+        "unknown option": ["train", "iris", "--bogus"],
+        "bad val split": ["train", "iris", "--val-split", "1.5"],
+        "bad dropout": ["train", "iris", "--dropout", "1.5"],
+        "non-numeric csv cell": ["train", _bad_csv(tmp_path)],
+        "labels do not fit the output": ["train", "iris", "--output", "sigmoid"],
+        "shape mismatch at predict": ["predict", iris_model, "digits", "--out", tmp_path / "p.csv"],
+        "damaged model file": ["evaluate", _damaged_model(tmp_path, iris_model), "iris"],
+        "foreign model file": ["summary", _bad_csv(tmp_path)],
+        "bad limit": ["train", "iris", "--limit", "0"],
+        "resume without checkpoint": ["train", "iris", "--resume", tmp_path / "none.ckpt"],
+        "boundary without data": ["plot", iris_model, "--what", "boundary"],
+        "missing output directory": ["train", "iris", "--out", tmp_path / "no" / "dir" / "m.npz"],
+    }[case]
+    code, out, err = run(args, capsys)
+    assert code == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert expected in lines[0]
+    assert "Traceback" not in err + out
+
+
+def test_user_error_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "deeplayers", "evaluate", str(tmp_path / "x.npz"), "iris"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"error: no such model file: {tmp_path / 'x.npz'}"]
+    assert "Traceback" not in proc.stderr
+
+
+def test_python_m_help_in_a_real_process() -> None:
+    proc = subprocess.run([sys.executable, "-m", "deeplayers", "train", "--help"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and "--checkpoint-every" in proc.stdout
+
+
+# -- gradcheck ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("output, dims", [("sigmoid", "5,4,1"), ("softmax", "4,5,3"), ("linear", "3,4,2")])
+def test_gradcheck_passes(output: str, dims: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["gradcheck", "--layers", dims, "--activation", "tanh", "--output", output], capsys)
+    assert code == 0
+    diff = float(out.split("relative difference ")[1].split()[0])
+    assert diff < 2e-7 and "PASS" in out
+
+
+def test_gradcheck_fail_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["gradcheck", "--layers", "5,4,1", "--threshold", "0"], capsys)
+    assert code == 1 and "FAIL" in out
+
+
+# -- train, predict, evaluate against an independent computation -----------------------------------
+def test_train_prints_summary_metrics_and_saves_everything(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["train", "wine", "--layers", "10,6", "--epochs", "40", "--batch-size", "32",
+                          "--val-split", "0.2", "--seed", "1", "--out", tmp_path / "wine.npz",
+                          "--plot", tmp_path / "curve.png"], capsys)
+    assert code == 0, err
+    assert "layer_dims = [13, 10, 6, 3]" in out  # the summary table's last line
+    assert "train:      cost" in out and "validation: cost" in out
+    model = dl.load(tmp_path / "wine.npz")
+    assert model.classes == ["class_0", "class_1", "class_2"]
+    assert model.preprocessing.type == "standard"
+    assert model.hyperparameters["layers"] == [10, 6] and model.hyperparameters["seed"] == 1
+    assert len(model.history.cost) == 40 and len(model.history.val_cost) == 40
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the printed validation accuracy is the last one recorded
+    printed = float(out.split("validation: cost")[1].split("accuracy ")[1].split()[0])
+    assert printed == pytest.approx(model.history.metrics["val_accuracy"][-1], abs=5e-5)
+
+
+def test_predict_csv_matches_the_saved_model(iris_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_csv = tmp_path / "pred.csv"
+    code, _, err = run(["predict", iris_model, "iris", "--out", out_csv, "--proba"], capsys)
+    assert code == 0, err
+    with open(out_csv, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["sample", "prediction", "proba_setosa", "proba_versicolor", "proba_virginica"]
+    model = dl.load(iris_model)
+    from deeplayers.datasets import load_builtin
+
+    X = load_builtin("iris").X
+    A = model.predict_proba(X)
+    names = np.array(model.classes)[np.argmax(A, axis=0)]
+    assert [r[1] for r in rows[1:]] == names.tolist()
+    P = np.array([[float(v) for v in r[2:]] for r in rows[1:]]).T
+    np.testing.assert_array_equal(P, A)  # repr() round-trips floats exactly
+
+
+def test_predict_reads_a_feature_only_csv(iris_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from deeplayers.datasets import load_builtin
+
+    X = load_builtin("iris").X[:, :5]
+    src = tmp_path / "new.csv"
+    np.savetxt(src, X.T, delimiter=",", header="a,b,c,d", comments="")
+    code, out, err = run(["predict", iris_model, src, "--out", "-"], capsys)
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0] == "sample,prediction" and len(lines) == 6
+
+
+def test_evaluate_classification_matches_sklearn(iris_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sk = pytest.importorskip("sklearn.metrics")
+    from deeplayers.datasets import load_builtin
+
+    code, out, err = run(["evaluate", iris_model, "iris", "--json"], capsys)
+    assert code == 0, err
+    got = json.loads(out)
+    ds = load_builtin("iris")
+    model = dl.load(iris_model)
+    A = model.predict_proba(ds.X)  # independent: straight from the saved file and the raw data
+    y_pred = np.argmax(A, axis=0)
+    assert got["accuracy"] == pytest.approx(sk.accuracy_score(ds.y, y_pred), abs=1e-12)
+    assert got["log_loss"] == pytest.approx(sk.log_loss(ds.y, A.T, labels=[0, 1, 2]), rel=1e-9)
+    assert got["confusion_matrix"] == sk.confusion_matrix(ds.y, y_pred, labels=[0, 1, 2]).tolist()
+    np.testing.assert_allclose(got["precision"], sk.precision_score(ds.y, y_pred, average=None, zero_division=0))
+    np.testing.assert_allclose(got["recall"], sk.recall_score(ds.y, y_pred, average=None, zero_division=0))
+    assert got["classes"] == ["setosa", "versicolor", "virginica"]
+    assert got["accuracy"] > 0.85
+    # the table version prints the same numbers
+    code, out, _ = run(["evaluate", iris_model, "iris"], capsys)
+    assert f"accuracy: {got['accuracy']:.4f}" in out and "confusion matrix" in out and "precision" in out
+
+
+def test_evaluate_binary_and_regression_match_sklearn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sk = pytest.importorskip("sklearn.metrics")
+    from deeplayers.datasets import load_builtin
+
+    bc = tmp_path / "bc.npz"
+    assert run(["train", "breast_cancer", "--layers", "6", "--epochs", "15", "--out", bc, "--no-plot", "-q"],
+               capsys)[0] == 0
+    code, out, _ = run(["evaluate", bc, "breast_cancer", "--json"], capsys)
+    got = json.loads(out)
+    ds = load_builtin("breast_cancer")
+    p = dl.load(bc).predict_proba(ds.X)[0]
+    assert dl.load(bc).classes == ["malignant", "benign"]
+    assert got["accuracy"] == pytest.approx(sk.accuracy_score(ds.y, p > 0.5))
+    assert got["log_loss"] == pytest.approx(sk.log_loss(ds.y, p), rel=1e-9)
+    assert got["confusion_matrix"] == sk.confusion_matrix(ds.y, (p > 0.5).astype(int)).tolist()
+
+    reg = tmp_path / "diabetes.npz"
+    assert run(["train", "diabetes", "--layers", "8", "--epochs", "30", "--lr", "0.01", "--out", reg, "--no-plot",
+                "-q"], capsys)[0] == 0
+    model = dl.load(reg)
+    assert model.network.activations[-1] == "linear"
+    code, out, _ = run(["evaluate", reg, "diabetes", "--json"], capsys)
+    got = json.loads(out)
+    ds = load_builtin("diabetes")
+    pred = model.predict_proba(ds.X)[0]
+    assert got["r2"] == pytest.approx(sk.r2_score(ds.y, pred), rel=1e-9)
+    assert got["mse"] == pytest.approx(sk.mean_squared_error(ds.y, pred), rel=1e-9)
+    code, out, _ = run(["evaluate", reg, "diabetes"], capsys)
+    assert "R^2:" in out and "MSE:" in out
+
+
+def test_summary_shows_the_table_and_training_options(iris_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["summary", iris_model], capsys)
+    assert code == 0
+    assert "layer_dims = [4, 8, 3]" in out and "classes: ['setosa', 'versicolor', 'virginica']" in out
+    assert "optimizer=adam" in out and "history: 60 epochs" in out
+
+
+def test_ctrl_c_prints_one_resume_line_and_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # in-process stand-in for Ctrl-C (the real signal is sent in test_end_to_end.py)
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt("training interrupted")
+
+    monkeypatch.setattr(dl.Network, "fit", interrupted)
+    ck = tmp_path / "run.ckpt"
+    code, _, err = run(["train", "iris", "--epochs", "5", "--checkpoint", ck], capsys)
+    assert code == 130
+    assert err.strip().splitlines() == [
+        f"interrupted: checkpoint saved to {ck}; resume with: deeplayers train iris --epochs 5 --checkpoint {ck} "
+        f"--resume {ck}"]
+    code, _, err = run(["train", "iris", "--epochs", "5"], capsys)
+    assert code == 130 and len(err.strip().splitlines()) == 1 and "--checkpoint" in err
+
+
+def test_plots_and_export_from_a_small_model(iris_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for what in ("curves", "architecture"):
+        png = tmp_path / f"{what}.png"
+        code, _, err = run(["plot", iris_model, "--what", what, "--out", png], capsys)
+        assert code == 0, err
+        assert png.read_bytes()[:4] == b"\x89PNG"
+    code, _, err = run(["plot", iris_model, "--what", "weights"], capsys)  # 4 inputs: a 2x2 "image"
+    assert code == 0, err
+    assert Path(str(iris_model.with_suffix("")) + "-weights.png").is_file()
+    pytest.importorskip("onnxruntime")
+    code, out, err = run(["export", iris_model, "--onnx", tmp_path / "iris.onnx"], capsys)
+    assert code == 0, err
+    assert "OK" in out
+
+
+@pytest.mark.skipif(os.name != "posix", reason="console script path")
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "deeplayers"
+    if not script.exists():
+        pytest.skip("the deeplayers script is not installed in this environment")
+    proc = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "deeplayers" in proc.stdout
