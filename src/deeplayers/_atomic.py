@@ -31,6 +31,7 @@ import re
 import socket
 import struct
 import tempfile
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
@@ -281,7 +282,7 @@ class _Reader:
                     raise ValueError(f"unsupported .npy version {version}")
             except zipfile.BadZipFile as exc:  # e.g. "Bad CRC-32": small members are read whole
                 raise self.fail(f"member {info.filename!r} is damaged ({exc})") from None
-            except (ValueError, OSError, EOFError, SyntaxError) as exc:
+            except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as exc:
                 raise self.fail(f"member {info.filename!r} is not a valid .npy array ({exc})") from None
             return shape, fortran, dtype, fp.tell()
 

@@ -70,6 +70,7 @@ def load_checkpoint(path: str | os.PathLike, net: Network) -> dict[str, Any]:
     if header.get("kind") != KIND:
         raise ModelFileError(f"{path} is not a training checkpoint (kind {header.get('kind')!r}); "
                              "resume needs a file written by fit(..., checkpoint=...)")
+    _check_header(header, arrays, path)
     mine = {"layer_dims": net.layer_dims, "activations": net.activations, "loss": net.loss.name, "dtype": net.dtype.name}
     for key, value in mine.items():
         if header.get(key) != value:
@@ -98,3 +99,52 @@ def load_checkpoint(path: str | os.PathLike, net: Network) -> dict[str, Any]:
         "optimizer": {"name": header["optimizer"]["name"], "hyper": header["optimizer"]["hyper"], "state": opt_state},
         "callbacks": callbacks, "options": header.get("options", {}),
     }
+
+
+def _check_header(header: dict[str, Any], arrays: dict[str, np.ndarray], path: str | os.PathLike) -> None:
+    """Refuse a checkpoint whose header (not covered by the arrays' checksum) is malformed, with a
+    ModelFileError instead of a KeyError/TypeError deep inside resume."""
+
+    def bad(what: str) -> ModelFileError:
+        return ModelFileError(f"{path}: the checkpoint's {what}; the file is damaged or was not written by "
+                              "fit(..., checkpoint=...) — resume from another checkpoint or start again")
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    epoch = header.get("epoch")
+    if not is_int(epoch) or epoch < 0:
+        raise bad(f"epoch {epoch!r:.50} is not a non-negative integer")
+    rng = header.get("rng")
+    if not isinstance(rng, dict) or not isinstance(rng.get("bit_generator"), str) or rng["bit_generator"] != "PCG64":
+        raise bad(f"random generator state {rng!r:.80} is not a PCG64 state")
+    try:  # setting it on a scratch generator validates every field
+        np.random.default_rng().bit_generator.state = rng
+    except (TypeError, ValueError, KeyError) as exc:
+        raise bad(f"random generator state is invalid ({exc})") from None
+    opt = header.get("optimizer")
+    if (not isinstance(opt, dict) or not isinstance(opt.get("name"), str) or not isinstance(opt.get("hyper"), dict)
+            or not is_int(opt.get("t")) or opt["t"] < 0):
+        raise bad(f"optimizer record {opt!r:.80} is malformed")
+    history = header.get("history")
+    lists = ("cost", "val_cost", "lr", "time")
+    if (not isinstance(history, dict) or not isinstance(history.get("metrics", {}), dict)
+            or not all(isinstance(history.get(k, []), list) for k in lists)
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                       for k in lists for v in history.get(k, []))
+            or not all(isinstance(v, list) for v in history.get("metrics", {}).values())):
+        raise bad("history is malformed")
+    if len(history.get("cost", [])) != epoch:
+        raise bad(f"history holds {len(history.get('cost', []))} epochs but the checkpoint is at epoch {epoch}")
+    callbacks = header.get("callbacks", [])
+    if not isinstance(callbacks, list) or not all(isinstance(cb, dict) for cb in callbacks):
+        raise bad("callback states are malformed")
+    for i, cb in enumerate(callbacks):
+        for k, v in cb.items():
+            if isinstance(v, dict) and "arrays" in v:
+                names = v["arrays"]
+                if not isinstance(names, list) or not all(isinstance(n, str) and f"cb{i}.{k}.{n}" in arrays for n in names):
+                    raise bad(f"callback {i} names arrays the file does not hold")
+    if not isinstance(header.get("options", {}), dict):
+        raise bad("training options are malformed")
+

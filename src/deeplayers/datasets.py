@@ -19,6 +19,7 @@ import gzip
 import io
 import os
 import struct
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -68,8 +69,15 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"{path}: IDX header is truncated ({ndim} dimensions announced)")
     dims = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_TYPES[type_code])
-    need = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    need = dtype.itemsize
+    for d in dims:  # Python ints: np.prod would wrap around (e.g. 4 x 65536 -> 0) and accept a lie
+        need *= d
     have = len(data) - 4 - 4 * ndim
+    nonzero = dtype.itemsize
+    for d in dims:
+        nonzero *= max(d, 1)
+    if nonzero > 2**62:  # NumPy cannot even describe such a shape, empty or not
+        raise DataError(f"{path}: IDX header claims absurd dimensions {dims}; the file is damaged or not IDX")
     if have != need:
         raise DataError(f"{path}: IDX data is {'truncated' if have < need else 'too long'}: header says "
                         f"{dims} values ({need} bytes), the file holds {have} bytes")
@@ -463,7 +471,7 @@ def _labels_from(labels: Any, m: int, where: str) -> np.ndarray | None:
 
 # what zipfile, zlib and numpy raise on damaged archives (a fuzzer found each of these)
 _DAMAGED = (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error, struct.error,
-            KeyError, UnicodeDecodeError, SyntaxError)
+            KeyError, UnicodeDecodeError, SyntaxError, tokenize.TokenError)
 
 
 def _np_load(path: Path, mmap: bool = False) -> Any:
@@ -547,8 +555,18 @@ def load_npz(path: str | os.PathLike, *, labels: str | bool | None = None, split
 
         Xraw = get(xkey)
         y = get(ykey) if ykey else None
-        classes = [str(c) for c in get("classes")] if "classes" in keys else None
-        feature_names = [str(c) for c in get("feature_names")] if "feature_names" in keys else None
+        if y is not None and y.ndim == 0:
+            raise DataError(f"{path}: labels {ykey!r} hold a single value, not one label per sample")
+        def names(key: str) -> list[str] | None:
+            if key not in keys:
+                return None
+            a = get(key)
+            if a.ndim != 1:
+                raise DataError(f"{path}: {key!r} must be a 1-D array of names, got shape {a.shape}")
+            return [str(c) for c in a]
+
+        classes = names("classes")
+        feature_names = names("feature_names")
     if layout not in ("auto", "rows", "columns"):
         raise DataError(f"layout must be 'auto', 'rows' or 'columns', got {layout!r}")
     if layout == "auto":
