@@ -5,8 +5,8 @@ was found, where (row/column/sample/layer/array) and what to do. The loaders' ow
 tested in test_datasets.py and model files in test_modelfile.py; here the data flows through
 ``Network`` (fit/predict/forward), the course functions, ``Model.predict`` and the estimators.
 
-Tests marked ``xfail(strict=True, reason="engine fix pending: ...")`` document a gap in an engine
-file; they turn into failures once the engine is fixed, so the mark gets removed then.
+The gaps these tests found in the engine (NaN at predict time, non-one-hot softmax labels, option
+values of the wrong type, complex input, overflowing updates, warnings on divergence) are fixed.
 """
 
 from __future__ import annotations
@@ -109,8 +109,6 @@ def test_softmax_labels_must_be_one_hot_rows_per_class():
         net.fit(X, 2 * np.eye(3)[:, rng.randint(0, 3, 20)], epochs=1)
 
 
-@pytest.mark.xfail(strict=True, reason="engine fix pending: training._check_data does not check that softmax/CCE "
-                   "label columns sum to 1, so Y = [y; y; y] trains silently on garbage")
 def test_softmax_labels_that_are_not_one_hot_are_refused():
     net = dl.Network([3, 4, 3], output="softmax", seed=0)
     with pytest.raises(errors.DataError, match=r"(?s)one-hot.*sample 0|sample 0.*one-hot"):
@@ -137,8 +135,6 @@ def test_predict_and_forward_refuse_bad_input(case, method):
         getattr(net, method)(Xc)
 
 
-@pytest.mark.xfail(strict=True, reason="engine fix pending: Network.predict/predict_proba/forward do not check "
-                   "X for NaN/inf and return garbage (NaN > 0.5 is class 0)")
 @pytest.mark.parametrize("method", ["predict", "predict_proba", "forward"])
 def test_predict_refuses_nan_and_inf(method):
     net = _net()
@@ -159,18 +155,10 @@ def test_a_single_sample_trains_and_predicts():
 
 
 BAD_OPTIONS = [
-    pytest.param(dict(epochs=float("nan")), errors.ConfigError, r"epochs must be a non-negative integer, got nan",
-                 marks=pytest.mark.xfail(strict=True, reason="engine fix pending: training.fit does int(nan) -> bare "
-                                         "ValueError 'cannot convert float NaN to integer'"), id="epochs=nan"),
-    pytest.param(dict(learning_rate="0.1"), errors.ConfigError, r"learning_rate must be a positive number, got '0.1'",
-                 marks=pytest.mark.xfail(strict=True, reason="engine fix pending: optimizers.Optimizer.__init__ calls "
-                                         "np.isfinite on a str -> bare TypeError"), id="learning_rate=str"),
-    pytest.param(dict(l2="a"), errors.ConfigError, r"l2 \(lambda\) must be a non-negative number, got 'a'",
-                 marks=pytest.mark.xfail(strict=True, reason="engine fix pending: training.fit compares l2 < 0 on a "
-                                         "str -> bare TypeError"), id="l2=str"),
-    pytest.param(dict(sample_weight=np.array(["a"] * 20)), errors.DataError, r"sample_weight .*must hold numbers",
-                 marks=pytest.mark.xfail(strict=True, reason="engine fix pending: training._sample_weight uses "
-                                         "np.asarray(dtype=float) -> bare ValueError"), id="sample_weight=text"),
+    pytest.param(dict(epochs=float("nan")), errors.ConfigError, r"epochs must be a non-negative integer, got nan", id="epochs=nan"),
+    pytest.param(dict(learning_rate="0.1"), errors.ConfigError, r"learning_rate must be a positive number, got '0.1'", id="learning_rate=str"),
+    pytest.param(dict(l2="a"), errors.ConfigError, r"l2 \(lambda\) must be a non-negative number, got 'a'", id="l2=str"),
+    pytest.param(dict(sample_weight=np.array(["a"] * 20)), errors.DataError, r"sample_weight .*must hold numbers", id="sample_weight=text"),
     pytest.param(dict(batch_size=2.5), errors.ConfigError, r"batch_size must be a positive integer or None", id="batch=2.5"),
     pytest.param(dict(learning_rate=float("inf")), errors.ConfigError, r"learning_rate must be a positive number, got inf",
                  id="learning_rate=inf"),
@@ -183,8 +171,6 @@ def test_bad_option_values_are_config_errors(kw, exc, message):
         _net().fit(X, Y, **{"epochs": 1, **kw})
 
 
-@pytest.mark.xfail(strict=True, reason="engine fix pending: shapes.as_float_array casts complex to float with a "
-                   "ComplexWarning, silently dropping the imaginary part")
 def test_complex_input_is_refused():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -192,8 +178,6 @@ def test_complex_input_is_refused():
             _net().fit(X.astype(complex), Y, epochs=1)
 
 
-@pytest.mark.xfail(strict=True, reason="engine fix pending: Network(dtype='bogus') lets NumPy's TypeError "
-                   "'data type not understood' escape")
 def test_unknown_dtype_is_a_config_error():
     with pytest.raises(errors.ConfigError, match=r"dtype must be float32 or float64, got 'bogus'"):
         dl.Network([3, 4, 1], dtype="bogus")
@@ -220,8 +204,6 @@ def test_course_functions_refuse_bad_data():
         course.linear_backward(np.ones((4, 20)), (X, params["W1"], params["b1"][:2]))
 
 
-@pytest.mark.xfail(strict=True, reason="engine fix pending: course.compute_cost accepts Y outside [0, 1] (a "
-                   "negative 'cost') and m = 0 (RuntimeWarning, nan)")
 def test_course_cost_refuses_labels_outside_0_1_and_no_samples():
     with pytest.raises(errors.DataError, match=r"Y must hold values in \[0, 1\]"):
         course.compute_cost(np.full((1, 20), 0.5), 3 * Y)
@@ -397,15 +379,11 @@ def test_divergence_is_detected_for_every_output(output, dtype):
     Yh = np.eye(3)[:, rng.randint(0, 3, 30)]
     net = dl.Network([4, 5, 3], output=output, dtype=dtype, seed=0)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # see the xfail below
         with pytest.raises(errors.DivergenceError, match=r"training diverged at iteration \d+ \(epoch \d+\): the cost "
-                                                          r"became (nan|inf).*try a smaller learning rate \(it was 10\)"):
+                                                          r"became (nan|inf)|training diverged at iteration \d+ \(epoch \d+\): the parameters became NaN or infinite"):
             net.fit(Xh, Yh, epochs=50, learning_rate=10.0)
 
 
-@pytest.mark.xfail(strict=True, reason="engine fix pending: training.fit checks only the cost, so an update that "
-                   "overflows W[l] in the last iteration returns inf parameters, and an earlier one leaves the epoch "
-                   "snapshot (taken after that update) non-finite")
 @pytest.mark.parametrize("epochs", [1, 3])
 def test_an_overflowing_update_is_divergence_and_parameters_stay_finite(epochs):
     rng = np.random.RandomState(1)
@@ -419,9 +397,6 @@ def test_an_overflowing_update_is_divergence_and_parameters_stay_finite(epochs):
     assert all(np.isfinite(v).all() for v in net.parameters.values())
 
 
-@pytest.mark.xfail(strict=True, reason="engine fix pending: the training loop lets NumPy's 'overflow/invalid value "
-                   "encountered' RuntimeWarnings out before raising DivergenceError (wrap the epoch loop in "
-                   "np.errstate(over='ignore', invalid='ignore'): divergence is detected explicitly)")
 def test_divergence_is_reported_without_numpy_warnings():
     rng = np.random.RandomState(1)
     Xh = rng.randn(4, 30) * 1e4

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import DataError
 from .initializers import initialize
 from .layers import Dense
 from .layers import linear_backward as _linear_backward
@@ -90,6 +91,11 @@ def compute_cost(AL: Any, Y: Any) -> float:
     if AL.ndim == 1:
         AL = AL.reshape(1, -1)
     check_Y(Y, AL.shape[0], AL.shape[1])
+    if AL.shape[1] == 0:
+        raise DataError("compute_cost got no samples: AL and Y are (1, 0); the cost averages over m >= 1 columns")
+    if Y.min() < 0 or Y.max() > 1:
+        raise DataError(f"Y must hold values in [0, 1] for the cross-entropy cost (found {Y.min():g} .. "
+                        f"{Y.max():g}); labels are 0 (non-cat) or 1 (cat)")
     return BinaryCrossEntropy().cost(AL, Y)
 
 

@@ -66,7 +66,10 @@ class Network:
     ) -> None:
         self.layer_dims = check_layer_dims(layer_dims)
         L = len(self.layer_dims) - 1
-        self.dtype = np.dtype(dtype)
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:
+            self.dtype = np.dtype(object)  # refused just below, with the message
         if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ConfigError(f"dtype must be float32 or float64, got {dtype!r}")
         if isinstance(hidden, str) or isinstance(hidden, Activation):
@@ -164,9 +167,11 @@ class Network:
         return sum(layer.n_params for layer in self.layers)
 
     # -- the passes ------------------------------------------------------------------------
-    def _as_X(self, X: Any, name: str = "X") -> np.ndarray:
+    def _as_X(self, X: Any, name: str = "X", finite: bool = False) -> np.ndarray:
         X = as_float_array(X, name, self.dtype)
         check_X(X, self.layer_dims[0], name)
+        if finite:
+            check_finite(name, X)
         return X
 
     def _as_Y(self, Y: Any, m: int) -> np.ndarray:
@@ -184,7 +189,7 @@ class Network:
 
     def forward(self, X: Any) -> np.ndarray:
         """A[L] for X = A[0] of shape (n[0], m); keeps every layer's cache for :meth:`backward`."""
-        return self._forward(self._as_X(X))
+        return self._forward(self._as_X(X, finite=True))
 
     def cost(self, AL: Any, Y: Any, l2: float = 0.0, sample_weight: np.ndarray | None = None) -> float:
         """J(A[L], Y), plus lambda/(2m) sum ||W[l]||^2 when ``l2`` > 0; ``sample_weight`` (m,)
@@ -269,7 +274,7 @@ class Network:
     # -- using the model -------------------------------------------------------------------
     def predict_proba(self, X: Any, batch_size: int = 8192) -> np.ndarray:
         """A[L] of shape (n[L], m), computed in chunks of ``batch_size`` columns (no cache kept)."""
-        X = self._as_X(X)
+        X = self._as_X(X, finite=True)
         m = X.shape[1]
         if m <= batch_size:
             return self._forward(X, cache=False)

@@ -16,13 +16,17 @@ from .layers import Dense
 __all__ = ["Optimizer", "GradientDescent", "Momentum", "RMSprop", "Adam", "OPTIMIZERS", "get_optimizer"]
 
 
+def _is_real(x: object) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
 class Optimizer:
     name = "optimizer"
     #: True when the loop may fold the learning rate into dW, db (then update is W -= dW)
     folds_learning_rate = False
 
     def __init__(self, learning_rate: float = 0.01) -> None:
-        if not np.isfinite(learning_rate) or learning_rate <= 0:
+        if not _is_real(learning_rate) or not np.isfinite(learning_rate) or learning_rate <= 0:
             raise ConfigError(f"learning_rate must be a positive number, got {learning_rate!r}")
         self.learning_rate = float(learning_rate)
         self.t = 0
@@ -169,6 +173,8 @@ def get_optimizer(optimizer: str | Optimizer, learning_rate: float | None = None
     """An optimizer by name (``gd``, ``momentum``, ``rmsprop``, ``adam``) or an instance as is."""
     if isinstance(optimizer, Optimizer):
         if learning_rate is not None:
+            if not _is_real(learning_rate) or not np.isfinite(learning_rate) or learning_rate <= 0:
+                raise ConfigError(f"learning_rate must be a positive number, got {learning_rate!r}")
             optimizer.learning_rate = float(learning_rate)
         return optimizer
     try:

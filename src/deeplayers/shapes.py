@@ -32,6 +32,8 @@ def as_float_array(a: object, name: str, dtype: np.dtype | None = None) -> np.nd
             f"{name} has dtype {arr.dtype}; it must hold numbers. Convert text or objects to floats "
             "first (labels can go through the scikit-learn estimators, which encode them)."
         )
+    if arr.dtype.kind == "c":
+        raise DataError(f"{name} has dtype {arr.dtype}; it must hold real numbers (take .real or abs() first)")
     if dtype is None:
         dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64)
     return arr.astype(dtype, copy=False)

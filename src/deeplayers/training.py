@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ConfigError, DataError, DivergenceError
+from .errors import ConfigError, DataError, DivergenceError, ModelFileError, ShapeError
 from .optimizers import Optimizer, get_optimizer
-from .shapes import check_Y
+from .shapes import as_float_array, check_Y
 
 if TYPE_CHECKING:
     from .network import Network
@@ -188,7 +188,12 @@ class EarlyStopping(Callback):
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
-        self.best, self.wait = float(state["best"]), int(state["wait"])
+        best, wait = state["best"], state["wait"]
+        if not isinstance(best, (int, float)) or isinstance(best, bool) or math.isnan(best):
+            raise ValueError(f"best must be a number, got {best!r:.40}")
+        if not isinstance(wait, int) or isinstance(wait, bool) or wait < 0:
+            raise ValueError(f"wait must be a non-negative integer, got {wait!r:.40}")
+        self.best, self.wait = float(best), wait
         self.best_params = state.get("best_params")
 
 
@@ -275,6 +280,15 @@ class _Batches:
             np.take(self.Xr, idx, axis=0, out=xb)
             np.take(self.Yr, idx, axis=0, out=yb)
             yield xb.T, yb.T, None if self.w is None else self.w[idx]
+
+
+def _is_real(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def _is_count(x: Any, allow_zero: bool = False) -> bool:
+    """A whole number (an int, or a float such as 3.0), at least 1 (or 0)."""
+    return _is_real(x) and np.isfinite(x) and int(x) == x and x >= (0 if allow_zero else 1)
 
 
 def _keep_probs(dropout: Any, L: int) -> list[float]:
@@ -372,12 +386,13 @@ def fit(
     """
     if num_iterations is not None and epochs is not None and num_iterations != epochs:
         raise ConfigError("give num_iterations or epochs, not both (one pass over the data each)")
-    n_epochs = int(epochs if epochs is not None else num_iterations if num_iterations is not None else 3000)
-    if n_epochs < 0:
-        raise ConfigError(f"epochs must be a non-negative integer, got {n_epochs}")
-    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+    n_epochs = epochs if epochs is not None else num_iterations if num_iterations is not None else 3000
+    if not _is_count(n_epochs, allow_zero=True):
+        raise ConfigError(f"epochs must be a non-negative integer, got {n_epochs!r}")
+    n_epochs = int(n_epochs)
+    if batch_size is not None and not _is_count(batch_size):
         raise ConfigError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
-    if l2 < 0 or not np.isfinite(l2):
+    if not _is_real(l2) or l2 < 0 or not np.isfinite(l2):
         raise ConfigError(f"l2 (lambda) must be a non-negative number, got {l2!r}")
 
     X = net._as_X(X)
@@ -434,13 +449,20 @@ def fit(
         opt.update(layer, folded)
 
     blas = _blas_threads(net, batches.B if not batches.full else batches.m)
+    # overflow on the way to divergence is detected explicitly (cost and parameters), not warned about
+    errstate = np.errstate(over="ignore", invalid="ignore")
+    errstate.__enter__()
     try:
         for cb in cbs:
             cb.on_train_begin(loop)
         if resumed is not None:  # after on_train_begin, which resets the callbacks
             for cb, cb_state in zip(cbs, resumed["callbacks"]):
                 if cb_state and hasattr(cb, "set_state"):
-                    cb.set_state(cb_state)
+                    try:
+                        cb.set_state(cb_state)
+                    except (TypeError, ValueError, KeyError) as exc:
+                        raise ModelFileError(f"{resume}: the checkpoint's state for {type(cb).__name__} is "
+                                             f"damaged ({exc}); resume from another checkpoint or start again") from None
         for epoch in range(loop.start_epoch, n_epochs):
             loop.epoch = epoch
             lr = opt.learning_rate = float(schedule(epoch, lr0))
@@ -464,6 +486,8 @@ def fit(
                 history.n_iter += 1
                 if print_cost and batches.full and (epoch % print_every == 0 or epoch == n_epochs - 1):
                     print(f"Cost after iteration {epoch}: {J}")
+            if not _finite_parameters(layers):  # an update overflowed while the cost still looked fine
+                _diverged(net, snapshot, math.nan, history.n_iter - 1, epoch, lr, what="the parameters")
             J_epoch = J if batches.full else total / batches.m
             logs = {"cost": J_epoch, "lr": lr}
             history.cost.append(J_epoch)
@@ -497,6 +521,7 @@ def fit(
         raise KeyboardInterrupt(f"training interrupted in epoch {epoch}; the state at its start was saved "
                                 f"to {checkpoint}: continue with resume={str(checkpoint)!r}") from None
     finally:
+        errstate.__exit__(None, None, None)
         if blas is not None:
             blas.restore_original_limits()
         for layer in layers:
@@ -589,27 +614,40 @@ def _check_data(net: Network, X: np.ndarray, Y: np.ndarray, xname: str, yname: s
             f"{yname} must hold values in [0, 1] for {net.loss.name} (found {Y.min():g} .. {Y.max():g}); "
             "encode class labels as 0/1 (sigmoid) or one-hot columns (softmax)"
         )
+    if net.loss.name == "categorical_crossentropy":
+        sums = Y.sum(axis=0)
+        bad = np.flatnonzero(np.abs(sums - 1) > 1e-3)
+        if bad.size:
+            raise DataError(
+                f"{yname} must be one-hot for {net.loss.name}: each sample's column must sum to 1, but sample "
+                f"{int(bad[0])}'s sums to {sums[bad[0]]:g} ({bad.size} such samples); encode class k as the "
+                "k-th unit vector, e.g. np.eye(n_classes)[labels].T"
+            )
 
 
 def _sample_weight(sample_weight: Any, m: int, dtype: np.dtype) -> np.ndarray | None:
     if sample_weight is None:
         return None
-    w = np.asarray(sample_weight, dtype=dtype)
+    w = as_float_array(sample_weight, "sample_weight", dtype)
     if w.shape != (m,):
-        from .errors import ShapeError
-
         raise ShapeError(f"sample_weight must have one weight per sample, shape (m,) = ({m},), got {w.shape}")
     if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
         raise DataError("sample_weight must be finite and non-negative, with a positive sum")
     return w
 
 
-def _diverged(net: Network, snapshot: list, J: float, it: int, epoch: int, lr: float) -> None:
-    if not all(np.isfinite(layer.W).all() and np.isfinite(layer.b).all() for layer in net.layers):
+def _finite_parameters(layers: list) -> bool:
+    # one reduction per array: NaN or inf anywhere makes the sum non-finite
+    return all(np.isfinite(np.add.reduce(p, axis=None, dtype=np.float64)) for layer in layers for p in (layer.W, layer.b))
+
+
+def _diverged(net: Network, snapshot: list, J: float, it: int, epoch: int, lr: float, what: str = "the cost") -> None:
+    if not _finite_parameters(net.layers):
         for (W, b), layer in zip(snapshot, net.layers):
             np.copyto(layer.W, W)
             np.copyto(layer.b, b)
+    became = f"became {J}" if what == "the cost" else "became NaN or infinite"
     raise DivergenceError(
-        f"training diverged at iteration {it} (epoch {epoch}): the cost became {J}. The parameters "
+        f"training diverged at iteration {it} (epoch {epoch}): {what} {became}. The parameters "
         f"were left at their last finite values; try a smaller learning rate (it was {lr:g})."
     )
