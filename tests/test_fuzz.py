@@ -254,8 +254,6 @@ def test_checkpoint_headers_with_hostile_values(checkpoint, key, value, drop, fo
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="engine fix pending: training._resume calls EarlyStopping.set_state on "
-                   "the checkpoint's values unchecked, so a tampered 'best' escapes as a bare ValueError")
 def test_tampered_early_stopping_state_is_a_model_file_error(checkpoint, folder):
     good, X, Y = checkpoint
     path = folder / "es.ckpt"
@@ -264,7 +262,8 @@ def test_tampered_early_stopping_state_is_a_model_file_error(checkpoint, folder)
     header = {k: v for k, v in header.items() if k not in ("format", "format_version", "arrays", "sha256")}
     header["callbacks"][0]["best"] = "x"
     save_npz_with_header(path, arrays, header)
-    with pytest.raises(ModelFileError, match="early stopping|callback"):
+    with pytest.raises(ModelFileError, match=r"es.ckpt: the checkpoint's state for EarlyStopping is damaged "
+                                             r"\(best must be a number, got 'x'\)"):
         _net().fit(X, Y, epochs=4, optimizer="adam", batch_size=8, early_stopping=True, resume=path)
 
 
