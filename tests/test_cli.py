@@ -280,16 +280,23 @@ def test_summary_shows_the_table_and_training_options(iris_model: Path, capsys: 
 def test_ctrl_c_prints_one_resume_line_and_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     # in-process stand-in for Ctrl-C (the real signal is sent in test_end_to_end.py)
+    ck = tmp_path / "run.ckpt"
+
     def interrupted(*args: object, **kwargs: object) -> None:
-        raise KeyboardInterrupt("training interrupted")
+        if kwargs.get("checkpoint"):
+            Path(kwargs["checkpoint"]).write_bytes(b"stand-in")
+            raise KeyboardInterrupt(f"training interrupted in epoch 2; the state at its start was saved to {ck}")
+        raise KeyboardInterrupt
 
     monkeypatch.setattr(dl.Network, "fit", interrupted)
-    ck = tmp_path / "run.ckpt"
-    code, _, err = run(["train", "iris", "--epochs", "5", "--checkpoint", ck], capsys)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "old.ckpt").write_bytes(b"an earlier checkpoint")
+    code, _, err = run(["train", "iris", "--epochs", "5", "--checkpoint", ck, "--resume=old.ckpt"], capsys)
     assert code == 130
+    # the exact command, with the earlier --resume replaced by this checkpoint
     assert err.strip().splitlines() == [
-        f"interrupted: checkpoint saved to {ck}; resume with: deeplayers train iris --epochs 5 --checkpoint {ck} "
-        f"--resume {ck}"]
+        f"interrupted in epoch 3/5: checkpoint saved to {ck}; resume with: deeplayers train iris --epochs 5 "
+        f"--checkpoint {ck} --resume {ck}"]
     code, _, err = run(["train", "iris", "--epochs", "5"], capsys)
     assert code == 130 and len(err.strip().splitlines()) == 1 and "--checkpoint" in err
 

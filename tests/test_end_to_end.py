@@ -235,7 +235,8 @@ def test_ctrl_c_stops_cleanly_and_the_printed_command_resumes(tmp_path: Path) ->
     assert "Traceback" not in err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith("interrupted: checkpoint saved to ctrlc.ckpt; resume with: ")
+    said = re.match(r"interrupted in epoch (\d+)/40: checkpoint saved to ctrlc\.ckpt; resume with: ", lines[0])
+    assert said, lines[0]
     resume_cmd = lines[0].split("resume with: ", 1)[1]
     assert resume_cmd.endswith("--checkpoint ctrlc.ckpt --out digits.npz --no-plot --resume ctrlc.ckpt")
     # the checkpoint is whole and loadable: the state as the interrupted epoch began
@@ -243,6 +244,7 @@ def test_ctrl_c_stops_cleanly_and_the_printed_command_resumes(tmp_path: Path) ->
 
     state = load_checkpoint(tmp_path / "ctrlc.ckpt", dl.Network([64, 32, 10], output="softmax"))
     assert 0 <= state["epoch"] < 40
+    assert int(said.group(1)) == state["epoch"] + 1  # the epoch it was in, counted from 1; it repeats it
     assert len(state["history"]["cost"]) == state["epoch"]
     # the printed command (deeplayers ... or python -m deeplayers ...) finishes the run
     args = shlex.split(resume_cmd)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shlex
 import sys
 from collections.abc import Sequence
@@ -409,12 +410,18 @@ def train(data: str, labels: str | None, split: str | None, limit: int | None, l
                 early_stopping=EarlyStopping(patience=patience) if early_stopping else False,
                 verbose=0 if quiet else (2 if verbose else 1), seed=seed,
                 checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # the loop saved the state as the interrupted epoch began (its message names the epoch)
+        found = re.search(r"interrupted in epoch (\d+)", str(exc))
+        when = f" in epoch {int(found.group(1)) + 1}/{epochs}" if found else ""
         if checkpoint is None:
-            click.echo("interrupted: nothing saved (train with --checkpoint PATH to be able to resume)", err=True)
-        else:
-            click.echo(f"interrupted: checkpoint saved to {checkpoint}; resume with: {_resume_command(checkpoint)}",
+            click.echo(f"interrupted{when}: nothing saved (train with --checkpoint PATH to be able to resume)",
                        err=True)
+        elif not found or not Path(checkpoint).is_file():
+            click.echo(f"interrupted before a checkpoint was written to {checkpoint}: nothing to resume", err=True)
+        else:
+            click.echo(f"interrupted{when}: checkpoint saved to {checkpoint}; resume with: "
+                       f"{_resume_command(checkpoint)}", err=True)
         raise SystemExit(EXIT_INTERRUPTED) from None
 
     from .training import accuracy
