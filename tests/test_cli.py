@@ -323,3 +323,21 @@ def test_console_script_is_installed() -> None:
         pytest.skip("the deeplayers script is not installed in this environment")
     proc = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "deeplayers" in proc.stdout
+
+
+def test_train_reproduces_the_course_on_the_cat_pictures(cat_data: tuple, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    # the course's 4-layer model from the command line: its published costs (iterations 0 and 100)
+    shared = Path(os.environ.get("DEEPLAYERS_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+    h5 = shared / "data" / "catvnoncat" / "train_catvnoncat.h5"
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # the suite's machine is small and shared
+        code, out, err = run(["train", h5, "--layers", "20,7,5", "--init", "course", "--optimizer", "gd", "--lr",
+                              "0.0075", "--iterations", "101", "--batch-size", "full", "--val-split", "0", "--seed", "1",
+                              "--out", tmp_path / "cat.npz", "--no-plot", "-q"], capsys)
+    assert code == 0, err
+    model = dl.load(tmp_path / "cat.npz")
+    assert model.classes == ["non-cat", "cat"] and model.history.unit == "iteration"
+    assert model.history.cost[0] == pytest.approx(0.771749, abs=1e-6)
+    assert model.history.cost[100] == pytest.approx(0.672053, abs=1e-6)
