@@ -54,17 +54,20 @@ def target(spec_path: str, prof_out: str | None) -> None:
     B = spec["batch_size"]
     kw = dict(learning_rate=spec["learning_rate"], optimizer="gd", batch_size=B, shuffle=True, seed=spec["seed"])
     net.fit(X, Y, epochs=1, **kw)  # warm-up: buffers, BLAS threads
-    prof = cProfile.Profile() if prof_out else None
-    t0 = time.perf_counter()
+    # CPU time of this thread, not wall time: on a shared machine wall time charges whichever
+    # function was running when the scheduler took the core away
+    prof = cProfile.Profile(time.thread_time) if prof_out else None
+    t0, c0 = time.perf_counter(), time.process_time()
     if prof:
         prof.enable()
     hist = net.fit(X, Y, epochs=spec["epochs"], **kw)
     if prof:
         prof.disable()
         prof.dump_stats(prof_out)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     per_epoch = float(np.median(np.diff([0.0, *hist.time])))
-    print(json.dumps({"wall": wall, "per_epoch": per_epoch, "epochs": spec["epochs"]}))
+    print(json.dumps({"wall": wall, "cpu": cpu, "per_epoch": per_epoch, "cpu_per_epoch": cpu / spec["epochs"],
+                      "epochs": spec["epochs"]}))
 
 
 # -- the parent --------------------------------------------------------------------------------------------
@@ -117,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--m", type=int, default=None, help="number of samples (default: the benchmark's)")
     ap.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
     ap.add_argument("--no-pyspy", action="store_true")
+    ap.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all cores)")
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--target", help=argparse.SUPPRESS)
     ap.add_argument("--cprofile", help=argparse.SUPPRESS)
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         case.m = args.m
     epochs = args.epochs or {"mnist": 3, "tiny": 30, "wide": 2, "course": 50}[args.config]
     case.warmup, case.timed = 0, epochs
-    env = run.worker_env()
+    env = run.worker_env(args.threads)
     report = [f"# Profile of deeplayers training: {case.name} ({case.layer_dims}, {case.dtype}, "
               f"m={case.m:,}, B={case.batch_size or 'full'}, {epochs} epochs)", ""]
     with tempfile.TemporaryDirectory(prefix="deeplayers-prof-") as tmpdir:
@@ -150,9 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         prof = subprocess.run(me + ["--cprofile", str(tmp / "prof.out")], env=env, capture_output=True, text=True,
                               check=True)
         profiled = json.loads(prof.stdout.splitlines()[-1])
-        report += [f"Data: {source}. Median epoch: {plain['per_epoch']:.4f} s unprofiled, "
-                   f"{profiled['per_epoch']:.4f} s under cProfile "
-                   f"({case.m / plain['per_epoch']:,.0f} samples/s unprofiled).", ""]
+        report += [f"Data: {source}. BLAS threads: {args.threads or os.cpu_count()}. Median epoch: "
+                   f"{plain['per_epoch']:.4f} s wall ({plain['cpu_per_epoch']:.4f} s CPU) unprofiled, "
+                   f"{profiled['per_epoch']:.4f} s wall ({profiled['cpu_per_epoch']:.4f} s CPU) under cProfile; "
+                   f"{case.m / plain['cpu_per_epoch']:,.0f} samples per CPU second unprofiled.", ""]
         s = io.StringIO()
         st = pstats.Stats(str(tmp / "prof.out"), stream=s)
         st.sort_stats("tottime").print_stats(22)
@@ -163,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((tt, ct, nc, f"{Path(file).name}:{lineno}({fn})" if lineno else fn))
         rows.sort(reverse=True)
         total_tt = sum(r[0] for r in rows)
-        report += ["## cProfile: top functions by own time", "",
+        report += ["## cProfile: top functions by own time (thread CPU time)", "",
                    f"{n_batches:,} mini-batches; own time includes the NumPy ufuncs each function calls "
                    "(they are not Python-level calls). Total profiled time "
                    f"{total_tt:.2f} s ({1e6 * total_tt / n_batches:.1f} µs per mini-batch under the profiler).", "",
@@ -182,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                        + ")"]
         else:
             raw_path = tmp / "pyspy.txt"
-            sp = subprocess.run([pyspy, "record", "--native", "--nonblocking", "-r", str(args.rate), "-f", "raw",
+            sp = subprocess.run([pyspy, "record", "--native", "-r", str(args.rate), "-f", "raw",
                                  "-o", str(raw_path), "--", *me], env=env, capture_output=True, text=True)
             if not raw_path.exists():
                 report += ["", f"(py-spy failed: {(sp.stderr or sp.stdout).strip().splitlines()[-1:]})"]
