@@ -108,6 +108,8 @@ def _damaged_model(tmp: Path, iris_model: Path) -> Path:
     ("resume without checkpoint", "no checkpoint at"),
     ("boundary without data", "needs --data"),
     ("missing output directory", "does not exist"),
+    ("bad split of an IDX directory", "--split for an IDX directory"),
+    ("empty IDX directory", "no train-images-idx3-ubyte"),
 ])
 def test_user_errors_print_one_line_and_exit_2(case: str, expected: str, iris_model: Path, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,6 +131,8 @@ def test_user_errors_print_one_line_and_exit_2(case: str, expected: str, iris_mo
         "resume without checkpoint": ["train", "iris", "--resume", tmp_path / "none.ckpt"],
         "boundary without data": ["plot", iris_model, "--what", "boundary"],
         "missing output directory": ["train", "iris", "--out", tmp_path / "no" / "dir" / "m.npz"],
+        "bad split of an IDX directory": ["train", tmp_path, "--split", "validation"],
+        "empty IDX directory": ["evaluate", iris_model, tmp_path, "--limit", "10"],
     }[case]
     code, out, err = run(args, capsys)
     assert code == 2, (out, err)

@@ -96,6 +96,8 @@ def _load_data(data: str, labels: str | None, split: str | None, limit: int | No
     lab = _labels_arg(labels)
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit must be a positive number of samples, got {limit}")
+    if Path(data).is_dir() and split not in (None, "train", "test", "t10k"):
+        raise ConfigError(f"--split for an IDX directory is 'train' or 'test' (the t10k-* files), got {split!r}")
     if limit is not None and Path(data).is_dir():
         ds = _idx_dir_head(Path(data), split or "train", limit)
     else:
