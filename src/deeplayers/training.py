@@ -514,7 +514,7 @@ def fit(
         for cb in cbs:
             cb.on_train_end(loop)
     except KeyboardInterrupt:
-        if ckpt is None:
+        if ckpt is None or ckpt.start is None:  # nothing trained yet, nothing to save
             raise
         # save the state at the start of the interrupted epoch, so a resume repeats it exactly
         epoch = ckpt.save_epoch_start()
@@ -578,7 +578,6 @@ class _Checkpoints:
     def save_epoch_start(self) -> int:
         from .checkpoint import save_checkpoint
 
-        assert self.start is not None
         self.net.parameters = self.start["params"]
         save_checkpoint(self.path, self.net, self.start)
         return int(self.start["epoch"])
