@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError
+from .errors import ConfigError, DataError
 
 __all__ = [
     "Dataset", "Targets", "load_dataset", "load_csv", "load_npy", "load_npz", "load_h5", "load_builtin",
@@ -92,7 +92,7 @@ def load_mnist(directory: str | os.PathLike, kind: str = "train") -> tuple[np.nd
     """
     prefix = {"train": "train", "test": "t10k", "t10k": "t10k"}.get(kind)
     if prefix is None:
-        raise ValueError(f"kind must be 'train' or 'test', got {kind!r}")
+        raise ConfigError(f"kind must be 'train' or 'test', got {kind!r}")
     directory = Path(directory)
 
     def find(stem: str) -> Path:
