@@ -28,7 +28,7 @@ from deeplayers.sklearn import DNNClassifier, DNNRegressor  # noqa: E402
 
 # Fewer epochs and a larger step than the defaults, only to keep scikit-learn's ~130 checks fast;
 # every other parameter is the default (float32 training, mini-batches, Adam, L2 1e-4).
-CHECKED = [DNNClassifier(epochs=40, learning_rate=0.01), DNNRegressor(epochs=40, learning_rate=0.01)]
+CHECKED = [DNNClassifier(epochs=20, learning_rate=0.01), DNNRegressor(epochs=20, learning_rate=0.01)]
 
 EXPECTED_FAILED = {
     # Exact equivalence (rtol 1e-7) of integer weights and repeated rows cannot hold for float32
@@ -266,6 +266,7 @@ def test_regressor_single_and_multi_output():
 
 
 # -- side by side with scikit-learn's MLPClassifier ----------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("loader, hidden, lr, batch_size, epochs, seeds", [
     (load_digits, 64, 1e-3, 64, 30, 3),
     (load_breast_cancer, 100, 1e-3, 32, 50, 5),

@@ -76,7 +76,7 @@ class _BaseDNN(BaseEstimator):
         learning_rate: float | None = 1e-3,
         epochs: int = 200,
         batch_size: int | str | None = 128,
-        l2: float = 0.01,
+        l2: float = 1e-4,
         dropout: float | tuple[float, ...] | None = None,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
@@ -273,9 +273,9 @@ _PARAMS_DOC = """
     batch_size : int, "auto" or None, default=128
         Mini-batch size (at least m: full batch); ``"auto"`` is MLPClassifier's ``min(200, m)``;
         None trains full batch.
-    l2 : float, default=0.01
-        lambda of the L2 penalty lambda/(2 m_batch) sum ||W[l]||^2, the same convention as
-        scikit-learn's ``alpha`` (whose default is 1e-4).
+    l2 : float, default=1e-4
+        lambda of the L2 penalty lambda/(2 m_batch) sum ||W[l]||^2, the same convention and
+        default as scikit-learn's ``alpha``.
     dropout : float or tuple of float, default=None
         KEEP probabilities of inverted dropout for the hidden layers (the course's ``keep_prob``:
         0.8 drops 20% of the units), one for all or one per hidden layer. None keeps all.
@@ -359,7 +359,7 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
         learning_rate: float | None = 1e-3,
         epochs: int = 200,
         batch_size: int | str | None = 128,
-        l2: float = 0.01,
+        l2: float = 1e-4,
         dropout: float | tuple[float, ...] | None = None,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
