@@ -105,12 +105,10 @@ def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: list[tuple], output:
     L = len(caches)
     Y = Y.reshape(AL.shape)
     linear_cache, Z = caches[L - 1]
-    if output == "sigmoid":
-        # the course's dAL, then sigmoid_backward
-        dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
-        dZ = sigmoid_backward(dAL, Z)
-    else:  # softmax with categorical cross-entropy
-        dZ = AL - Y
+    # dZ[L] = A[L] - Y (the course's week-3 form, dZ2 = A2 - Y; softmax with cross-entropy alike).
+    # The week-4 chain dAL = -(Y/AL - (1-Y)/(1-AL)), sigmoid_backward is the same math, but in
+    # float32 a saturated output AL == 1.0 makes it 0/0 = NaN.
+    dZ = AL - Y
     grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = linear_backward(dZ, linear_cache)
     for l in reversed(range(L - 1)):
         linear_cache, Z = caches[l]

@@ -301,11 +301,18 @@ def analyse(case: Case, results: dict[str, dict], peak: dict[str, float]) -> lis
 
 
 def agreement(case: Case, rows: list[dict]) -> dict:
+    """Same math: final costs (all dtypes) and parameters (float64 only) against the baseline.
+    float32 parameters are reported, not judged: over hundreds of SGD steps ReLU networks amplify
+    float32 rounding differences (different summation orders) into ~1e-2 parameter differences
+    while the costs still agree to ~1e-4; the quick mode's short runs agree to ~1e-7."""
     tol = 1e-12 if case.kind == "course_fn" else TOL[case.dtype]
-    diffs = [x for r in rows for x in (r.get("cost_rel_diff"), r.get("param_rel_diff")) if x is not None]
+    keys = ("cost_rel_diff", "param_rel_diff") if case.dtype == "float64" else ("cost_rel_diff",)
+    diffs = [r[k] for r in rows for k in keys if r.get(k) is not None]
     probs = [r["prob_max_abs_diff"] for r in rows if r.get("prob_max_abs_diff") is not None]
-    worst = max(diffs) if diffs else (max(probs) if probs else None)
-    return {"max_rel_diff": worst, "tolerance": tol, "agree": worst is not None and worst <= tol}
+    worst = (float("nan") if any(np.isnan(diffs)) else max(diffs)) if diffs else (max(probs) if probs else None)
+    params = [r["param_rel_diff"] for r in rows if r.get("param_rel_diff") is not None]
+    return {"max_rel_diff": worst, "tolerance": tol, "agree": worst is not None and worst <= tol,
+            "max_param_rel_diff": max(params) if params else None}
 
 
 def targets(rows: list[dict]) -> list[dict]:
@@ -410,11 +417,13 @@ def render_markdown(meta: dict, case_rows: list[tuple[Case, list[dict], dict]], 
                 f"{_f(r.get('final_cost'), '{:.6g}')} | {_f(diff, '{:.1e}')} | {_f(r['maxrss_mb'], '{:.0f}')} | "
                 f"{_f(r['train_mem_mb'], '{:.0f}')} |")
             label = ""
-    lines += ["", "Agreement (same math): the largest relative disagreement per case, against its tolerance:", ""]
+    lines += ["", "Agreement (same math): the largest relative difference of the final cost from the baseline "
+              "(float64: and of the parameters; inference: of the probabilities) per case, against its "
+              "tolerance; the largest parameter difference is shown for information:", ""]
     for case, _, agree in case_rows:
         verdict = "agree" if agree["agree"] else "DISAGREE"
         lines.append(f"- {case.name}: {_f(agree['max_rel_diff'], '{:.2e}')} (tolerance {agree['tolerance']:.0e}): "
-                     f"{verdict}")
+                     f"{verdict}; parameters {_f(agree.get('max_param_rel_diff'), '{:.1e}')}")
     lines += ["", "## Targets (issue 4)", "", "| target | measured | required | met |", "| --- | ---: | ---: | :---: |"]
     for t in tgts:
         met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
