@@ -29,7 +29,7 @@ class Activation:
         if buf is None:
             if len(cache) > 8:
                 cache.clear()
-            buf = cache[(key, shape, dtype)] = np.empty(shape, bool if key == "mask" else dtype)
+            buf = cache[(key, shape, dtype)] = np.empty(shape, dtype)
         return buf
 
     def forward(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -69,9 +69,10 @@ class ReLU(Activation):
         return np.maximum(Z, 0, out=out)
 
     def backward(self, dA, Z, A, out=None):
-        # g'(Z) = 1 where Z > 0 else 0 (the course's choice at Z == 0)
-        mask = np.greater(Z, 0, out=self._scratch(Z.shape, Z.dtype, "mask") if out is not None else None)
-        return np.multiply(dA, mask, out=out)
+        # g'(Z) = 1 where Z > 0 else 0 (the course's choice at Z == 0): the step function, computed
+        # in dA's float type so the product needs no hidden cast buffer
+        g_prime = np.heaviside(Z, 0, out=self._scratch(Z.shape, Z.dtype) if out is not None else None)
+        return np.multiply(dA, g_prime, out=out)
 
 
 class LeakyReLU(Activation):
@@ -85,8 +86,11 @@ class LeakyReLU(Activation):
         return np.maximum(Z, self.alpha * Z, out=out)
 
     def backward(self, dA, Z, A, out=None):
-        slope = np.where(Z > 0, 1.0, self.alpha).astype(dA.dtype, copy=False)
-        return np.multiply(dA, slope, out=out)
+        # g'(Z) = 1 where Z > 0 else alpha = alpha + (1 - alpha) step(Z)
+        g_prime = np.heaviside(Z, 0, out=self._scratch(Z.shape, Z.dtype) if out is not None else None)
+        g_prime *= 1 - self.alpha
+        g_prime += self.alpha
+        return np.multiply(dA, g_prime, out=out)
 
 
 class Tanh(Activation):

@@ -277,8 +277,10 @@ class _Batches:
         for start in range(0, self.m, self.B):
             idx = order[start:start + self.B]
             xb, yb = self._buf(len(idx))
-            np.take(self.Xr, idx, axis=0, out=xb)
-            np.take(self.Yr, idx, axis=0, out=yb)
+            # mode="clip": with the default "raise", NumPy gathers into a hidden temporary first
+            # (the indices come from a permutation of range(m), so none is ever clipped)
+            np.take(self.Xr, idx, axis=0, out=xb, mode="clip")
+            np.take(self.Yr, idx, axis=0, out=yb, mode="clip")
             yield xb.T, yb.T, None if self.w is None else self.w[idx]
 
 
