@@ -126,7 +126,8 @@ def linear_activation_backward(dA: Any, cache: tuple, activation: str) -> tuple[
     _check_linear(A_prev, W, b)
     check_grad(Z, "Z[l]", (W.shape[0], A_prev.shape[1]), "(n[l], m)")
     layer = _layer(W, b, activation)
-    A = layer.g.forward(Z.copy())
+    with np.errstate(over="ignore"):  # a saturated sigmoid overflows exp() to inf on purpose
+        A = layer.g.forward(Z.copy())
     layer.cache = (A_prev, Z, A, None)
     return layer.backward(as_float_array(dA, "dA"))
 

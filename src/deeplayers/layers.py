@@ -34,13 +34,15 @@ def linear_backward(
     db: np.ndarray | None = None,
     dA_prev: np.ndarray | bool | None = True,
     prescaled: bool = False,
+    ones: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """dW = (1/m) dZ A_prev^T, db = (1/m) sum(dZ, axis=1, keepdims=True), dA_prev = W^T dZ.
 
     ``dW``/``db`` are output buffers (or None to allocate); ``dA_prev`` is a buffer, True to
     allocate one, or False/None to skip it (layer 1 never needs dA[0]). With ``prescaled`` the
     caller already multiplied dZ by 1/m (the training loop folds 1/m, and for plain gradient
-    descent the learning rate, into dZ[L] once; every later dZ[l] is linear in it).
+    descent the learning rate, into dZ[L] once; every later dZ[l] is linear in it). ``ones``, an
+    (m, 1) column of ones, computes db as dZ @ ones.
     """
     # dA[l-1] uses W[l] before any update to it
     if dA_prev is True:
@@ -50,7 +52,10 @@ def linear_backward(
     else:
         dA_prev = None
     dW = np.dot(dZ, A_prev.T, out=dW)
-    db = np.add.reduce(dZ, axis=1, keepdims=True, out=db)
+    if ones is not None:  # sum over the m columns as a matrix-vector product: faster than a reduce
+        db = np.dot(dZ, ones, out=db)
+    else:
+        db = np.add.reduce(dZ, axis=1, keepdims=True, out=db)
     if not prescaled:
         k = 1.0 / A_prev.shape[1]
         dW *= k
@@ -61,11 +66,12 @@ def linear_backward(
 class _Workspace:
     """Buffers for one batch size m: Z[l], A[l] and dA[l-1]."""
 
-    __slots__ = ("Z", "A", "dA_prev")
+    __slots__ = ("Z", "A", "dA_prev", "ones")
 
     def __init__(self, n: int, m: int, dtype: np.dtype, same_ZA: bool) -> None:
         self.Z = np.empty((n, m), dtype)
         self.A = self.Z if same_ZA else np.empty((n, m), dtype)
+        self.ones = np.ones((m, 1), dtype)
         self.dA_prev: np.ndarray | None = None  # allocated on first use (never for layer 1)
 
 
@@ -136,15 +142,17 @@ class Dense:
 
         ``rng`` turns on inverted dropout with keep probability ``self.keep_prob`` (training only).
         """
-        if reuse:
+        if reuse:  # the training loop, which also silences overflow warnings once for all layers
             ws = self._ws.get(A_prev.shape[1]) or self._workspace(A_prev.shape[1])
             Z = linear_forward(A_prev, self.W, self.b, out=ws.Z)
             A = self.g.forward(Z, out=ws.A if cache else Z)
         else:
             check_A_prev(A_prev, self.l, self.n_prev)
             Z = linear_forward(A_prev, self.W, self.b)
-            # without a cache Z is not needed afterwards, so g works in place
-            A = self.g.forward(Z, out=None if cache else Z)
+            # without a cache Z is not needed afterwards, so g works in place; saturating
+            # activations overflow exp() to inf on purpose, giving exact 0/1
+            with np.errstate(over="ignore"):
+                A = self.g.forward(Z, out=None if cache else Z)
         A_out, D = A, None
         if rng is not None and self.keep_prob < 1.0:
             # inverted dropout: keep each unit with probability keep_prob, scale by 1/keep_prob
@@ -178,13 +186,16 @@ class Dense:
             # dZ = dA * g'(Z); in the training loop dA is our own buffer, so overwrite it
             dZ = self.g.backward(dA, Z, A, out=dA if reuse else None)
         dA_buf: np.ndarray | bool = need_dA_prev
-        if reuse and need_dA_prev:
+        ones = None
+        if reuse:
             ws = self._ws[A_prev.shape[1]]
-            if ws.dA_prev is None:
-                ws.dA_prev = np.empty((self.n_prev, A_prev.shape[1]), self.dtype)
-            dA_buf = ws.dA_prev
+            ones = ws.ones
+            if need_dA_prev:
+                if ws.dA_prev is None:
+                    ws.dA_prev = np.empty((self.n_prev, A_prev.shape[1]), self.dtype)
+                dA_buf = ws.dA_prev
         # dW[l], db[l] always land in the layer's own arrays, where optimizers read them
-        return linear_backward(dZ, A_prev, self.W, self.dW, self.db, dA_buf, prescaled)
+        return linear_backward(dZ, A_prev, self.W, self.dW, self.db, dA_buf, prescaled, ones)
 
     def __repr__(self) -> str:
         keep = f", keep_prob={self.keep_prob}" if self.keep_prob < 1 else ""

@@ -14,12 +14,18 @@ from .errors import ConfigError
 __all__ = ["Loss", "LOSSES", "get_loss", "default_loss"]
 
 
+_BOUNDS: dict[np.dtype, tuple[np.floating, np.floating]] = {}
+
+
 def _clip(AL: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     # keeps log(A) and log(1 - A) finite when an output saturates at exactly 0 or 1, and changes
     # nothing else: the bounds are the smallest normal number and the largest number below 1
     dtype = AL.dtype if AL.dtype.kind == "f" else np.dtype(np.float64)
-    A = np.maximum(AL, np.finfo(dtype).tiny, out=out)  # two ufuncs: cheaper than np.clip's wrapper
-    return np.minimum(A, np.nextafter(dtype.type(1), dtype.type(0)), out=A)
+    bounds = _BOUNDS.get(dtype)
+    if bounds is None:
+        bounds = _BOUNDS[dtype] = (np.finfo(dtype).tiny, np.nextafter(dtype.type(1), dtype.type(0)))
+    A = np.maximum(AL, bounds[0], out=out)  # two ufuncs: cheaper than np.clip's wrapper
+    return np.minimum(A, bounds[1], out=A)
 
 
 class Loss:

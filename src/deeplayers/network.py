@@ -279,9 +279,10 @@ class Network:
         if m <= batch_size:
             return self._forward(X, cache=False)
         AL = np.empty((self.layer_dims[-1], m), self.dtype)
-        for start in range(0, m, batch_size):
-            stop = min(start + batch_size, m)
-            AL[:, start:stop] = self._forward(X[:, start:stop], cache=False, reuse=True)
+        with np.errstate(over="ignore"):  # a saturated sigmoid overflows exp() to inf on purpose
+            for start in range(0, m, batch_size):
+                stop = min(start + batch_size, m)
+                AL[:, start:stop] = self._forward(X[:, start:stop], cache=False, reuse=True)
         return AL
 
     def predict(self, X: Any) -> np.ndarray:

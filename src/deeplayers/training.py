@@ -279,8 +279,8 @@ class _Batches:
             xb, yb = self._buf(len(idx))
             # mode="clip": with the default "raise", NumPy gathers into a hidden temporary first
             # (the indices come from a permutation of range(m), so none is ever clipped)
-            np.take(self.Xr, idx, axis=0, out=xb, mode="clip")
-            np.take(self.Yr, idx, axis=0, out=yb, mode="clip")
+            self.Xr.take(idx, axis=0, out=xb, mode="clip")
+            self.Yr.take(idx, axis=0, out=yb, mode="clip")
             yield xb.T, yb.T, None if self.w is None else self.w[idx]
 
 
