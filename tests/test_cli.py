@@ -293,6 +293,7 @@ def test_ctrl_c_prints_one_resume_line_and_exits_130(tmp_path: Path, monkeypatch
         raise KeyboardInterrupt
 
     monkeypatch.setattr(dl.Network, "fit", interrupted)
+    monkeypatch.setattr(sys, "argv", ["deeplayers"])  # the hint names the program as it was started
     monkeypatch.chdir(tmp_path)
     (tmp_path / "old.ckpt").write_bytes(b"an earlier checkpoint")
     code, _, err = run(["train", "iris", "--epochs", "5", "--checkpoint", ck, "--resume=old.ckpt"], capsys)

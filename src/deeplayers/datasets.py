@@ -544,7 +544,7 @@ def load_npz(path: str | os.PathLike, *, labels: str | bool | None = None, split
 
         def get(key: str) -> np.ndarray:
             try:
-                return archive[key]
+                a = archive[key]
             except ValueError as exc:
                 if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
                     raise DataError(f"{path}: array {key!r} holds Python objects (a pickle); deeplayers never "
@@ -552,6 +552,10 @@ def load_npz(path: str | os.PathLike, *, labels: str | bool | None = None, split
                 raise DataError(f"{path}: array {key!r} is damaged ({exc}); the file may be truncated") from None
             except _DAMAGED as exc:
                 raise DataError(f"{path}: array {key!r} is damaged ({exc}); the file may be truncated") from None
+            if not isinstance(a, np.ndarray):  # NpzFile hands back raw bytes for a member that is not .npy
+                raise DataError(f"{path}: member {key!r} is not a .npy array; the file is damaged or was not "
+                                "written by numpy.savez")
+            return a
 
         Xraw = get(xkey)
         y = get(ykey) if ykey else None

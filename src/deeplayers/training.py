@@ -316,7 +316,10 @@ def _split_validation(X: np.ndarray, Y: np.ndarray, fraction: float, rng: np.ran
                         "validation samples; use more data or a different split")
     order = rng.permutation(m)
     val, train = np.sort(order[:m_val]), np.sort(order[m_val:])
-    return X[:, train], Y[:, train], X[:, val], Y[:, val]
+    # gather samples as rows: the training part then comes out as contiguous rows, the layout the
+    # mini-batch gather wants, instead of needing a second copy
+    Xr = X.T
+    return Xr[train].T, Y[:, train], Xr[val].T, Y[:, val]
 
 
 def fit(
@@ -529,6 +532,7 @@ def fit(
         for layer in layers:
             layer.keep_prob = 1.0
             layer.cache = None  # drop references to the training data
+            layer._ws.clear()  # and the per-batch buffers
     net.history = history
     return history
 
