@@ -314,7 +314,8 @@ class _Reader:
             head = f.read(8)
         try:
             zf = zipfile.ZipFile(path, "r")
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError,
+                KeyError, zlib.error, struct.error) as exc:  # e.g. "zip file version 25.5" from a flipped byte
             raise self.fail(f"cannot be read as a deeplayers model file: it is {_sniff(head)} ({exc})",
                             "check the path; if it is a model file it is damaged: re-save it or restore a backup"
                             ) from None
