@@ -20,15 +20,19 @@ def _is_real(x: object) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
+def _check_learning_rate(learning_rate: object) -> float:
+    if not _is_real(learning_rate) or not np.isfinite(learning_rate) or learning_rate <= 0:
+        raise ConfigError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    return float(learning_rate)
+
+
 class Optimizer:
     name = "optimizer"
     #: True when the loop may fold the learning rate into dW, db (then update is W -= dW)
     folds_learning_rate = False
 
     def __init__(self, learning_rate: float = 0.01) -> None:
-        if not _is_real(learning_rate) or not np.isfinite(learning_rate) or learning_rate <= 0:
-            raise ConfigError(f"learning_rate must be a positive number, got {learning_rate!r}")
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = _check_learning_rate(learning_rate)
         self.t = 0
         self.state: dict[str, np.ndarray] = {}
 
@@ -173,9 +177,7 @@ def get_optimizer(optimizer: str | Optimizer, learning_rate: float | None = None
     """An optimizer by name (``gd``, ``momentum``, ``rmsprop``, ``adam``) or an instance as is."""
     if isinstance(optimizer, Optimizer):
         if learning_rate is not None:
-            if not _is_real(learning_rate) or not np.isfinite(learning_rate) or learning_rate <= 0:
-                raise ConfigError(f"learning_rate must be a positive number, got {learning_rate!r}")
-            optimizer.learning_rate = float(learning_rate)
+            optimizer.learning_rate = _check_learning_rate(learning_rate)
         return optimizer
     try:
         cls = OPTIMIZERS[str(optimizer).lower()]

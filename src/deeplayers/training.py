@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import ConfigError, DataError, DivergenceError, ModelFileError, ShapeError
-from .optimizers import Optimizer, get_optimizer
+from .optimizers import Optimizer, _is_real, get_optimizer
 from .shapes import as_float_array, check_Y
 
 if TYPE_CHECKING:
@@ -282,10 +282,6 @@ class _Batches:
             self.Xr.take(idx, axis=0, out=xb, mode="clip")
             self.Yr.take(idx, axis=0, out=yb, mode="clip")
             yield xb.T, yb.T, None if self.w is None else self.w[idx]
-
-
-def _is_real(x: Any) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
 def _is_count(x: Any, allow_zero: bool = False) -> bool:
