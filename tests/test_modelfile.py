@@ -465,7 +465,7 @@ def _estimator_cases(X, y):
                           dtype="float64"), y == 1),
         (sk.DNNClassifier((5,), epochs=10, random_state=2, optimizer=dl.Adam(0.01, beta1=0.8)), multilabel),
         (sk.DNNRegressor((8,), epochs=10, random_state=3, dtype="float64"), X[:, 0]),
-        (sk.DNNRegressor((8,), epochs=10, random_state=4), X[:, :2]),
+        (sk.DNNRegressor((8,), epochs=10, random_state=4, lr_schedule=("cosine", {"min_fraction": 0.1})), X[:, :2]),
     ]
 
 
@@ -504,6 +504,11 @@ def test_estimator_files_are_checked(tmp_path, iris):
 
     with pytest.raises(NotFittedError, match="not fitted yet"):
         dl.save(sk.DNNClassifier(), tmp_path / "u.npz")
+    # a schedule given as a function is code, which a model file never stores
+    fn = sk.DNNClassifier((4,), epochs=2, random_state=0, lr_schedule=lambda e, lr0: lr0).fit(X, y)
+    with pytest.raises(ConfigError, match="cannot save estimator parameter lr_schedule=<function"):
+        dl.save(fn, tmp_path / "fn.npz")
+    assert not (tmp_path / "fn.npz").exists()
     est = sk.DNNClassifier((4,), epochs=3, random_state=0).fit(X, y)
     path = tmp_path / "e.npz"
     dl.save(est, path)

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 import deeplayers as dl
-from deeplayers.training import Callback, EarlyStopping, ExponentialDecay, InverseTimeDecay, StepDecay
+from deeplayers.training import (
+    Callback,
+    CosineDecay,
+    EarlyStopping,
+    ExponentialDecay,
+    InverseTimeDecay,
+    StepDecay,
+)
 
 
 @pytest.fixture
@@ -91,8 +98,29 @@ def test_schedules():
     assert h.lr == pytest.approx([0.1, 0.05, 0.1 / 3, 0.025, 0.02])
     h = dl.Network([3, 2, 1], seed=0).fit(X, Y, learning_rate=0.1, epochs=3, lr_schedule=("step", {"factor": 0.1, "every": 2}))
     assert h.lr == pytest.approx([0.1, 0.1, 0.01])
-    with pytest.raises(dl.ConfigError, match="unknown lr_schedule 'cosine'"):
-        dl.Network([3, 2, 1]).fit(X, Y, epochs=1, lr_schedule="cosine")
+    with pytest.raises(dl.ConfigError, match="unknown lr_schedule 'cosinus'"):
+        dl.Network([3, 2, 1]).fit(X, Y, epochs=1, lr_schedule="cosinus")
+
+
+def test_cosine_schedule_spans_the_run():
+    # half a cosine over the run's epochs: lr0 (1 + cos(pi e / E)) / 2, written out for E = 4
+    expected = [0.1 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(4)]
+    assert expected[2] == pytest.approx(0.05)
+    rng = np.random.RandomState(0)
+    X, Y = rng.randn(3, 20), (rng.rand(1, 20) > 0.5).astype(float)
+    for spec in ("cosine", CosineDecay(), ("cosine", {}), CosineDecay(epochs=4)):
+        h = dl.Network([3, 2, 1], seed=0).fit(X, Y, learning_rate=0.1, epochs=4, lr_schedule=spec)
+        assert h.lr == pytest.approx(expected, rel=1e-12)
+    h = dl.Network([3, 2, 1], seed=0).fit(X, Y, learning_rate=0.1, epochs=2,
+                                          lr_schedule=("cosine", {"min_fraction": 0.2}))
+    assert h.lr == pytest.approx([0.1, 0.1 * (0.2 + 0.8 * 0.5)])
+    assert CosineDecay(epochs=4)(9, 1.0) == 0.0  # past the end it stays at the floor
+    with pytest.raises(dl.ConfigError, match="CosineDecay needs the run's length"):
+        CosineDecay()(0, 1.0)
+    with pytest.raises(dl.ConfigError, match="lr_schedule 'cosine': .*unexpected keyword argument 'rate'"):
+        dl.Network([3, 2, 1]).fit(X, Y, epochs=1, lr_schedule=("cosine", {"rate": 0.9}))
+    with pytest.raises(dl.ConfigError, match=r"lr_schedule must be a name, a \(name, \{params\}\) pair"):
+        dl.Network([3, 2, 1]).fit(X, Y, epochs=1, lr_schedule=5)
 
 
 def test_l2_cost_and_update(data):

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "History", "Callback", "EarlyStopping", "fit", "accuracy",
-    "Constant", "StepDecay", "ExponentialDecay", "InverseTimeDecay", "get_schedule",
+    "Constant", "StepDecay", "ExponentialDecay", "InverseTimeDecay", "CosineDecay", "get_schedule",
 ]
 
 
@@ -117,23 +117,59 @@ class InverseTimeDecay:
         return lr0 / (1 + self.decay_rate * (epoch // self.time_interval))
 
 
-_SCHEDULES: dict[str, type] = {
+@dataclass
+class CosineDecay:
+    """Half a cosine from lr0 down towards f * lr0 (f = ``min_fraction``) over the run's
+    ``epochs`` (filled in by ``fit`` when None): lr0 * (f + (1 - f) * (1 + cos(pi * t)) / 2) with
+    t = epoch / epochs. With ``hold`` = h the rate stays lr0 for the first h * epochs epochs and
+    the half cosine spans the rest: t = (epoch - h E) / (E - h E)."""
+
+    epochs: int | None = None
+    min_fraction: float = 0.0
+    hold: float = 0.0
+
+    def __call__(self, epoch: int, lr0: float) -> float:
+        if not self.epochs:
+            raise ConfigError("CosineDecay needs the run's length: CosineDecay(epochs=...)")
+        if not 0 <= self.hold < 1:
+            raise ConfigError(f"CosineDecay's hold is the share of epochs at lr0, in [0, 1); got {self.hold!r}")
+        start = self.hold * self.epochs
+        if epoch <= start:
+            return lr0
+        t = min(1.0, (epoch - start) / (self.epochs - start))
+        f = self.min_fraction
+        return lr0 * (f + (1 - f) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+SCHEDULES: dict[str, type] = {
     "constant": Constant, "step": StepDecay, "exponential": ExponentialDecay, "inverse_time": InverseTimeDecay,
+    "cosine": CosineDecay,
 }
 
 
-def get_schedule(spec: Any) -> Callable[[int, float], float]:
-    """None/``"constant"``, ``"step"``, ``"exponential"``, ``"inverse_time"`` (defaults), a
-    ``(name, {params})`` pair, or any callable ``(epoch, lr0) -> lr``."""
+def get_schedule(spec: Any, epochs: int | None = None) -> Callable[[int, float], float]:
+    """None/``"constant"``, ``"step"``, ``"exponential"``, ``"inverse_time"``, ``"cosine"``
+    (defaults), a ``(name, {params})`` pair, or any callable ``(epoch, lr0) -> lr``. ``epochs``,
+    the run's length, completes a cosine schedule given without one."""
     if spec is None:
         return Constant()
+    if isinstance(spec, CosineDecay) and spec.epochs is None and epochs:
+        return replace(spec, epochs=int(epochs))
     if callable(spec):
         return spec
-    name, params = (spec, {}) if isinstance(spec, str) else spec
+    try:
+        name, params = (spec, {}) if isinstance(spec, str) else spec
+        params = dict(params)
+    except (TypeError, ValueError):
+        raise ConfigError(f"lr_schedule must be a name, a (name, {{params}}) pair or a callable, got {spec!r:.80}") from None
     key = str(name).lower().replace("-", "_")
-    if key not in _SCHEDULES:
-        raise ConfigError(f"unknown lr_schedule {name!r}; choose one of: {', '.join(_SCHEDULES)}")
-    return _SCHEDULES[key](**dict(params))
+    if key not in SCHEDULES:
+        raise ConfigError(f"unknown lr_schedule {name!r}; choose one of: {', '.join(SCHEDULES)}")
+    try:
+        schedule = SCHEDULES[key](**params)
+    except TypeError as exc:
+        raise ConfigError(f"lr_schedule {name!r}: {exc}") from None
+    return get_schedule(schedule, epochs) if isinstance(schedule, CosineDecay) else schedule
 
 
 # -- callbacks ------------------------------------------------------------------------------------
@@ -358,7 +394,8 @@ def fit(
     batch_size : int, optional
         None trains full batch (the course); an int shuffles mini-batches each epoch (seeded).
     lr_schedule : str, callable or None
-        ``constant``, ``step``, ``exponential``, ``inverse_time`` or ``f(epoch, lr0) -> lr``.
+        ``constant``, ``step``, ``exponential``, ``inverse_time``, ``cosine`` (over ``epochs``), a
+        ``(name, {params})`` pair or ``f(epoch, lr0) -> lr``.
     l2 : float
         lambda: adds lambda/(2m) sum ||W[l]||^2 to the cost and (lambda/m) W[l] to dW[l].
     dropout : float or list of float
@@ -417,7 +454,7 @@ def fit(
 
     opt = get_optimizer(optimizer, learning_rate)
     lr0 = opt.learning_rate
-    schedule = get_schedule(lr_schedule)
+    schedule = get_schedule(lr_schedule, n_epochs)
     keep = _keep_probs(dropout, net.L)
     if w is not None:
         Y, w = Y[:-1], Y[-1]
@@ -523,6 +560,7 @@ def fit(
                                 f"to {checkpoint}: continue with resume={str(checkpoint)!r}") from None
     finally:
         errstate.__exit__(None, None, None)
+        opt.learning_rate = lr0  # the schedule's base, so a later fit with this optimizer starts from it
         if blas is not None:
             blas.restore_original_limits()
         for layer in layers:
