@@ -190,6 +190,14 @@ def test_train_prints_summary_metrics_and_saves_everything(tmp_path: Path, capsy
     assert printed == pytest.approx(model.history.metrics["val_accuracy"][-1], abs=5e-5)
 
 
+def test_train_with_the_cosine_schedule_records_its_rates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["train", "wine", "--layers", "6", "--epochs", "8", "--optimizer", "adam", "--lr", "0.01",
+                        "--lr-schedule", "cosine", "--seed", "0", "--out", tmp_path / "w.npz"], capsys)
+    assert code == 0, err
+    lr = dl.load(tmp_path / "w.npz").history.lr
+    assert lr == pytest.approx([0.01 * (1 + np.cos(np.pi * e / 8)) / 2 for e in range(8)])
+
+
 def test_predict_csv_matches_the_saved_model(iris_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_csv = tmp_path / "pred.csv"
     code, _, err = run(["predict", iris_model, "iris", "--out", out_csv, "--proba"], capsys)

@@ -29,6 +29,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 from .errors import ConfigError, DataError, DeeplayersError, ModelFileError
+from .training import SCHEDULES
 
 __all__ = ["main", "cli", "evaluate_metrics"]
 
@@ -306,8 +307,8 @@ _DATA_HELP = {
 @click.option("--l2", type=float, default=0.0, show_default=True, help="L2 regularization lambda.")
 @click.option("--dropout", type=float, default=None,
               help="Dropout KEEP probability of the hidden layers, in (0, 1] (e.g. 0.8 keeps 80%).")
-@click.option("--lr-schedule", type=click.Choice(["constant", "step", "exponential", "inverse_time"]),
-              default="constant", show_default=True, help="Learning-rate schedule per epoch.")
+@click.option("--lr-schedule", type=click.Choice(list(SCHEDULES)), default="constant", show_default=True,
+              help="Learning-rate schedule per epoch (cosine: anneal towards 0 over --epochs).")
 @click.option("--val-split", type=float, default=0.1, show_default=True,
               help="Fraction of the samples held out for validation (0: none). The preprocessing is "
                    "fitted on the rest only.")
