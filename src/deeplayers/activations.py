@@ -87,7 +87,8 @@ class LeakyReLU(Activation):
         return np.maximum(Z, alpha_Z, out=out)
 
     def backward(self, dA, Z, A, out=None):
-        # g'(Z) = 1 where Z > 0 else alpha = alpha + (1 - alpha) [Z > 0]
+        # g'(Z) = 1 where Z > 0 else alpha = alpha + (1 - alpha) [Z > 0]; the scratch is forward's
+        # alpha Z buffer, free again once forward returned
         g_prime = self._scratch(Z.shape, Z.dtype) if out is not None else np.empty_like(Z)
         np.greater(Z, 0, out=g_prime, casting="unsafe", dtype=bool)  # 0.0 / 1.0
         g_prime *= 1 - self.alpha

@@ -119,26 +119,18 @@ class InverseTimeDecay:
 
 @dataclass
 class CosineDecay:
-    """Half a cosine from lr0 down towards f * lr0 (f = ``min_fraction``) over the run's
-    ``epochs`` (filled in by ``fit`` when None): lr0 * (f + (1 - f) * (1 + cos(pi * t)) / 2) with
-    t = epoch / epochs. With ``hold`` = h the rate stays lr0 for the first h * epochs epochs and
-    the half cosine spans the rest: t = (epoch - h E) / (E - h E)."""
+    """lr0 * (f + (1 - f) * (1 + cos(pi * epoch / epochs)) / 2) with f = ``min_fraction``: half a
+    cosine from lr0 down towards f * lr0 over the run's ``epochs`` (filled in by ``fit`` when
+    None), then f * lr0."""
 
     epochs: int | None = None
     min_fraction: float = 0.0
-    hold: float = 0.0
 
     def __call__(self, epoch: int, lr0: float) -> float:
         if not self.epochs:
             raise ConfigError("CosineDecay needs the run's length: CosineDecay(epochs=...)")
-        if not 0 <= self.hold < 1:
-            raise ConfigError(f"CosineDecay's hold is the share of epochs at lr0, in [0, 1); got {self.hold!r}")
-        start = self.hold * self.epochs
-        if epoch <= start:
-            return lr0
-        t = min(1.0, (epoch - start) / (self.epochs - start))
         f = self.min_fraction
-        return lr0 * (f + (1 - f) * 0.5 * (1 + math.cos(math.pi * t)))
+        return lr0 * (f + (1 - f) * 0.5 * (1 + math.cos(math.pi * min(epoch, self.epochs) / self.epochs)))
 
 
 SCHEDULES: dict[str, type] = {
@@ -153,23 +145,22 @@ def get_schedule(spec: Any, epochs: int | None = None) -> Callable[[int, float],
     the run's length, completes a cosine schedule given without one."""
     if spec is None:
         return Constant()
+    if not callable(spec):
+        try:
+            name, params = (spec, {}) if isinstance(spec, str) else spec
+            params = dict(params)
+        except (TypeError, ValueError):
+            raise ConfigError(f"lr_schedule must be a name, a (name, {{params}}) pair or a callable, got {spec!r:.80}") from None
+        key = str(name).lower().replace("-", "_")
+        if key not in SCHEDULES:
+            raise ConfigError(f"unknown lr_schedule {name!r}; choose one of: {', '.join(SCHEDULES)}")
+        try:
+            spec = SCHEDULES[key](**params)
+        except TypeError as exc:
+            raise ConfigError(f"lr_schedule {name!r}: {exc}") from None
     if isinstance(spec, CosineDecay) and spec.epochs is None and epochs:
-        return replace(spec, epochs=int(epochs))
-    if callable(spec):
-        return spec
-    try:
-        name, params = (spec, {}) if isinstance(spec, str) else spec
-        params = dict(params)
-    except (TypeError, ValueError):
-        raise ConfigError(f"lr_schedule must be a name, a (name, {{params}}) pair or a callable, got {spec!r:.80}") from None
-    key = str(name).lower().replace("-", "_")
-    if key not in SCHEDULES:
-        raise ConfigError(f"unknown lr_schedule {name!r}; choose one of: {', '.join(SCHEDULES)}")
-    try:
-        schedule = SCHEDULES[key](**params)
-    except TypeError as exc:
-        raise ConfigError(f"lr_schedule {name!r}: {exc}") from None
-    return get_schedule(schedule, epochs) if isinstance(schedule, CosineDecay) else schedule
+        spec = replace(spec, epochs=int(epochs))
+    return spec
 
 
 # -- callbacks ------------------------------------------------------------------------------------
