@@ -1,4 +1,4 @@
-"""The issue's "Done when" session, end to end, with the README's own commands: train on the MNIST
+"""The issue's "Done when" session, end to end, with the documented commands (docs/cli.md): train on the MNIST
 IDX directory from the command line, evaluate, predict to CSV, plot each picture, export to ONNX
 and check it with onnxruntime, kill a checkpointed training run (SIGKILL) and resume it bit for
 bit, and stop a run with SIGINT (status 130, one line saying how to resume)."""
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow  # a few real training processes: ~30 s on an idle
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / "deeplayers"
-# the installed console script, as the README types it; python -m deeplayers is the same program
+# the installed console script, as the docs type it; python -m deeplayers is the same program
 PROG = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "deeplayers"]
 # one BLAS thread: faster on a shared machine, and the same threading in every run compared bit for bit
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -47,21 +47,20 @@ LONG = ("deeplayers train $MNIST --limit 2000 --layers 32 --epochs 30 --batch-si
 RESUME = LONG + " --resume run.ckpt"
 
 
-def readme_commands() -> list[str]:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    start = text.index("## The command line")
-    end = text.index("\n## ", start + 5)
-    return [line.strip() for line in text[start:end].splitlines() if line.strip().startswith("deeplayers ")]
+def documented_commands() -> list[str]:
+    """The `deeplayers ...` lines of the command line's documentation page, docs/cli.md."""
+    text = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip().startswith("deeplayers ")]
 
 
-def test_the_readme_shows_exactly_these_commands() -> None:
-    shown = readme_commands()
+def test_the_docs_show_exactly_these_commands() -> None:
+    shown = documented_commands()
     for cmd in [TRAIN, EVALUATE, PREDICT, *PLOTS, EXPORT, MOONS_TRAIN, BOUNDARY, LONG, RESUME]:
-        assert cmd in shown, f"README's command-line section does not show: {cmd}"
+        assert cmd in shown, f"docs/cli.md does not show: {cmd}"
 
 
 def argv(cmd: str, mnist: Path) -> list[str]:
-    """The README line as an argument list after 'deeplayers', with $MNIST filled in."""
+    """The documented line as an argument list after 'deeplayers', with $MNIST filled in."""
     return [str(mnist) if a == "$MNIST" else a for a in shlex.split(cmd)[1:]]
 
 
@@ -87,7 +86,7 @@ def assert_png(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def session(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The README's first command, as a real process: train on the MNIST IDX directory."""
+    """The documented first command, as a real process: train on the MNIST IDX directory."""
     work = tmp_path_factory.mktemp("cli-session")
     t0 = time.perf_counter()
     code, out, err = finish(spawn(TRAIN, mnist_dir, work))
@@ -97,7 +96,7 @@ def session(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def run_in(work: Path, cmd: str, mnist: Path, capsys: pytest.CaptureFixture[str],
            monkeypatch: pytest.MonkeyPatch) -> str:
-    """A README line in-process (same program as the console script, without the start-up time)."""
+    """A documented line in-process (same program as the console script, without the start-up time)."""
     monkeypatch.chdir(work)
     code = main(argv(cmd, mnist))
     out, err = capsys.readouterr()
@@ -164,7 +163,7 @@ def test_plot_each_picture(session: dict, tmp_path: Path, capsys: pytest.Capture
         run_in(work, cmd, session["mnist"], capsys, monkeypatch)
     for what in ("curves", "weights", "architecture"):
         assert_png(work / f"{what}.png")
-    # the decision boundary needs two features: the README's moons CSV
+    # the decision boundary needs two features: the documented moons CSV
     from sklearn.datasets import make_moons
 
     X, y = make_moons(300, noise=0.2, random_state=0)

@@ -1,8 +1,8 @@
 """The building block: one dense layer l with W[l], b[l] and g[l].
 
-Forward:  Z[l] = W[l] A[l-1] + b[l];  A[l] = g[l](Z[l]);  cache (A[l-1], Z[l]) (and A[l]).
-Backward: dZ[l] = dA[l] * g'[l](Z[l]);  dW[l] = (1/m) dZ[l] A[l-1]^T;
-          db[l] = (1/m) sum(dZ[l], axis=1, keepdims=True);  dA[l-1] = W[l]^T dZ[l].
+    Forward:  Z[l] = W[l] A[l-1] + b[l];  A[l] = g[l](Z[l]);  cache (A[l-1], Z[l]) (and A[l]).
+    Backward: dZ[l] = dA[l] * g'[l](Z[l]);  dW[l] = (1/m) dZ[l] A[l-1]^T;
+              db[l] = (1/m) sum(dZ[l], axis=1, keepdims=True);  dA[l-1] = W[l]^T dZ[l].
 
 When ``reuse=True`` (the training loop) every array is written into buffers the layer allocated
 once per batch size m, so steady-state training allocates nothing per mini-batch; shapes were
