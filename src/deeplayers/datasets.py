@@ -4,7 +4,7 @@ One entry point, :func:`load_dataset`, reads a CSV, NPY or NPZ file, an HDF5 fil
 cat pictures), an IDX file or directory (MNIST), or a scikit-learn built-in by name, and returns a
 :class:`Dataset` whose ``X`` is in the notation's layout: one sample per column, (n[0], m).
 Files store one sample per row (as NumPy, scikit-learn and the course's HDF5 files do); images
-(m, h, w[, c]) are flattened the course's way into (h*w*c, m) columns. Values are left raw
+(m, h, w[, c]) are flattened the course's way into (h * w * c, m) columns. Values are left raw
 (pixels stay 0..255): scaling is a fitted :class:`~deeplayers.modelfile.Preprocessing` that is
 saved with the model, see :meth:`Dataset.suggest_preprocessing`.
 
@@ -111,7 +111,7 @@ def load_mnist(directory: str | os.PathLike, kind: str = "train") -> tuple[np.nd
 
 
 def to_columns(images: np.ndarray, scale: float | None = 255.0) -> np.ndarray:
-    """Flatten (m, h, w[, c]) to X of shape (h*w*c, m), the course's way (C order, then transpose),
+    """Flatten (m, h, w[, c]) to X of shape (h * w * c, m), the course's way (C order, then transpose),
     and divide by ``scale``."""
     X = np.asarray(images).reshape(len(images), -1).T
     return X / scale if scale else X
