@@ -180,3 +180,228 @@ def test_L_layer_model_full_run(cat_data):
     assert abs(costs[24] - 0.09287821526472397) < 1e-9
     assert np.mean(course.predict(X, Y, params) == Y) == pytest.approx(0.985645933014)
     assert np.mean(course.predict(Xt, Yt, params) == Yt) == pytest.approx(0.8)
+
+
+# -- fidelity for ANY inputs of the right shapes (issue 11): not only what the engine would produce --
+
+
+def ref_relu_backward(dA, Z):
+    dZ = np.array(dA, copy=True)
+    dZ[Z <= 0] = 0
+    return dZ
+
+
+def ref_sigmoid_backward(dA, Z):
+    s = 1 / (1 + np.exp(-Z))
+    return dA * s * (1 - s)
+
+
+def ref_linear_activation_backward(dA, cache, activation):
+    linear_cache, Z = cache
+    dZ = ref_relu_backward(dA, Z) if activation == "relu" else ref_sigmoid_backward(dA, Z)
+    return ref_linear_backward(dZ, linear_cache)
+
+
+def ref_update_parameters(parameters, grads, learning_rate):
+    out = dict(parameters)
+    for l in range(len(parameters) // 2):
+        out["W" + str(l + 1)] = parameters["W" + str(l + 1)] - learning_rate * grads["dW" + str(l + 1)]
+        out["b" + str(l + 1)] = parameters["b" + str(l + 1)] - learning_rate * grads["db" + str(l + 1)]
+    return out
+
+
+def random_caches(rng, dims, m):
+    """Caches of the right shapes whose A_prev, Z are drawn independently: A[l] != relu(Z[l]), Z != W A + b."""
+    caches = []
+    for l in range(1, len(dims)):
+        lin = (rng.randn(dims[l - 1], m), rng.randn(dims[l], dims[l - 1]), rng.randn(dims[l], 1))
+        caches.append((lin, rng.randn(dims[l], m)))
+    return caches
+
+
+@pytest.mark.parametrize("dims", [[3, 1], [4, 3, 1], [6, 5, 2, 3, 1]], ids=["L=1", "L=2", "L=4"])
+@pytest.mark.parametrize("m", [1, 7])
+def test_L_model_backward_is_the_course_chain_for_independent_AL_and_caches(dims, m):
+    rng = np.random.RandomState(len(dims) * 10 + m)
+    caches = random_caches(rng, dims, m)
+    AL = rng.uniform(0.02, 0.98, (1, m))
+    Y = (rng.rand(1, m) > 0.5).astype(float)
+    Z_L = caches[-1][1]
+    assert not np.allclose(AL, ref_sigmoid(Z_L))  # the case where the fused dZ[L] = AL - Y is wrong
+    grads = course.L_model_backward(AL, Y, caches)
+    ref = ref_backward(AL, Y, caches)
+    L = len(dims) - 1
+    want_keys = {f"dA{l}" for l in range(L)} | {f"dW{l}" for l in range(1, L + 1)} | {f"db{l}" for l in range(1, L + 1)}
+    assert set(grads) == set(ref) == want_keys
+    for k in ref:
+        assert grads[k].shape == ref[k].shape, k
+        np.testing.assert_allclose(grads[k], ref[k], rtol=1e-12, atol=1e-14, err_msg=k)
+    # what the fused shortcut would have given for the output layer differs from the course's answer
+    fused_dW = (AL - Y) @ caches[-1][0][0].T / m
+    assert not np.allclose(fused_dW, ref[f"dW{L}"])
+    # the course reshapes Y to AL's shape: a flat Y of m labels is the same call
+    flat = course.L_model_backward(AL, Y.ravel(), caches)
+    for k in ref:
+        np.testing.assert_array_equal(flat[k], grads[k])
+
+
+def test_L_model_backward_keeps_the_course_output_for_fractional_labels_and_float32_caches():
+    rng = np.random.RandomState(5)
+    caches = random_caches(rng, [4, 3, 2], 6)
+    AL, Y = rng.uniform(0.1, 0.9, (2, 6)), rng.rand(2, 6)  # two sigmoid units, soft labels
+    ref = ref_backward(AL, Y, caches)
+    grads = course.L_model_backward(AL, Y, caches)
+    for k in ref:
+        np.testing.assert_allclose(grads[k], ref[k], rtol=1e-12, atol=1e-14, err_msg=k)
+    c32 = [((A.astype(np.float32), W.astype(np.float32), b.astype(np.float32)), Z.astype(np.float32))
+           for (A, W, b), Z in caches]
+    ref32 = ref_backward(AL.astype(np.float32), Y.astype(np.float32), c32)
+    grads32 = course.L_model_backward(AL.astype(np.float32), Y.astype(np.float32), c32)
+    for k in ref32:
+        assert grads32[k].dtype == ref32[k].dtype == np.float32, k
+        np.testing.assert_allclose(grads32[k], ref32[k], rtol=2e-5, atol=1e-6, err_msg=k)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_linear_activation_backward_reads_Z_from_the_cache_not_W_A_plus_b(activation):
+    rng = np.random.RandomState(11)
+    (A_prev, W, b), Z = random_caches(rng, [5, 3], 4)[0]
+    Z[0, 0] = 0.0  # the course's relu derivative is 0 at Z == 0
+    dA = rng.randn(3, 4)
+    got = course.linear_activation_backward(dA, ((A_prev, W, b), Z), activation)
+    want = ref_linear_activation_backward(dA, ((A_prev, W, b), Z), activation)
+    for g, w, name in zip(got, want, ("dA_prev", "dW", "db")):
+        assert g.shape == w.shape, name
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-15, err_msg=name)
+    # m = 1 and float32 caches keep the course's shapes and dtype
+    (A1, W1, b1), Z1 = random_caches(rng, [2, 4], 1)[0]
+    c32 = ((A1.astype(np.float32), W1.astype(np.float32), b1.astype(np.float32)), Z1.astype(np.float32))
+    d32 = rng.randn(4, 1).astype(np.float32)
+    got32 = course.linear_activation_backward(d32, c32, activation)
+    for g, w in zip(got32, ref_linear_activation_backward(d32, c32, activation)):
+        assert g.dtype == w.dtype == np.float32 and g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-7)
+
+
+def test_forward_functions_match_the_course_for_any_shapes_and_dtypes():
+    rng = np.random.RandomState(2)
+    for n, n_prev, m in [(1, 1, 1), (3, 7, 1), (7, 3, 5)]:
+        A, W, b = rng.randn(n_prev, m), rng.randn(n, n_prev), rng.randn(n, 1)
+        Z, cache = course.linear_forward(A, W, b)
+        np.testing.assert_array_equal(Z, np.dot(W, A) + b)
+        assert all(x is y for x, y in zip(cache, (A, W, b)))
+        for act, g in (("relu", lambda z: np.maximum(0, z)), ("sigmoid", ref_sigmoid)):
+            A_out, ((Ac, Wc, bc), Zc) = course.linear_activation_forward(A, W, b, act)
+            np.testing.assert_array_equal(Zc, np.dot(W, A) + b)
+            np.testing.assert_allclose(A_out, g(np.dot(W, A) + b), rtol=1e-15)
+            assert Ac is A and Wc is W and bc is b
+    # float32 parameters and a float64 X: the course's np.dot gives float64, so does deeplayers
+    params = {"W1": rng.randn(4, 3).astype(np.float32), "b1": np.zeros((4, 1), np.float32),
+              "W2": rng.randn(1, 4).astype(np.float32), "b2": np.zeros((1, 1), np.float32)}
+    X = rng.randn(3, 6)
+    AL, caches = course.L_model_forward(X, params)
+    AL_ref, caches_ref = ref_forward(X, params)
+    assert AL.dtype == AL_ref.dtype == np.float64
+    np.testing.assert_allclose(AL, AL_ref, rtol=1e-14)
+    for ((A, _, _), Z), ((A_r, _, _), Z_r) in zip(caches, caches_ref):
+        np.testing.assert_allclose(A, A_r, rtol=1e-14)
+        np.testing.assert_allclose(Z, Z_r, rtol=1e-13, atol=1e-15)
+
+
+def test_compute_cost_is_the_course_formula_for_any_probabilities():
+    rng = np.random.RandomState(4)
+    for m in (1, 2, 9):
+        AL, Y = rng.uniform(1e-6, 1 - 1e-6, (1, m)), (rng.rand(1, m) > 0.5).astype(float)
+        assert course.compute_cost(AL, Y) == pytest.approx(ref_cost(AL, Y), rel=1e-13)
+        soft = rng.rand(1, m)
+        assert course.compute_cost(AL, soft) == pytest.approx(ref_cost(AL, soft), rel=1e-13)
+    # an exact 0 where the label is 1 costs infinity, as the formula (the course returns inf with a warning)
+    assert course.compute_cost(np.array([[0.0, 0.5]]), np.array([[1.0, 0.0]])) == float("inf")
+    assert course.compute_cost(np.array([[1.0, 0.5]]), np.array([[0.0, 0.0]])) == float("inf")
+    # an exact 0 where the label agrees adds nothing (the course's 0 * log 0 would be NaN)
+    assert course.compute_cost(np.array([[0.0, 0.5]]), np.array([[0.0, 1.0]])) == pytest.approx(np.log(2) / 2, rel=1e-15)
+
+
+def test_update_parameters_is_the_course_formula_for_any_learning_rate():
+    rng = np.random.RandomState(6)
+    dims = [4, 1, 3, 1]  # a one-unit hidden layer: non-square everywhere
+    params = {}
+    grads = {}
+    for l in range(1, 4):
+        params[f"W{l}"], params[f"b{l}"] = rng.randn(dims[l], dims[l - 1]), rng.randn(dims[l], 1)
+        grads[f"dW{l}"], grads[f"db{l}"] = rng.randn(dims[l], dims[l - 1]), rng.randn(dims[l], 1)
+    before = {k: v.copy() for k, v in params.items()}
+    for lr in (0.0075, 1.3, 0, -0.5):
+        new = course.update_parameters(params, grads, lr)
+        want = ref_update_parameters(params, grads, lr)
+        assert set(new) == set(want)
+        for k in want:
+            np.testing.assert_array_equal(new[k], want[k], err_msg=f"{k} at learning_rate={lr}")
+    for k in before:
+        np.testing.assert_array_equal(params[k], before[k])  # the input dict is untouched
+
+
+def test_predict_returns_the_course_float_predictions(capsys):
+    rng = np.random.RandomState(8)
+    params = {"W1": rng.randn(3, 2), "b1": rng.randn(3, 1), "W2": rng.randn(1, 3), "b2": rng.randn(1, 1)}
+    X, y = rng.randn(2, 11), (rng.rand(1, 11) > 0.5).astype(int)
+    p = course.predict(X, y, params)
+    probas, _ = ref_forward(X, params)
+    want = np.zeros((1, 11))
+    for i in range(11):
+        want[0, i] = 1 if probas[0, i] > 0.5 else 0
+    assert p.dtype == want.dtype and p.shape == want.shape
+    np.testing.assert_array_equal(p, want)
+    assert capsys.readouterr().out == "Accuracy: " + str(np.sum((want == y) / 11)) + "\n"
+
+
+def test_course_functions_raise_the_library_errors_with_the_notation():
+    from deeplayers.errors import ConfigError, DataError, ShapeError
+
+    rng = np.random.RandomState(9)
+    caches = random_caches(rng, [3, 2, 1], 4)
+    AL, Y = rng.uniform(0.1, 0.9, (1, 4)), np.array([[1.0, 0, 1, 0]])
+    with pytest.raises(ShapeError, match=r"^cache must be \(\(A_prev, W, b\), Z\), as linear_activation_forward returns; "
+                                         r"got a tuple of 3 items$"):
+        course.linear_activation_backward(np.ones((2, 4)), caches[0][0], "relu")
+    with pytest.raises(ShapeError, match=r"^cache must be \(A_prev, W, b\), as linear_forward returns; got a tuple of 2 items$"):
+        course.linear_backward(np.ones((2, 4)), caches[0])
+    with pytest.raises(ShapeError, match=r"^cache must be \(A_prev, W, b\), as linear_forward returns; got None$"):
+        course.linear_backward(np.ones((2, 4)), None)
+    with pytest.raises(ShapeError, match=r"^caches\[1\] must be \(\(A_prev, W, b\), Z\), as linear_activation_forward "
+                                         r"returns; got an int$"):
+        course.L_model_backward(AL, Y, [caches[0], 7])
+    with pytest.raises(ShapeError, match=r"^caches must be the list of L caches that L_model_forward returns, "
+                                         r"got a list of 0 items$"):
+        course.L_model_backward(AL, Y, [])
+    with pytest.raises(ShapeError, match=r"^caches disagree: W\[2\] in caches\[1\] is \(1, 2\), so n\[1\] = 2, "
+                                         r"but W\[1\] in caches\[0\] is \(3, 3\)$"):
+        course.L_model_backward(AL, Y, [random_caches(rng, [3, 3], 4)[0], caches[1]])
+    with pytest.raises(ShapeError, match=r"^Z\[2\] must be \(n\[2\], m\) = \(1, 4\), got \(4, 1\)$"):
+        course.L_model_backward(AL, Y, [caches[0], (caches[1][0], caches[1][1].T)])
+    with pytest.raises(ShapeError, match=r"^AL must be \(n\[2\], m\) = \(1, 4\) like Z\[2\] in the last cache, got \(1, 3\)$"):
+        course.L_model_backward(AL[:, :3], Y, caches)
+    with pytest.raises(ShapeError, match=r"^Y must be \(n\[2\], m\) = \(1, 4\), got \(4, 1\): samples go in columns"):
+        course.L_model_backward(AL, np.ones((4, 1)), caches)
+    with pytest.raises(DataError, match=r"^AL holds an exact 0 or 1 \(first at \[0, 2\]\): dAL = -\(Y/AL - \(1-Y\)/\(1-AL\)\) "
+                                        r"divides by zero there"):
+        course.L_model_backward(np.array([[0.5, 0.5, 1.0, 0.5]]), Y, caches)
+    with pytest.raises(DataError, match=r"^AL must hold probabilities in \[0, 1\] \(the sigmoid output A\[L\]\) for "
+                                        r"L_model_backward, found -0\.5 \.\. 0\.5$"):
+        course.L_model_backward(np.array([[0.5, -0.5, 0.5, 0.5]]), Y, caches)
+    with pytest.raises(DataError, match=r"^AL must hold probabilities in \[0, 1\] \(the sigmoid output A\[L\]\) for "
+                                        r"compute_cost, found 0\.5 \.\. 1\.5$"):
+        course.compute_cost(np.array([[0.5, 1.5]]), np.array([[1.0, 0.0]]))
+    with pytest.raises(DataError, match=r"^AL contains NaN or infinity \(first at \[0, 1\]\); compute_cost needs"):
+        course.compute_cost(np.array([[0.5, np.nan]]), np.array([[1.0, 0.0]]))
+    with pytest.raises(DataError, match=r"^A_prev has dtype <U\d+; it must hold numbers"):
+        course.linear_backward(np.ones((2, 4)), (np.full((3, 4), "x"), caches[0][0][1], caches[0][0][2]))
+    params = {"W1": np.ones((2, 3)), "b1": np.zeros((2, 1))}
+    with pytest.raises(DataError, match=r"^grads is missing db1: it must hold dW1, db1 \(as L_model_backward returns\)$"):
+        course.update_parameters(params, {"dW1": np.ones((2, 3))}, 0.1)
+    with pytest.raises(ShapeError, match=r"^dW\[1\] must be \(n\[1\], n\[0\]\) = \(2, 3\), got \(3, 2\)$"):
+        course.update_parameters(params, {"dW1": np.ones((3, 2)), "db1": np.zeros((2, 1))}, 0.1)
+    with pytest.raises(ConfigError, match=r"^learning_rate must be a finite number, got nan$"):
+        course.update_parameters(params, {"dW1": np.ones((2, 3)), "db1": np.zeros((2, 1))}, float("nan"))
+    with pytest.raises(ShapeError, match=r"^Y must be \(n\[L\], m\) = \(1, 5\), got \(5,\): labels must be a row"):
+        course.predict(np.ones((3, 5)), np.ones(5), params | {"W1": np.ones((1, 3)), "b1": np.zeros((1, 1))})

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError
+from .errors import ConfigError, DataError, ShapeError
 from .initializers import initialize
 from .layers import Dense
 from .layers import linear_backward as _linear_backward
@@ -43,6 +43,21 @@ def initialize_parameters_deep(layer_dims: list[int], seed: int = 1, method: str
     for l, (W, b) in enumerate(initialize(list(layer_dims), method, seed), start=1):
         params[f"W{l}"], params[f"b{l}"] = W, b
     return params
+
+
+def _float_dtype(*arrays: np.ndarray) -> np.dtype:
+    """The dtype NumPy's own arithmetic on these arrays gives (float64 unless all are float32/16)."""
+    dtype = np.result_type(*arrays)
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _describe(x: object) -> str:
+    """What a wrong cache is, for messages: None, a tuple of 2 items, an int ..."""
+    if x is None:
+        return "None"
+    name = type(x).__name__
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    return f"{article} {name}" + (f" of {len(x)} items" if isinstance(x, (tuple, list)) else "")
 
 
 def _check_linear(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, l: int | str = "l") -> None:
@@ -78,14 +93,33 @@ def linear_activation_forward(A_prev: Any, W: Any, b: Any, activation: str) -> t
 
 def L_model_forward(X: Any, parameters: Params) -> tuple[np.ndarray, list[tuple]]:
     """[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID; returns A[L] and the L caches."""
-    net = Network.from_parameters(parameters, "relu", "sigmoid", copy=False)
+    X = as_float_array(X, "X")
+    dtype = _float_dtype(X, *(np.asarray(v) for k, v in parameters.items() if k[:1] in "Wb"))
+    net = Network.from_parameters(parameters, "relu", "sigmoid", copy=False, dtype=dtype)
     AL = net.forward(X)
     caches = [((layer.cache[0], layer.W, layer.b), layer.cache[1]) for layer in net.layers]
     return AL, caches
 
 
+def _check_probabilities(AL: np.ndarray, Y: np.ndarray, fn: str) -> None:
+    if not np.isfinite(AL).all():
+        bad = ", ".join(str(int(i)) for i in np.argwhere(~np.isfinite(AL))[0])
+        raise DataError(f"AL contains NaN or infinity (first at [{bad}]); {fn} needs the sigmoid output A[L]")
+    if AL.min() < 0 or AL.max() > 1:
+        raise DataError(f"AL must hold probabilities in [0, 1] (the sigmoid output A[L]) for {fn}, found "
+                        f"{AL.min():g} .. {AL.max():g}")
+    if not np.isfinite(Y).all() or Y.min() < 0 or Y.max() > 1:
+        raise DataError(f"Y must hold values in [0, 1] for the cross-entropy cost (found {np.nanmin(Y):g} .. "
+                        f"{np.nanmax(Y):g}); labels are 0 (non-cat) or 1 (cat)")
+
+
 def compute_cost(AL: Any, Y: Any) -> float:
-    """Cross-entropy J = -(1/m) sum(Y log(AL) + (1 - Y) log(1 - AL)); AL and Y of shape (1, m)."""
+    """Cross-entropy J = -(1/m) sum(Y log(AL) + (1 - Y) log(1 - AL)); AL and Y of shape (1, m).
+
+    An AL of exactly 0 where Y > 0 (or exactly 1 where Y < 1) makes the cost infinite: ``inf`` is
+    returned, as the course's formula gives. Where Y agrees with such an AL the term is 0 (the
+    limit of y log y), where the course's formula would give NaN (0 * log 0).
+    """
     AL = as_float_array(AL, "AL")
     Y = as_float_array(Y, "Y")
     if AL.ndim == 1:
@@ -93,89 +127,140 @@ def compute_cost(AL: Any, Y: Any) -> float:
     check_Y(Y, AL.shape[0], AL.shape[1])
     if AL.shape[1] == 0:
         raise DataError("compute_cost got no samples: AL and Y are (1, 0); the cost averages over m >= 1 columns")
-    if Y.min() < 0 or Y.max() > 1:
-        raise DataError(f"Y must hold values in [0, 1] for the cross-entropy cost (found {Y.min():g} .. "
-                        f"{Y.max():g}); labels are 0 (non-cat) or 1 (cat)")
+    _check_probabilities(AL, Y, "compute_cost")
+    if ((AL == 0) & (Y > 0)).any() or ((AL == 1) & (Y < 1)).any():
+        return float("inf")  # log(0) with a nonzero weight
     return BinaryCrossEntropy().cost(AL, Y)
 
 
-def _unpack(cache: tuple) -> tuple[tuple, np.ndarray]:
+def _unpack(cache: Any, where: str = "cache") -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """((A_prev, W, b), Z) as arrays of one float dtype, or a ShapeError saying what the cache holds."""
     try:
         linear_cache, Z = cache
         A_prev, W, b = linear_cache
     except (TypeError, ValueError):
-        raise ValueError("cache must be ((A_prev, W, b), Z), as linear_activation_forward returns") from None
-    return (np.asarray(A_prev), np.asarray(W), np.asarray(b)), np.asarray(Z)
+        raise ShapeError(f"{where} must be ((A_prev, W, b), Z), as linear_activation_forward returns; "
+                         f"got {_describe(cache)}") from None
+    arrays = [as_float_array(a, n) for a, n in ((A_prev, "A_prev"), (W, "W"), (b, "b"), (Z, "Z"))]
+    dtype = _float_dtype(*arrays)
+    A_prev, W, b, Z = (a.astype(dtype, copy=False) for a in arrays)
+    return (A_prev, W, b), Z
 
 
 def linear_backward(dZ: Any, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """dA_prev = W^T dZ, dW = (1/m) dZ A_prev^T, db = (1/m) sum(dZ, axis=1, keepdims=True)."""
     try:
-        A_prev, W, b = (np.asarray(a) for a in cache)
+        A_prev, W, b = cache
     except (TypeError, ValueError):
-        raise ValueError("cache must be (A_prev, W, b), as linear_forward returns") from None
+        raise ShapeError(f"cache must be (A_prev, W, b), as linear_forward returns; got {_describe(cache)}") from None
+    A_prev, W, b = (as_float_array(a, n) for a, n in ((A_prev, "A_prev"), (W, "W"), (b, "b")))
     _check_linear(A_prev, W, b)
     dZ = as_float_array(dZ, "dZ")
     check_grad(dZ, "dZ[l]", (W.shape[0], A_prev.shape[1]), "(n[l], m)")
     return _linear_backward(dZ, A_prev, W)
 
 
-def linear_activation_backward(dA: Any, cache: tuple, activation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """dZ = dA * g'(Z), then :func:`linear_backward`."""
-    (A_prev, W, b), Z = _unpack(cache)
-    _check_linear(A_prev, W, b)
-    check_grad(Z, "Z[l]", (W.shape[0], A_prev.shape[1]), "(n[l], m)")
-    layer = _layer(W, b, activation)
+def _activation_backward(dA: Any, cache: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+                         activation: str, l: int | str = "l") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """dZ[l] = dA[l] * g'(Z[l]) with Z[l] from the cache, then the linear step: the engine's layer l."""
+    (A_prev, W, b), Z = cache
+    _check_linear(A_prev, W, b, l)
+    check_grad(Z, f"Z[{l}]", (W.shape[0], A_prev.shape[1]), f"(n[{l}], m)")
+    dA = as_float_array(dA, "dA")
+    dtype = _float_dtype(A_prev, dA)
+    layer = _layer(W.astype(dtype, copy=False), b.astype(dtype, copy=False), activation, l)
     with np.errstate(over="ignore"):  # a saturated sigmoid overflows exp() to inf on purpose
-        A = layer.g.forward(Z.copy())
-    layer.cache = (A_prev, Z, A, None)
-    return layer.backward(as_float_array(dA, "dA"))
+        A = layer.g.forward(Z.astype(dtype, copy=True))  # g(Z[l]) for the rules that read A[l]
+    layer.cache = (A_prev.astype(dtype, copy=False), Z.astype(dtype, copy=False), A, None)
+    return layer.backward(dA.astype(dtype, copy=False))
+
+
+def linear_activation_backward(dA: Any, cache: tuple, activation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """dZ = dA * g'(Z) with Z from the cache (not the cached A), then :func:`linear_backward`."""
+    return _activation_backward(dA, _unpack(cache), activation)
 
 
 def L_model_backward(AL: Any, Y: Any, caches: list[tuple]) -> dict[str, np.ndarray]:
-    """Gradients ``dA{l-1}``, ``dW{l}``, ``db{l}`` for l = L..1 of the relu/sigmoid model."""
-    unpacked = [_unpack(c) for c in caches]
-    params: Params = {}
-    for l, ((_, W, b), _) in enumerate(unpacked, start=1):
-        params[f"W{l}"], params[f"b{l}"] = W, b
-    net = Network.from_parameters(params, "relu", "sigmoid", copy=False)
-    AL = as_float_array(AL, "AL", net.dtype)
-    for layer, ((A_prev, _, _), Z) in zip(net.layers, unpacked):
-        check_A_prev(A_prev, layer.l, layer.n_prev)
-        check_grad(Z, f"Z[{layer.l}]", (layer.n, A_prev.shape[1]), f"(n[{layer.l}], m)")
-        A = AL if layer.l == net.L else unpacked[layer.l][0][0]  # A[l] is the next layer's A_prev
-        layer.cache = (A_prev, Z, A, None)
-    Y = net._as_Y(Y, AL.shape[1])
+    """The course's chain: dAL = -(Y/AL - (1-Y)/(1-AL)), the sigmoid layer L, then the relu layers.
+
+    Gradients ``dA{l-1}``, ``dW{l}``, ``db{l}`` for l = L..1. Each layer's derivative comes from
+    the Z[l] in its cache, so AL need not be sigmoid(Z[L]) (the training loop, where it is, uses the
+    fused dZ[L] = A[L] - Y instead). AL must lie strictly between 0 and 1: at exactly 0 or 1 dAL
+    divides by zero.
+    """
+    if not isinstance(caches, (list, tuple)) or len(caches) == 0:
+        raise ShapeError(f"caches must be the list of L caches that L_model_forward returns, got {_describe(caches)}")
+    unpacked = [_unpack(c, f"caches[{i}]") for i, c in enumerate(caches)]
+    L = len(unpacked)
+    m = None
+    for l, ((A_prev, W, b), Z) in enumerate(unpacked, start=1):
+        _check_linear(A_prev, W, b, l)
+        if l > 1 and W.shape[1] != unpacked[l - 2][0][1].shape[0]:
+            raise ShapeError(f"caches disagree: W[{l}] in caches[{l - 1}] is {W.shape}, so n[{l - 1}] = {W.shape[1]}, "
+                             f"but W[{l - 1}] in caches[{l - 2}] is {unpacked[l - 2][0][1].shape}")
+        m = A_prev.shape[1] if m is None else m
+        if A_prev.shape[1] != m:
+            raise ShapeError(f"caches disagree: A[{l - 1}] in caches[{l - 1}] has m = {A_prev.shape[1]} columns, "
+                             f"A[0] in caches[0] has m = {m}")
+        check_grad(Z, f"Z[{l}]", (W.shape[0], m), f"(n[{l}], m)")
+    nL = unpacked[-1][0][1].shape[0]
+    AL = as_float_array(AL, "AL")
+    if AL.shape != (nL, m):
+        raise ShapeError(f"AL must be (n[{L}], m) = ({nL}, {m}) like Z[{L}] in the last cache, got {AL.shape}")
+    Y = as_float_array(Y, "Y")
+    if Y.ndim == 1 and Y.size == AL.size:
+        Y = Y.reshape(AL.shape)  # the course's Y.reshape(AL.shape)
+    check_Y(Y, nL, m, L)
+    _check_probabilities(AL, Y, "L_model_backward")
+    if AL.min() == 0 or AL.max() == 1:
+        at = ", ".join(str(int(i)) for i in np.argwhere((AL == 0) | (AL == 1))[0])
+        raise DataError(f"AL holds an exact 0 or 1 (first at [{at}]): dAL = -(Y/AL - (1-Y)/(1-AL)) divides by zero "
+                        "there; a saturated output needs the fused dZ[L] = A[L] - Y of Network.backward")
+    dA = BinaryCrossEntropy().dAL(AL, Y)  # dAL = -(Y/AL - (1-Y)/(1-AL)); the loss's clip is a no-op in (0, 1)
     grads: dict[str, np.ndarray] = {}
-
-    def collect(layer: Dense, dA_prev: np.ndarray | None) -> None:
-        grads[f"dA{layer.l - 1}"] = dA_prev
-        grads[f"dW{layer.l}"] = layer.dW.copy()
-        grads[f"db{layer.l}"] = layer.db.copy()
-
-    net._backward(Y, need_dA0=True, on_layer=collect)
+    for l in range(L, 0, -1):
+        dA, grads[f"dW{l}"], grads[f"db{l}"] = _activation_backward(dA, unpacked[l - 1], "sigmoid" if l == L else "relu", l)
+        grads[f"dA{l - 1}"] = dA
     return grads
 
 
 def update_parameters(parameters: Params, grads: dict[str, np.ndarray], learning_rate: float) -> Params:
-    """W[l] = W[l] - alpha dW[l], b[l] = b[l] - alpha db[l]; returns a new dict."""
-    net = Network.from_parameters(parameters, copy=True)
-    gd = GradientDescent(learning_rate)
+    """W[l] = W[l] - alpha dW[l], b[l] = b[l] - alpha db[l]; returns a new dict (``parameters`` is untouched).
+
+    Any finite ``learning_rate`` is applied as the formula reads (0 leaves the parameters as they are).
+    """
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(learning_rate):
+        raise ConfigError(f"learning_rate must be a finite number, got {learning_rate!r}")
+    L = sum(1 for k in parameters if k.startswith("W"))
+    missing = [k for l in range(1, L + 1) for k in (f"dW{l}", f"db{l}") if k not in grads]
+    if missing:
+        want = "dW1, db1" + (f", ..., dW{L}, db{L}" if L > 1 else "")
+        raise DataError(f"grads is missing {', '.join(missing)}: it must hold {want} (as L_model_backward returns)")
+    g = {k: as_float_array(grads[k], k) for l in range(1, L + 1) for k in (f"dW{l}", f"db{l}")}
+    dtype = _float_dtype(*(np.asarray(v) for k, v in parameters.items() if k[:1] in "Wb"), *g.values())
+    net = Network.from_parameters(parameters, copy=True, dtype=dtype)
+    gd = GradientDescent()
     for layer in net.layers:
-        layer.dW = as_float_array(grads[f"dW{layer.l}"], f"dW{layer.l}", layer.dtype)
-        layer.db = as_float_array(grads[f"db{layer.l}"], f"db{layer.l}", layer.dtype)
-        check_grad(layer.dW, f"dW[{layer.l}]", layer.W.shape, f"(n[{layer.l}], n[{layer.l - 1}])")
-        check_grad(layer.db, f"db[{layer.l}]", layer.b.shape, f"(n[{layer.l}], 1)")
-        gd.update(layer)
+        dW, db = g[f"dW{layer.l}"], g[f"db{layer.l}"]
+        check_grad(dW, f"dW[{layer.l}]", layer.W.shape, f"(n[{layer.l}], n[{layer.l - 1}])")
+        check_grad(db, f"db[{layer.l}]", layer.b.shape, f"(n[{layer.l}], 1)")
+        layer.dW = (learning_rate * dW).astype(dtype, copy=False)  # alpha dW[l], folded as the training loop does
+        layer.db = (learning_rate * db).astype(dtype, copy=False)
+        gd.update(layer, folded=True)
     return net.parameters
 
 
 def predict(X: Any, y: Any, parameters: Params) -> np.ndarray:
-    """0/1 predictions (1, m) of the relu/sigmoid model; prints the accuracy against y."""
-    net = Network.from_parameters(parameters, "relu", "sigmoid", copy=False)
-    p = net.predict(X)
+    """0/1 predictions (1, m) as floats, as the course's; prints the accuracy against y (1, m)."""
+    X = as_float_array(X, "X")
+    dtype = _float_dtype(X, *(np.asarray(v) for k, v in parameters.items() if k[:1] in "Wb"))
+    net = Network.from_parameters(parameters, "relu", "sigmoid", copy=False, dtype=dtype)
+    p = net.predict(X).astype(np.float64)
     m = p.shape[1]
-    print("Accuracy: " + str(np.sum((p == np.asarray(y)) / m)))
+    y = as_float_array(y, "y")
+    check_Y(y, p.shape[0], m)
+    print("Accuracy: " + str(np.sum((p == y) / m)))
     return p
 
 
