@@ -717,6 +717,15 @@ def _attach_search() -> None:
 _attach_search()
 
 
+def _attach_check() -> None:
+    from .course_check import _check_cli  # deeplayers check FILE.py: a learner's course functions
+
+    cli.add_command(_check_cli(), "check")
+
+
+_attach_check()
+
+
 # -- entry point -------------------------------------------------------------------------------------
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())

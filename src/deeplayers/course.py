@@ -8,7 +8,7 @@ math lives in one place. Caches have the course's format: ``linear_cache = (A_pr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,8 +25,11 @@ from .shapes import as_float_array, check_A_prev, check_b, check_grad, check_W, 
 __all__ = [
     "initialize_parameters", "initialize_parameters_deep", "linear_forward", "linear_activation_forward",
     "L_model_forward", "compute_cost", "linear_backward", "linear_activation_backward", "L_model_backward",
-    "update_parameters", "predict", "two_layer_model", "L_layer_model",
+    "update_parameters", "predict", "two_layer_model", "L_layer_model", "check",
 ]
+
+if TYPE_CHECKING:
+    from .course_check import CheckReport
 
 Params = dict[str, np.ndarray]
 
@@ -216,10 +219,15 @@ def L_model_backward(AL: Any, Y: Any, caches: list[tuple]) -> dict[str, np.ndarr
         at = ", ".join(str(int(i)) for i in np.argwhere((AL == 0) | (AL == 1))[0])
         raise DataError(f"AL holds an exact 0 or 1 (first at [{at}]): dAL = -(Y/AL - (1-Y)/(1-AL)) divides by zero "
                         "there; a saturated output needs the fused dZ[L] = A[L] - Y of Network.backward")
-    dA = BinaryCrossEntropy().dAL(AL, Y)  # dAL = -(Y/AL - (1-Y)/(1-AL)); the loss's clip is a no-op in (0, 1)
+    dAL = BinaryCrossEntropy().dAL(AL, Y)  # -(Y/AL - (1-Y)/(1-AL)); the loss's clip is a no-op in (0, 1)
+    return _backward_chain(dAL, unpacked, ["relu"] * (L - 1) + ["sigmoid"])
+
+
+def _backward_chain(dA: np.ndarray, unpacked: list, activations: list[str]) -> dict[str, np.ndarray]:
+    """From dA[L] down to layer 1 through the engine's layers: grads dA{l-1}, dW{l}, db{l}."""
     grads: dict[str, np.ndarray] = {}
-    for l in range(L, 0, -1):
-        dA, grads[f"dW{l}"], grads[f"db{l}"] = _activation_backward(dA, unpacked[l - 1], "sigmoid" if l == L else "relu", l)
+    for l in range(len(unpacked), 0, -1):
+        dA, grads[f"dW{l}"], grads[f"db{l}"] = _activation_backward(dA, unpacked[l - 1], activations[l - 1], l)
         grads[f"dA{l - 1}"] = dA
     return grads
 
@@ -283,3 +291,15 @@ def L_layer_model(X: Any, Y: Any, layers_dims: Any, learning_rate: float = 0.007
                   method: str = "course") -> tuple[Params, list[float]]:
     """[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID by gradient descent; costs every 100 iterations."""
     return _train(layers_dims, method, seed, X, Y, learning_rate, num_iterations, print_cost)
+
+
+def check(fn: Any, name: str | None = None, *, time_limit: float = 5.0) -> CheckReport:
+    """Check a learner's own version of a course function against these; see :mod:`deeplayers.course_check`.
+
+    ``name`` defaults to ``fn.__name__``. The report's ``ok`` says whether every output matched on
+    seeded random inputs of several shapes; ``str(report)`` names the first output that differs and
+    the likely mistake (dW without 1/m, W[l] not transposed, the sign of dAL ...).
+    """
+    from .course_check import check as _check
+
+    return _check(fn, name, time_limit=time_limit)

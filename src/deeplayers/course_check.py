@@ -1,0 +1,902 @@
+"""Check a learner's own course functions against deeplayers' (``deeplayers.course.check``).
+
+Each course function a learner writes (``linear_forward`` ... ``update_parameters``) is run on
+seeded random inputs of several shapes (L = 1, m = 1, non-square and square layers) next to
+deeplayers' own (:mod:`deeplayers.course`). The report names the first output that differs (which
+key, which layer, expected vs got shape or values) and, when the difference has a known cause, the
+likely mistake in the notation. The known causes are recognised by how the wrong output relates
+to the right one (dW exactly m times too large, every gradient of the opposite sign, A[l] in the
+cache where A[l-1] belongs ...), or by the shapes NumPy names when the learner's code raises; the
+references for those relations are deeplayers' own functions run with the mistaken arguments, so
+no second copy of the math lives here.
+
+Each call runs under a time limit; a function that raises, returns the wrong type or takes too
+long is reported, never crashed on. ``deeplayers check FILE.py`` runs every course-named function
+of a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib.util
+import io
+import re
+import signal
+import sys
+import threading
+import time
+import traceback
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import course
+from .activations import get_activation
+from .errors import ConfigError
+from .losses import BinaryCrossEntropy
+
+__all__ = ["COURSE_FUNCTIONS", "CheckReport", "check", "check_file", "load_functions"]
+
+#: the course functions ``check`` knows, in the order the course builds them
+COURSE_FUNCTIONS = (
+    "initialize_parameters_deep", "linear_forward", "linear_activation_forward", "L_model_forward",
+    "compute_cost", "linear_backward", "linear_activation_backward", "L_model_backward", "update_parameters",
+)
+
+#: seconds each call of a learner's function may take
+TIME_LIMIT = 5.0
+
+#: the mistakes check names, each with what the course writes instead
+MISTAKES = {
+    "dW_m": "dW without 1/m: the course averages over the m examples, dW[l] = (1/m) np.dot(dZ[l], A[l-1].T) "
+            "with m = A_prev.shape[1]",
+    "db_m": "db without 1/m: db[l] = (1/m) np.sum(dZ[l], axis=1, keepdims=True)",
+    "A_l": "A[l] used where A[l-1] belongs: the linear cache of layer l holds its INPUT A_prev = A[l-1] "
+           "(cache = (A_prev, W, b)), and dW[l] = (1/m) dZ[l] A[l-1].T",
+    "W_T": "W[l] not transposed: dA_prev = np.dot(W.T, dZ), i.e. dA[l-1] = W[l]^T dZ[l]",
+    "keepdims": "missing keepdims: db = (1/m) np.sum(dZ, axis=1, keepdims=True) keeps db[l] a column (n[l], 1)",
+    "dA_off": "dA indexed one layer off: layer l's linear_activation_backward reads dA[l] and gives dA[l-1]; in the "
+              "course's loop over l in reversed(range(L-1)) that is grads['dA' + str(l + 1)] in and "
+              "grads['dA' + str(l)] out (keys dA0 .. dA(L-1))",
+    "dAL_sign": "the sign of dAL: dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL)), with the leading minus",
+    "sign": "every gradient has the opposite sign (check the sign of dZ or dA)",
+    "relu_place": "relu derivative at the wrong place: layer L is the sigmoid layer (dZ[L] = dAL * s * (1 - s) with "
+                  "s = sigmoid(Z[L])); the relu derivative (dZ = dA where Z > 0, else 0) belongs to layers 1 .. L-1",
+    "g_missing": "the activation's derivative is missing: dZ[l] = dA[l] * g'(Z[l]) before the linear step",
+    "g_swapped": "relu and sigmoid swapped: the course's network is [LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID",
+    "fused": "dZ[L] = AL - Y used in L_model_backward: that shortcut is exact only when AL = sigmoid(Z[L]); the course "
+             "computes dAL = -(Y/AL - (1-Y)/(1-AL)) and the sigmoid derivative from the Z[L] in the cache",
+    "W1": "W1 reused in every layer: layer l uses parameters['W' + str(l)] and parameters['b' + str(l)]",
+    "star": "`*` used for np.dot: `*` multiplies element by element (with broadcasting); Z = np.dot(W, A) + b is the "
+            "matrix product",
+    "Z_cache": "the activation cache holds Z, not A: cache = (linear_cache, Z)",
+    "b_missing": "b[l] not added: Z = np.dot(W, A) + b",
+    "cost_m": "the cost without 1/m: J = -(1/m) sum(Y log(AL) + (1 - Y) log(1 - AL))",
+    "squeeze": "the cost is not a number: np.squeeze(cost) turns the (1, 1) array into a scalar",
+    "W_shape": "W[l] must be (n[l], n[l-1]): np.random.randn(layer_dims[l], layer_dims[l-1])",
+    "b_column": "b[l] must be a column of zeros, np.zeros((layer_dims[l], 1))",
+    "init_scale": "W[l] not scaled: the step-by-step notebook draws np.random.randn(...) * 0.01 (the application "
+                  "notebook divides by np.sqrt(layer_dims[l-1]))",
+    "seed_loop": "np.random.seed inside the loop: seed once, before drawing W1, W2, ... in order",
+    "L_params": "L = len(parameters) // 2: the dict holds two arrays (W[l], b[l]) per layer",
+    "l_from_1": "layers are numbered from 1: keys 'W' + str(l + 1) when l counts from 0",
+    "update_sign": "W[l] = W[l] - learning_rate * dW[l]: the update goes against the gradient",
+    "b_update": "b[l] not updated: b[l] = b[l] - learning_rate * db[l]",
+}
+
+
+class _OutOfTime(BaseException):
+    """Raised inside the learner's function when its time is up (a BaseException, so `except Exception` in the
+    learner's code cannot swallow it)."""
+
+
+@dataclass
+class _Case:
+    label: str
+    args: tuple
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class _Diff(Exception):
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}")
+        self.where, self.what = where, what
+
+
+@dataclass
+class CheckReport:
+    """The outcome of :func:`check`: ``ok``, and ``str(report)`` says what differs and the likely mistake."""
+
+    name: str
+    ok: bool
+    cases: list[str]
+    case: str | None = None  # the first failing case
+    problem: str | None = None  # the first output that differs, or what went wrong in the call
+    mistake: str | None = None  # the likely mistake in the notation (a MISTAKES text), when recognised
+    mistake_key: str | None = None
+    seen_in: str | None = None  # the case that showed the mistake, when another than ``case``
+    failed: int = 0
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        if self.ok:
+            return (f"{self.name}: OK, every output equals deeplayers' on {len(self.cases)} cases "
+                    f"({'; '.join(self.cases)})")
+        lines = [f"{self.name}: FAILED on {self.failed} of {len(self.cases)} cases; first: {self.case}",
+                 f"  {self.problem}"]
+        if self.mistake:
+            where = f" (recognised in the case {self.seen_in})" if self.seen_in and self.seen_in != self.case else ""
+            lines.append(f"  likely mistake{where}: {self.mistake}")
+        return "\n".join(lines)
+
+
+# -- running a learner's function safely --------------------------------------------------------------
+def _call(fn: Callable, args: tuple, time_limit: float) -> tuple[str, Any]:
+    """("value", v), ("error", exc) or ("timeout", None); the learner's prints and warnings are kept
+    out of the report and NumPy's global random state is restored afterwards."""
+    state = np.random.get_state()
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with np.errstate(all="ignore"):
+                if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+                    return _call_with_alarm(fn, args, time_limit)
+                return _call_in_thread(fn, args, time_limit)
+    finally:
+        np.random.set_state(state)
+
+
+def _call_with_alarm(fn: Callable, args: tuple, time_limit: float) -> tuple[str, Any]:
+    def out_of_time(signum: int, frame: Any) -> None:
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    outer = (0.0, 0.0)  # a timer someone else had set (e.g. a test runner's timeout): put back afterwards
+    started = time.monotonic()
+    try:
+        try:
+            outer = signal.setitimer(signal.ITIMER_REAL, time_limit)
+            try:
+                return "value", fn(*args)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except _OutOfTime:
+            return "timeout", None
+        except (Exception, SystemExit) as exc:
+            return "error", exc
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+        if outer[0] > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(outer[0] - (time.monotonic() - started), 1e-3), outer[1])
+
+
+def _call_in_thread(fn: Callable, args: tuple, time_limit: float) -> tuple[str, Any]:
+    result: list[tuple[str, Any]] = []
+
+    def run() -> None:
+        try:
+            result.append(("value", fn(*args)))
+        except BaseException as exc:  # noqa: BLE001 - reported, whatever it is
+            result.append(("error", exc))
+
+    worker = threading.Thread(target=run, daemon=True, name="deeplayers-check")
+    worker.start()
+    worker.join(time_limit)
+    if worker.is_alive() or not result:  # it keeps running in the background; nothing can stop a thread
+        return "timeout", None
+    return result[0]
+
+
+def _learner_line(exc: BaseException) -> str:
+    """The last line of the learner's own code in the traceback (not NumPy's, not ours)."""
+    ours = Path(__file__).resolve().parent
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if "numpy" not in Path(f.filename).parts and not Path(f.filename).resolve().is_relative_to(ours)]
+    if not frames:
+        return ""
+    f = frames[-1]
+    code = f" `{f.line.strip()}`" if f.line else ""
+    return f" at {Path(f.filename).name} line {f.lineno}{code}"
+
+
+# -- comparing outputs ----------------------------------------------------------------------------------
+def _kind(x: object) -> str:
+    if x is None:
+        return "None"
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape}"
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of {len(x)} items"
+    name = type(x).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _close(exp: np.ndarray, got: Any) -> bool:
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if got.shape != exp.shape:
+        return False
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(exp)))) if exp.size else 0.0
+    return bool(np.allclose(got, exp, rtol=1e-6, atol=tol))
+
+
+def _array(where: str, exp: np.ndarray, got: Any) -> None:
+    """Raise _Diff unless ``got`` is an array of exp's shape with exp's values (to rounding)."""
+    if not isinstance(got, (np.ndarray, np.generic, float, int)) or isinstance(got, bool):
+        raise _Diff(where, f"expected an array of shape {exp.shape}, got {_kind(got)}")
+    try:
+        g = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _Diff(where, f"expected an array of numbers of shape {exp.shape}, got {_kind(got)}") from None
+    if g.shape != exp.shape:
+        raise _Diff(where, f"shape: expected {exp.shape}, got {g.shape}")
+    if not _close(exp, g):
+        diff = np.abs(g - exp)
+        diff = np.where(np.isnan(diff), np.inf, diff)
+        if exp.ndim == 0:
+            raise _Diff(where, f"value differs: expected {float(exp):.6g}, got {float(g):.6g}")
+        i = np.unravel_index(int(np.argmax(diff)), exp.shape)
+        at = "[" + ", ".join(str(int(k)) for k in i) + "]"
+        raise _Diff(where, f"values differ: at {at} expected {exp[i]:.6g}, got {g[i]:.6g} "
+                           f"(largest |difference| {float(np.max(diff)):.3g})")
+
+
+def _items(where: str, got: Any, n: int, names: str) -> tuple:
+    if not isinstance(got, (tuple, list)) or len(got) != n:
+        raise _Diff(where, f"expected {names}, got {_kind(got)}")
+    return tuple(got)
+
+
+def _keys(where: str, got: Any, want: list[str]) -> None:
+    if not isinstance(got, dict):
+        raise _Diff(where, f"expected a dict with keys {', '.join(want)}, got {_kind(got)}")
+    missing = [k for k in want if k not in got]
+    extra = sorted(str(k) for k in got if k not in want)
+    if missing or extra:
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unexpected {', '.join(extra)}"] if extra else [])
+        raise _Diff(where, f"keys: {'; '.join(parts)} (expected {', '.join(want)})")
+
+
+# -- the parts of a mistake's recognition that several functions share --------------------------------
+def _grad_relation(exp: dict[str, np.ndarray], got: dict[str, Any], m: int) -> str | None:
+    """dW/db too large by m, db without keepdims, every gradient negated."""
+    pairs = [(k, e, got.get(k)) for k, e in exp.items() if isinstance(got.get(k), (np.ndarray, np.generic))]
+    for k, e, g in pairs:
+        name = k.rstrip("0123456789")
+        if name in ("dW", "db") and m > 1 and not _close(e, g) and _close(m * e, g):
+            return "dW_m" if name == "dW" else "db_m"
+        if name == "db" and np.shape(g) != e.shape and np.size(g) == e.size and (
+                _close(e.ravel(), np.ravel(g)) or _close(m * e.ravel(), np.ravel(g))):
+            return "keepdims"
+    if pairs and all(_close(-e, g) for _, e, g in pairs) and not all(_close(e, g) for _, e, g in pairs):
+        return "sign"
+    return None
+
+
+_NOT_ALIGNED = re.compile(r"shapes \((\d+),(\d+)\) and \((\d+),(\d+)\) not aligned")
+
+
+def _error_hint(exc: BaseException, shapes: dict[str, list[tuple[int, int]]], backward: bool) -> str | None:
+    """Name the mistake from what the exception says: np.dot's shapes, a broadcast, a missing key."""
+    text = str(exc)
+    if "could not be broadcast" in text:
+        return "star"
+    match = _NOT_ALIGNED.search(text)
+    if match:
+        a = (int(match[1]), int(match[2]))
+        b = (int(match[3]), int(match[4]))
+        Ws, dZs, As = shapes.get("W", []), shapes.get("dZ", []), shapes.get("A", [])
+        if backward and any(a == W and b == dZ for W, dZ in zip(Ws, dZs)):
+            return "W_T"
+        if not backward and Ws and a == Ws[0] and b in As[1:] and b != As[0]:
+            return "W1"
+    if isinstance(exc, KeyError) and exc.args:
+        key = str(exc.args[0])
+        if key.startswith("dA"):
+            return "dA_off"
+        if key in ("W0", "b0", "dW0", "db0"):
+            return "l_from_1"
+        if key[:1] in "Wb" and key[1:].isdigit():
+            return "L_params"
+    return None
+
+
+def _layer_shapes(dims: list[int], m: int) -> dict[str, list[tuple[int, int]]]:
+    L = len(dims) - 1
+    return {"W": [(dims[l], dims[l - 1]) for l in range(1, L + 1)], "dZ": [(dims[l], m) for l in range(1, L + 1)],
+            "A": [(dims[l], m) for l in range(L + 1)]}
+
+
+# -- the functions ---------------------------------------------------------------------------------------
+_LINEAR_SHAPES = [(1, 3, 1), (4, 5, 6), (3, 3, 3), (2, 7, 1)]  # (n[l], n[l-1], m): m = 1, non-square, square
+_CHAIN_CASES = [([3, 1], 1), ([5, 4, 2, 1], 6), ([4, 4, 4, 4, 1], 4), ([2, 6, 3, 1], 1)]  # (layer_dims, m)
+
+
+def _rng(i: int) -> np.random.RandomState:
+    return np.random.RandomState(1000 + i)
+
+
+def _params(rng: np.random.RandomState, dims: list[int]) -> dict[str, np.ndarray]:
+    p = {}
+    for l in range(1, len(dims)):
+        p[f"W{l}"], p[f"b{l}"] = rng.randn(dims[l], dims[l - 1]), rng.randn(dims[l], 1)
+    return p
+
+
+def _caches(rng: np.random.RandomState, dims: list[int], m: int) -> list[tuple]:
+    """Course-format caches with A_prev, W, b, Z drawn independently (as the course's own test cases)."""
+    return [((rng.randn(dims[l - 1], m), rng.randn(dims[l], dims[l - 1]), rng.randn(dims[l], 1)), rng.randn(dims[l], m))
+            for l in range(1, len(dims))]
+
+
+class _Spec:
+    name = ""
+    backward = False
+
+    def cases(self) -> list[_Case]:
+        raise NotImplementedError
+
+    def reference(self, case: _Case) -> Any:
+        return getattr(course, self.name)(*copy.deepcopy(case.args))
+
+    def compare(self, case: _Case, exp: Any, got: Any) -> None:
+        raise NotImplementedError
+
+    def diagnose(self, case: _Case, exp: Any, got: Any) -> str | None:
+        return None
+
+    def diagnose_error(self, case: _Case, exc: BaseException) -> str | None:
+        return _error_hint(exc, case.info.get("shapes", {}), self.backward)
+
+
+class _InitializeDeep(_Spec):
+    name = "initialize_parameters_deep"
+
+    def cases(self) -> list[_Case]:
+        return [_Case(f"layer_dims = {d}", (d,), {"dims": d}) for d in ([5, 4, 3], [3, 1], [2, 7, 1, 4], [6, 3, 3, 1])]
+
+    def reference(self, case: _Case) -> Any:
+        d = case.args[0]  # the step-by-step notebook; the application notebook's variant is accepted too
+        return (course.initialize_parameters_deep(d, seed=3, method="small"),
+                course.initialize_parameters_deep(d, seed=1, method="course"))
+
+    def compare(self, case: _Case, exp: Any, got: Any) -> None:
+        small, scaled = exp
+        L = len(case.args[0]) - 1
+        _keys("parameters", got, [k for l in range(1, L + 1) for k in (f"W{l}", f"b{l}")])
+        for l in range(1, L + 1):
+            for key in (f"W{l}", f"b{l}"):
+                g = got[key]
+                shape = small[key].shape
+                if np.shape(g) != shape:
+                    raise _Diff(f"parameters['{key}'] (layer {l})", f"shape: expected {shape}, got {np.shape(g)}")
+        for ref in (small, scaled):
+            if all(_close(ref[k], got[k]) for k in ref):
+                return
+        for l in range(1, L + 1):
+            _array(f"parameters['b{l}'] (layer {l})", small[f"b{l}"], got[f"b{l}"])
+        for l in range(1, L + 1):
+            _array(f"parameters['W{l}'] (layer {l}; the course seeds np.random.seed(3) once and draws "
+                   f"np.random.randn(n[l], n[l-1]) * 0.01 for l = 1 .. L)", small[f"W{l}"], got[f"W{l}"])
+
+    def diagnose(self, case: _Case, exp: Any, got: Any) -> str | None:
+        small, scaled = exp
+        d = case.args[0]
+        if not isinstance(got, dict):
+            return None
+        for l in range(1, len(d)):
+            g = got.get(f"W{l}")
+            if g is not None and np.shape(g) == (d[l - 1], d[l]) and d[l - 1] != d[l]:
+                return "W_shape"
+            b = got.get(f"b{l}")
+            if b is not None and np.shape(b) != (d[l], 1) and np.size(b) == d[l]:
+                return "b_column"
+        Ws = [got.get(f"W{l}") for l in range(1, len(d))]
+        if any(np.shape(W) != small[f"W{l}"].shape for l, W in enumerate(Ws, start=1)):
+            return None
+        if all(_close(100 * small[f"W{l}"], W) for l, W in enumerate(Ws, start=1)):
+            return "init_scale"
+        reseeded = [course.initialize_parameters_deep([d[l - 1], d[l]], seed=s, method=meth)["W1"]
+                    for l in range(1, len(d)) for s, meth in ((3, "small"),)]
+        if len(d) > 2 and all(_close(r, W) for r, W in zip(reseeded, Ws)):
+            return "seed_loop"
+        return None
+
+
+class _LinearForward(_Spec):
+    name = "linear_forward"
+
+    def cases(self) -> list[_Case]:
+        out = []
+        for i, (n, n_prev, m) in enumerate(_LINEAR_SHAPES):
+            rng = _rng(i)
+            args = (rng.randn(n_prev, m), rng.randn(n, n_prev), rng.randn(n, 1))
+            out.append(_Case(f"(n[l], n[l-1], m) = {(n, n_prev, m)}", args,
+                             {"shapes": {"W": [(n, n_prev)], "A": [(n_prev, m)]}}))
+        return out
+
+    def compare(self, case: _Case, exp: Any, got: Any) -> None:
+        Z, cache = _items("return value", got, 2, "(Z, cache)")
+        _array("Z", exp[0], Z)
+        A_c, W_c, b_c = _items("cache", cache, 3, "cache = (A, W, b)")
+        for where, e, g in (("cache[0] (A)", exp[1][0], A_c), ("cache[1] (W)", exp[1][1], W_c), ("cache[2] (b)", exp[1][2], b_c)):
+            _array(where, e, g)
+
+    def diagnose(self, case: _Case, exp: Any, got: Any) -> str | None:
+        A, W, b = case.args
+        Z = got[0] if isinstance(got, (tuple, list)) and got else None
+        with np.errstate(all="ignore"):
+            try:
+                star = W * A + b
+            except ValueError:
+                star = None
+        if star is not None and not _close(exp[0], star) and _close(star, Z):
+            return "star"
+        if Z is not None and _close(exp[0] - b, Z):
+            return "b_missing"
+        return None
+
+
+class _LinearActivationForward(_Spec):
+    name = "linear_activation_forward"
+
+    def cases(self) -> list[_Case]:
+        out = []
+        for i, (n, n_prev, m) in enumerate(_LINEAR_SHAPES):
+            for g in ("sigmoid", "relu"):
+                rng = _rng(10 + i)
+                args = (rng.randn(n_prev, m), rng.randn(n, n_prev), rng.randn(n, 1), g)
+                out.append(_Case(f"(n[l], n[l-1], m) = {(n, n_prev, m)}, activation = {g!r}", args,
+                                 {"shapes": {"W": [(n, n_prev)], "A": [(n_prev, m)]}}))
+        return out
+
+    def compare(self, case: _Case, exp: Any, got: Any) -> None:
+        A, cache = _items("return value", got, 2, "(A, cache)")
+        _array("A", exp[0], A)
+        lin, Z = _items("cache", cache, 2, "cache = (linear_cache, activation_cache)")
+        _compare_linear_cache("cache: linear_cache", exp[1][0], lin)
+        _array("cache: activation_cache (Z)", exp[1][1], Z)
+
+    def diagnose(self, case: _Case, exp: Any, got: Any) -> str | None:
+        return _forward_cache_hint(exp[0], exp[1], got[1] if isinstance(got, (tuple, list)) and len(got) == 2 else None) \
+            or _swapped_forward(case, got)
+
+
+def _compare_linear_cache(where: str, exp: tuple, got: Any) -> None:
+    A_prev, W, b = _items(where, got, 3, "linear_cache = (A_prev, W, b)")
+    for name, e, g in (("A_prev", exp[0], A_prev), ("W", exp[1], W), ("b", exp[2], b)):
+        _array(f"{where} {name}", e, g)
+
+
+def _forward_cache_hint(A_out: np.ndarray, exp_cache: tuple, got_cache: Any) -> str | None:
+    """The linear cache holding the layer's output A[l], or the activation cache holding A instead of Z."""
+    try:
+        (A_prev, _, _), Z = got_cache
+    except (TypeError, ValueError):
+        return None
+    if not _close(exp_cache[0][0], A_prev) and _close(A_out, A_prev):
+        return "A_l"
+    if not _close(exp_cache[1], Z) and _close(A_out, Z):
+        return "Z_cache"
+    return None
+
+
+def _swapped_forward(case: _Case, got: Any) -> str | None:
+    A_prev, W, b, g = case.args
+    other = "relu" if g == "sigmoid" else "sigmoid"
+    A_other, _ = course.linear_activation_forward(A_prev, W, b, other)
+    if isinstance(got, (tuple, list)) and got and _close(A_other, got[0]):
+        return "g_swapped"
+    return None
+
+
+class _LModelForward(_Spec):
+    name = "L_model_forward"
+
+    def cases(self) -> list[_Case]:
+        out = []
+        for i, (dims, m) in enumerate(_CHAIN_CASES):
+            rng = _rng(20 + i)
+            args = (rng.randn(dims[0], m), _params(rng, dims))
+            out.append(_Case(f"layer_dims = {dims}, m = {m}", args, {"dims": dims, "shapes": _layer_shapes(dims, m)}))
+        return out
+
+    def compare(self, case: _Case, exp: Any, got: Any) -> None:
+        AL, caches = _items("return value", got, 2, "(AL, caches)")
+        _array("AL", exp[0], AL)
+        L = len(exp[1])
+        if not isinstance(caches, (list, tuple)) or len(caches) != L:
+            raise _Diff("caches", f"expected a list of L = {L} caches (one per layer), got {_kind(caches)}")
+        for l in range(1, L + 1):
+            lin, Z = _items(f"caches[{l - 1}] (layer {l})", caches[l - 1], 2, "cache = (linear_cache, activation_cache)")
+            _compare_linear_cache(f"caches[{l - 1}] (layer {l}) linear_cache", exp[1][l - 1][0], lin)
+            _array(f"caches[{l - 1}] (layer {l}) activation_cache (Z)", exp[1][l - 1][1], Z)
+
+    def diagnose(self, case: _Case, exp: Any, got: Any) -> str | None:
+        X, P = case.args
+        L = len(exp[1])
+        try:
+            _, caches = got
+            for l in range(1, L + 1):
+                A_l = exp[0] if l == L else exp[1][l][0][0]  # A[l]: the next layer's A_prev, or AL
+                hint = _forward_cache_hint(A_l, exp[1][l - 1], caches[l - 1])
+                if hint:
+                    return hint
+        except (TypeError, ValueError, IndexError, KeyError):
+            pass
+        AL = got[0] if isinstance(got, (tuple, list)) and got else None
+        for keys in (lambda l: ("W1", "b1"), lambda l: ("W1", f"b{l}")):
+            try:
+                A = X
+                for l in range(1, L):
+                    A, _ = course.linear_activation_forward(A, P[keys(l)[0]], P[keys(l)[1]], "relu")
+                mutant, _ = course.linear_activation_forward(A, P[f"W{L}"], P[f"b{L}"], "sigmoid")
+            except ValueError:
+                continue
+            if L > 1 and not _close(exp[0], mutant) and _close(mutant, AL):
+                return "W1"
+        return None
+
+
+class _ComputeCost(_Spec):
+    name = "compute_cost"
+
+    def cases(self) -> list[_Case]:
+        out = []
+        for i, m in enumerate((1, 5, 8)):
+            rng = _rng(30 + i)
+            AL = rng.uniform(0.05, 0.95, (1, m))
+            Y = (rng.rand(1, m) > 0.5).astype(float)
+            Y[0, 0] = 1.0
+            out.append(_Case(f"m = {m}", (AL, Y), {"m": m}))
+        return out
+
+    def compare(self, case: _Case, exp: Any, got: Any) -> None:
+        if isinstance(got, np.ndarray) and got.shape != ():
+            raise _Diff("cost", f"expected a number (np.squeeze(cost) has shape ()), got {_kind(got)}")
+        if not isinstance(got, (float, int, np.floating, np.integer, np.ndarray)) or isinstance(got, bool):
+            raise _Diff("cost", f"expected a number, got {_kind(got)}")
+        _array("cost", np.asarray(exp), got)
+
+    def diagnose(self, case: _Case, exp: Any, got: Any) -> str | None:
+        if isinstance(got, np.ndarray) and got.size == 1 and got.shape != ():
+            return "squeeze"
+        m = case.info["m"]
+        if m > 1 and _close(np.asarray(m * exp), got):
+            return "cost_m"
+        if _close(np.asarray(-exp), got):
+            return "sign"
+        return None
+
+
+def _backward_hint(case: _Case, exp: tuple, got: Any, dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray) -> str | None:
+    try:
+        dA_prev, dW, db = got
+    except (TypeError, ValueError):
+        return None
+    m = A_prev.shape[1]
+    hint = _grad_relation({"dA_prev": exp[0], "dW": exp[1], "db": exp[2]}, {"dA_prev": dA_prev, "dW": dW, "db": db}, m)
+    if hint:
+        return hint
+    if W.shape[0] == W.shape[1] and not _close(exp[0], W @ dZ) and _close(W @ dZ, dA_prev):
+        return "W_T"
+    return None
+
+
+class _LinearBackward(_Spec):
+    name = "linear_backward"
+    backward = True
+
+    def cases(self) -> list[_Case]:
+        out = []
+        for i, (n, n_prev, m) in enumerate(_LINEAR_SHAPES):
+            rng = _rng(40 + i)
+            dZ = rng.randn(n, m)
+            cache = (rng.randn(n_prev, m), rng.randn(n, n_prev), rng.randn(n, 1))
+            out.append(_Case(f"(n[l], n[l-1], m) = {(n, n_prev, m)}", (dZ, cache),
+                             {"shapes": {"W": [(n, n_prev)], "dZ": [(n, m)]}}))
+        return out
+
+    def compare(self, case: _Case, exp: Any, got: Any) -> None:
+        _compare_backward(exp, got)
+
+    def diagnose(self, case: _Case, exp: Any, got: Any) -> str | None:
+        dZ, (A_prev, W, _) = case.args
+        return _backward_hint(case, exp, got, dZ, A_prev, W)
+
+
+def _compare_backward(exp: tuple, got: Any) -> None:
+    parts = _items("return value", got, 3, "(dA_prev, dW, db)")
+    for name, e, g in zip(("dA_prev", "dW", "db"), exp, parts):
+        _array(name, e, g)
+
+
+def _dZ(dA: np.ndarray, Z: np.ndarray, g: str) -> np.ndarray:
+    """dZ = dA * g'(Z) by the engine's activation (for recognising mistakes that involve dZ)."""
+    act = get_activation(g)
+    with np.errstate(over="ignore"):
+        A = act.forward(Z.copy())
+    return act.backward(dA, Z, A)
+
+
+class _LinearActivationBackward(_Spec):
+    name = "linear_activation_backward"
+    backward = True
+
+    def cases(self) -> list[_Case]:
+        out = []
+        for i, (n, n_prev, m) in enumerate(_LINEAR_SHAPES):
+            for g in ("sigmoid", "relu"):
+                rng = _rng(50 + i)
+                dA = rng.randn(n, m)
+                cache = ((rng.randn(n_prev, m), rng.randn(n, n_prev), rng.randn(n, 1)), rng.randn(n, m))
+                out.append(_Case(f"(n[l], n[l-1], m) = {(n, n_prev, m)}, activation = {g!r}", (dA, cache, g),
+                                 {"shapes": {"W": [(n, n_prev)], "dZ": [(n, m)]}}))
+        return out
+
+    def compare(self, case: _Case, exp: Any, got: Any) -> None:
+        _compare_backward(exp, got)
+
+    def diagnose(self, case: _Case, exp: Any, got: Any) -> str | None:
+        dA, ((A_prev, W, b), Z), g = case.args
+        hint = _backward_hint(case, exp, got, _dZ(dA, Z, g), A_prev, W)
+        if hint:
+            return hint
+        for other, key in (("relu" if g == "sigmoid" else "sigmoid", "g_swapped"), ("linear", "g_missing")):
+            mutant = course.linear_activation_backward(dA, ((A_prev, W, b), Z), other)
+            if isinstance(got, (tuple, list)) and len(got) == 3 and all(_close(e, x) for e, x in zip(mutant, got)):
+                return key
+        return None
+
+
+class _LModelBackward(_Spec):
+    name = "L_model_backward"
+    backward = True
+
+    def cases(self) -> list[_Case]:
+        out = []
+        for i, (dims, m) in enumerate(_CHAIN_CASES):
+            rng = _rng(60 + i)
+            caches = _caches(rng, dims, m)
+            AL = rng.uniform(0.05, 0.95, (1, m))
+            Y = (rng.rand(1, m) > 0.5).astype(float)
+            out.append(_Case(f"layer_dims = {dims}, m = {m}", (AL, Y, caches),
+                             {"dims": dims, "m": m, "shapes": _layer_shapes(dims, m)}))
+        return out
+
+    def compare(self, case: _Case, exp: Any, got: Any) -> None:
+        L = len(case.args[2])
+        order = [k for l in range(L, 0, -1) for k in (f"dA{l - 1}", f"dW{l}", f"db{l}")]
+        _keys("grads", got, sorted(order, key=lambda k: (k[1], int(k[2:]))))
+        for k in order:
+            layer = int(k[2:]) + (1 if k.startswith("dA") else 0)
+            _array(f"grads['{k}'] (layer {layer})", exp[k], got[k])
+
+    def diagnose(self, case: _Case, exp: Any, got: Any) -> str | None:
+        AL, Y, caches = case.args
+        L, m = len(caches), case.info["m"]
+        if not isinstance(got, dict):
+            return None
+        shifted = {f"dA{l}": got.get(f"dA{l + 1}") for l in range(L)}
+        if f"dA{L}" in got and all(v is not None and _close(exp[k], v) for k, v in shifted.items()):
+            return "dA_off"
+        hint = _grad_relation(exp, got, m)
+        if hint:
+            return "dAL_sign" if hint == "sign" else hint
+        unpacked = [course._unpack(c) for c in caches]
+        dAL = BinaryCrossEntropy().dAL(AL, Y)  # the engine's -(Y/AL - (1-Y)/(1-AL))
+        variants = [
+            (["relu"] * L, "relu_place"), (["sigmoid"] * L, "relu_place"), (["sigmoid"] * (L - 1) + ["relu"], "relu_place"),
+            (["relu"] * (L - 1) + ["linear"], "g_missing"),
+        ]
+        for acts, key in variants:
+            if _close_grads(course._backward_chain(dAL, unpacked, acts), got):
+                return key
+        if _close_grads(course._backward_chain(AL - Y, unpacked, ["relu"] * (L - 1) + ["linear"]), got):
+            return "fused"
+        # dW[l] = (1/m) dZ[l] A[l]^T: A[l] is the next cache's A_prev (AL for layer L)
+        dA = dAL
+        for l in range(L, 0, -1):
+            (_, W, _), Z = unpacked[l - 1]
+            dZ = _dZ(dA, Z, "sigmoid" if l == L else "relu")
+            A_l = AL if l == L else unpacked[l][0][0]
+            wrong = dZ @ A_l.T / m
+            g = got.get(f"dW{l}")
+            if wrong.shape == exp[f"dW{l}"].shape and not _close(exp[f"dW{l}"], wrong) and _close(wrong, g):
+                return "A_l"
+            if W.shape[0] == W.shape[1] and not _close(exp[f"dA{l - 1}"], W @ dZ) and _close(W @ dZ, got.get(f"dA{l - 1}")):
+                return "W_T"
+            dA = exp[f"dA{l - 1}"]
+        return None
+
+
+def _close_grads(exp: dict[str, np.ndarray], got: dict[str, Any]) -> bool:
+    return all(k in got and _close(v, got[k]) for k, v in exp.items())
+
+
+class _UpdateParameters(_Spec):
+    name = "update_parameters"
+
+    def cases(self) -> list[_Case]:
+        out = []
+        for i, (dims, _) in enumerate(_CHAIN_CASES):
+            rng = _rng(70 + i)
+            params = _params(rng, dims)
+            grads = {"d" + k: rng.randn(*v.shape) for k, v in params.items()}
+            out.append(_Case(f"layer_dims = {dims}, learning_rate = 0.1", (params, grads, 0.1),
+                             {"dims": dims, "shapes": {}}))
+        return out
+
+    def compare(self, case: _Case, exp: Any, got: Any) -> None:
+        L = len(case.info["dims"]) - 1
+        _keys("parameters", got, [k for l in range(1, L + 1) for k in (f"W{l}", f"b{l}")])
+        for l in range(1, L + 1):
+            for k in (f"W{l}", f"b{l}"):
+                _array(f"parameters['{k}'] (layer {l})", exp[k], got[k])
+
+    def diagnose(self, case: _Case, exp: Any, got: Any) -> str | None:
+        params, grads, lr = case.args
+        if not isinstance(got, dict):
+            return None
+        ascent = course.update_parameters(params, grads, -lr)
+        if any(k in got and not _close(v, got[k]) and _close(ascent[k], got[k]) for k, v in exp.items()):
+            return "update_sign"
+        if any(k.startswith("b") and k in got and not _close(v, got[k]) and _close(params[k], got[k]) for k, v in exp.items()):
+            return "b_update"
+        bs = {k: v for k, v in exp.items() if k.startswith("b")}
+        if any(np.shape(got.get(k)) not in (v.shape, None) and np.ndim(got.get(k)) == 2 for k, v in bs.items()):
+            return "keepdims"
+        return None
+
+
+_SPECS: dict[str, _Spec] = {s.name: s for s in (
+    _InitializeDeep(), _LinearForward(), _LinearActivationForward(), _LModelForward(), _ComputeCost(),
+    _LinearBackward(), _LinearActivationBackward(), _LModelBackward(), _UpdateParameters())}
+
+
+def check(fn: Callable, name: str | None = None, *, time_limit: float = TIME_LIMIT) -> CheckReport:
+    """Run a learner's version of a course function against deeplayers' own on seeded random inputs.
+
+    Parameters
+    ----------
+    fn : callable
+        The learner's function, e.g. their ``L_model_backward``.
+    name : str, optional
+        Which course function ``fn`` implements; defaults to ``fn.__name__``. One of
+        :data:`COURSE_FUNCTIONS`.
+    time_limit : float
+        Seconds each call may take; a slower call is reported as too slow.
+
+    Returns
+    -------
+    CheckReport
+        ``report.ok`` is True when every output of every case equals deeplayers' (to rounding);
+        ``str(report)`` names the first output that differs and the likely mistake.
+    """
+    if not callable(fn):
+        raise ConfigError(f"check needs the function itself (e.g. check(L_model_backward)), got {_kind(fn)}")
+    name = name if name is not None else getattr(fn, "__name__", None)
+    spec = _SPECS.get(str(name))
+    if spec is None:
+        raise ConfigError(f"check knows the course functions {', '.join(COURSE_FUNCTIONS)}; got {name!r} "
+                          "(pass name='L_model_backward' etc. when your function has another name)")
+    if not (isinstance(time_limit, (int, float)) and time_limit > 0):
+        raise ConfigError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    cases = spec.cases()
+    report = CheckReport(spec.name, True, [c.label for c in cases])
+    for case in cases:
+        exp = spec.reference(case)
+        status, got = _call(fn, copy.deepcopy(case.args), time_limit)
+        problem, hint = None, None
+        if status == "timeout":
+            problem = f"took longer than the time limit of {time_limit:g} s (stopped); an endless loop?"
+        elif status == "error":
+            problem = f"raised {type(got).__name__}: {' '.join(str(got).split())}{_learner_line(got)}"
+            hint = spec.diagnose_error(case, got)
+        else:
+            try:
+                try:
+                    spec.compare(case, exp, got)
+                except _Diff:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - an output too odd to compare is a difference too
+                    raise _Diff("return value", f"could not be compared with deeplayers' output ({type(exc).__name__}: "
+                                                f"{exc}); got {_kind(got)}") from None
+            except _Diff as diff:
+                problem = str(diff)
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    try:
+                        hint = spec.diagnose(case, exp, got)
+                    except Exception:  # noqa: BLE001 - a mistake we cannot name is still reported
+                        hint = None
+        if problem is None:
+            continue
+        report.failed += 1
+        if report.ok:
+            report.ok, report.case, report.problem = False, case.label, problem
+        if hint and report.mistake is None:
+            report.mistake_key, report.mistake, report.seen_in = hint, MISTAKES[hint], case.label
+    return report
+
+
+# -- deeplayers check FILE.py -----------------------------------------------------------------------------
+def load_functions(path: str | Path) -> dict[str, Callable]:
+    """Import a learner's file (running it: it is their code) and return its course-named functions."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no file {path}")
+    module_name = f"_deeplayers_check_{uuid.uuid4().hex}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{path} is not a Python file that can be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    folder = str(path.resolve().parent)  # the file's own helpers (dnn_utils.py ...) import as in its notebook
+    sys.path.insert(0, folder)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(module_name, None)
+        if folder in sys.path:
+            sys.path.remove(folder)
+    return {n: getattr(module, n) for n in COURSE_FUNCTIONS if callable(getattr(module, n, None))}
+
+
+def check_file(path: str | Path, time_limit: float = TIME_LIMIT) -> list[CheckReport]:
+    """:func:`check` every course-named function of a file, in the course's order."""
+    return [check(fn, name, time_limit=time_limit) for name, fn in load_functions(path).items()]
+
+
+def _check_cli() -> Any:
+    import click
+
+    @click.command("check", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--time-limit", type=float, default=TIME_LIMIT, show_default=True,
+                  help="Seconds each call of one of your functions may take.")
+    def check_command(file: str, time_limit: float) -> None:
+        """Check your own course functions in FILE.py against deeplayers'.
+
+        FILE is imported (its top-level code runs) and each function named as in the course
+        (initialize_parameters_deep, linear_forward, linear_activation_forward, L_model_forward,
+        compute_cost, linear_backward, linear_activation_backward, L_model_backward,
+        update_parameters) is run on seeded random inputs of several shapes. For each one a report
+        says OK, or the first output that differs and the likely mistake. Exit status 0 when all
+        pass, 1 when one fails (or FILE cannot be run), 2 for a usage error (no such file, no
+        course function in it).
+        """
+        if time_limit <= 0:
+            raise click.BadParameter(f"must be a positive number of seconds, got {time_limit:g}", param_hint="--time-limit")
+        if not Path(file).is_file():
+            raise FileNotFoundError(f"no file {file}")
+        if Path(file).suffix != ".py":
+            raise click.BadParameter(f"{file} is not a .py file", param_hint="FILE")
+        try:
+            functions = load_functions(file)
+        except (Exception, SystemExit) as exc:  # the learner's own code failed while importing
+            click.echo(f"{file} could not be run: {type(exc).__name__}: {' '.join(str(exc).split())}"
+                       f"{_learner_line(exc)}")
+            raise SystemExit(1) from None
+        if not functions:
+            raise ConfigError(f"{file} defines none of the course's functions ({', '.join(COURSE_FUNCTIONS)})")
+        reports = [check(fn, name, time_limit=time_limit) for name, fn in functions.items()]
+        for r in reports:
+            click.echo(str(r))
+        passed = sum(r.ok for r in reports)
+        click.echo(f"{passed} of {len(reports)} functions match deeplayers'")
+        raise SystemExit(0 if passed == len(reports) else 1)
+
+    return check_command

@@ -1,0 +1,375 @@
+"""``deeplayers.course.check`` and ``deeplayers check FILE.py`` (issue 15): a learner's own course
+functions against deeplayers'. A course-style transcription (written here from the course's
+formulas) passes; each well-known mistake, planted one at a time, is caught AND named."""
+
+from __future__ import annotations
+
+import textwrap
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deeplayers import course
+from deeplayers.cli import main
+from deeplayers.course_check import COURSE_FUNCTIONS, MISTAKES, check_file, load_functions
+from deeplayers.errors import ConfigError
+
+# A learner's notebook, as the course's step-by-step assignment has them write it.
+LEARNER = textwrap.dedent('''
+    import numpy as np
+
+
+    def sigmoid(Z):
+        return 1 / (1 + np.exp(-Z)), Z
+
+
+    def relu(Z):
+        return np.maximum(0, Z), Z
+
+
+    def sigmoid_backward(dA, cache):
+        Z = cache
+        s = 1 / (1 + np.exp(-Z))
+        return dA * s * (1 - s)
+
+
+    def relu_backward(dA, cache):
+        Z = cache
+        dZ = np.array(dA, copy=True)
+        dZ[Z <= 0] = 0
+        return dZ
+
+
+    def initialize_parameters_deep(layer_dims):
+        np.random.seed(3)
+        parameters = {}
+        L = len(layer_dims)
+        for l in range(1, L):
+            parameters['W' + str(l)] = np.random.randn(layer_dims[l], layer_dims[l - 1]) * 0.01
+            parameters['b' + str(l)] = np.zeros((layer_dims[l], 1))
+        return parameters
+
+
+    def linear_forward(A, W, b):
+        Z = np.dot(W, A) + b
+        cache = (A, W, b)
+        return Z, cache
+
+
+    def linear_activation_forward(A_prev, W, b, activation):
+        if activation == "sigmoid":
+            Z, linear_cache = linear_forward(A_prev, W, b)
+            A, activation_cache = sigmoid(Z)
+        elif activation == "relu":
+            Z, linear_cache = linear_forward(A_prev, W, b)
+            A, activation_cache = relu(Z)
+        cache = (linear_cache, activation_cache)
+        return A, cache
+
+
+    def L_model_forward(X, parameters):
+        caches = []
+        A = X
+        L = len(parameters) // 2
+        for l in range(1, L):
+            A_prev = A
+            A, cache = linear_activation_forward(A_prev, parameters['W' + str(l)], parameters['b' + str(l)], "relu")
+            caches.append(cache)
+        AL, cache = linear_activation_forward(A, parameters['W' + str(L)], parameters['b' + str(L)], "sigmoid")
+        caches.append(cache)
+        return AL, caches
+
+
+    def compute_cost(AL, Y):
+        m = Y.shape[1]
+        cost = (1. / m) * (-np.dot(Y, np.log(AL).T) - np.dot(1 - Y, np.log(1 - AL).T))
+        cost = np.squeeze(cost)
+        return cost
+
+
+    def linear_backward(dZ, cache):
+        A_prev, W, b = cache
+        m = A_prev.shape[1]
+        dW = 1. / m * np.dot(dZ, A_prev.T)
+        db = 1. / m * np.sum(dZ, axis=1, keepdims=True)
+        dA_prev = np.dot(W.T, dZ)
+        return dA_prev, dW, db
+
+
+    def linear_activation_backward(dA, cache, activation):
+        linear_cache, activation_cache = cache
+        if activation == "relu":
+            dZ = relu_backward(dA, activation_cache)
+        elif activation == "sigmoid":
+            dZ = sigmoid_backward(dA, activation_cache)
+        dA_prev, dW, db = linear_backward(dZ, linear_cache)
+        return dA_prev, dW, db
+
+
+    def L_model_backward(AL, Y, caches):
+        grads = {}
+        L = len(caches)
+        Y = Y.reshape(AL.shape)
+        dAL = - (np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+        current_cache = caches[L - 1]
+        dA_prev_temp, dW_temp, db_temp = linear_activation_backward(dAL, current_cache, "sigmoid")
+        grads["dA" + str(L - 1)] = dA_prev_temp
+        grads["dW" + str(L)] = dW_temp
+        grads["db" + str(L)] = db_temp
+        for l in reversed(range(L - 1)):
+            current_cache = caches[l]
+            dA_prev_temp, dW_temp, db_temp = linear_activation_backward(grads["dA" + str(l + 1)], current_cache, "relu")
+            grads["dA" + str(l)] = dA_prev_temp
+            grads["dW" + str(l + 1)] = dW_temp
+            grads["db" + str(l + 1)] = db_temp
+        return grads
+
+
+    def update_parameters(params, grads, learning_rate):
+        parameters = params.copy()
+        L = len(parameters) // 2
+        for l in range(L):
+            parameters["W" + str(l + 1)] = parameters["W" + str(l + 1)] - learning_rate * grads["dW" + str(l + 1)]
+            parameters["b" + str(l + 1)] = parameters["b" + str(l + 1)] - learning_rate * grads["db" + str(l + 1)]
+        return parameters
+''')
+
+
+def learner(tmp_path: Path, *plants: tuple[str, str], name: str = "notebook.py") -> dict:
+    """The learner's functions, with each (right line, wrong line) planted; loaded from a file as the CLI does."""
+    src = LEARNER
+    for right, wrong in plants:
+        assert src.count(right) == 1, right
+        src = src.replace(right, wrong)
+    path = tmp_path / name
+    path.write_text(src)
+    return load_functions(path)
+
+
+def test_a_correct_implementation_passes_every_function(tmp_path):
+    fns = learner(tmp_path)
+    assert list(fns) == list(COURSE_FUNCTIONS)
+    for name, fn in fns.items():
+        report = course.check(fn)
+        assert report.ok, str(report)
+        assert bool(report) and report.name == name and report.mistake is None
+        assert str(report).startswith(f"{name}: OK, every output equals deeplayers' on ")
+    # the cases cover L = 1, m = 1 and non-square layers
+    text = str(course.check(fns["L_model_backward"]))
+    assert "layer_dims = [3, 1], m = 1" in text and "layer_dims = [5, 4, 2, 1], m = 6" in text
+    assert "(n[l], n[l-1], m) = (1, 3, 1)" in str(course.check(fns["linear_backward"]))
+    # the application notebook's initializer (seed 1, / sqrt(n[l-1])) is the course's too
+    app = learner(tmp_path, ("np.random.seed(3)", "np.random.seed(1)"),
+                  ("layer_dims[l - 1]) * 0.01", "layer_dims[l - 1]) / np.sqrt(layer_dims[l - 1])"), name="app.py")
+    assert course.check(app["initialize_parameters_deep"]).ok
+
+
+PLANTS = [
+    # (mistake key, the function it is planted in, the functions that must catch and name it, right, wrong)
+    ("dW_m", "linear_backward", ["linear_backward", "linear_activation_backward", "L_model_backward"],
+     "dW = 1. / m * np.dot(dZ, A_prev.T)", "dW = np.dot(dZ, A_prev.T)"),
+    ("A_l", "linear_activation_forward", ["linear_activation_forward", "L_model_forward"],
+     "cache = (linear_cache, activation_cache)", "cache = ((A, W, b), activation_cache)"),
+    ("W_T", "linear_backward", ["linear_backward", "linear_activation_backward", "L_model_backward"],
+     "dA_prev = np.dot(W.T, dZ)", "dA_prev = np.dot(W, dZ)"),
+    ("keepdims", "linear_backward", ["linear_backward", "linear_activation_backward", "L_model_backward"],
+     "db = 1. / m * np.sum(dZ, axis=1, keepdims=True)", "db = 1. / m * np.sum(dZ, axis=1)"),
+    ("dA_off", "L_model_backward", ["L_model_backward"],
+     'grads["dA" + str(L - 1)] = dA_prev_temp', 'grads["dA" + str(L)] = dA_prev_temp'),
+    ("dAL_sign", "L_model_backward", ["L_model_backward"],
+     "dAL = - (np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))", "dAL = (np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))"),
+    ("relu_place", "L_model_backward", ["L_model_backward"],
+     'linear_activation_backward(dAL, current_cache, "sigmoid")', 'linear_activation_backward(dAL, current_cache, "relu")'),
+    ("W1", "L_model_forward", ["L_model_forward"],
+     "parameters['W' + str(l)], parameters['b' + str(l)], \"relu\"", "parameters['W1'], parameters['b1'], \"relu\""),
+    ("star", "linear_forward", ["linear_forward", "linear_activation_forward", "L_model_forward"],
+     "Z = np.dot(W, A) + b", "Z = W * A + b"),
+]
+
+
+@pytest.mark.parametrize("key,planted_in,caught_by,right,wrong", PLANTS, ids=[p[0] for p in PLANTS])
+def test_each_planted_mistake_is_caught_and_named(tmp_path, key, planted_in, caught_by, right, wrong):
+    fns = learner(tmp_path, (right, wrong))
+    for name in caught_by:
+        report = course.check(fns[name])
+        text = str(report)
+        assert not report.ok and not bool(report), text
+        assert report.mistake_key == key, text
+        assert "likely mistake" in text and MISTAKES[key] in text, text
+        assert text.startswith(f"{name}: FAILED on ")
+    # every function that does not call the planted one still passes
+    assert planted_in in caught_by
+    for name in set(COURSE_FUNCTIONS) - set(caught_by):
+        assert course.check(fns[name]).ok, name
+
+
+def test_the_report_names_the_key_the_layer_and_expected_vs_got(tmp_path):
+    fns = learner(tmp_path, ("dW = 1. / m * np.dot(dZ, A_prev.T)", "dW = np.dot(dZ, A_prev.T)"))
+    text = str(course.check(fns["L_model_backward"]))
+    # with m = 1 (cases 1 and 4) 1/m changes nothing; case 2 shows it, at the output layer first
+    assert "L_model_backward: FAILED on 2 of 4 cases; first: layer_dims = [5, 4, 2, 1], m = 6" in text
+    assert "grads['dW3'] (layer 3): values differ: at [" in text and "expected " in text and ", got " in text
+    assert "dW without 1/m" in text
+    fns = learner(tmp_path, ("db = 1. / m * np.sum(dZ, axis=1, keepdims=True)", "db = 1. / m * np.sum(dZ, axis=1)"),
+                  name="keepdims.py")
+    text = str(course.check(fns["linear_backward"]))
+    assert "db: shape: expected (1, 1), got (1,)" in text
+    fns = learner(tmp_path, ('grads["dA" + str(L - 1)] = dA_prev_temp', 'grads["dA" + str(L)] = dA_prev_temp'),
+                  name="off.py")
+    text = str(course.check(fns["L_model_backward"]))
+    assert "grads: keys: missing dA0; unexpected dA1 (expected dA0, dW1, db1)" in text
+
+
+def test_more_mistakes_from_the_forums_are_named(tmp_path):
+    cases = [
+        ("L_model_backward", 'linear_activation_backward(grads["dA" + str(l + 1)], current_cache, "relu")',
+         'linear_activation_backward(grads["dA" + str(l + 2)], current_cache, "relu")', "dA_off"),
+        ("L_model_forward", "A = X\n    L = len(parameters) // 2", "A = X\n    L = len(parameters)", "L_params"),
+        ("initialize_parameters_deep", "np.random.randn(layer_dims[l], layer_dims[l - 1])",
+         "np.random.randn(layer_dims[l - 1], layer_dims[l])", "W_shape"),
+        ("initialize_parameters_deep", "np.zeros((layer_dims[l], 1))", "np.zeros(layer_dims[l])", "b_column"),
+        ("compute_cost", "cost = np.squeeze(cost)", "cost = cost", "squeeze"),
+        ("compute_cost", "cost = (1. / m) * (", "cost = (", "cost_m"),
+        ("update_parameters", '- learning_rate * grads["dW" + str(l + 1)]', '+ learning_rate * grads["dW" + str(l + 1)]',
+         "update_sign"),
+        ("linear_activation_forward", 'A, activation_cache = sigmoid(Z)', 'A, activation_cache = relu(Z)', "g_swapped"),
+    ]
+    for i, (name, right, wrong, key) in enumerate(cases):
+        report = course.check(learner(tmp_path, (right, wrong), name=f"m{i}.py")[name])
+        assert not report.ok, (name, wrong)
+        assert report.mistake_key == key, (name, wrong, str(report))
+
+
+def test_raising_wrong_type_and_too_slow_functions_are_reported_not_crashed_on():
+    def L_model_backward(AL, Y, caches):
+        raise RuntimeError("not written yet")
+
+    report = course.check(L_model_backward)
+    assert not report.ok
+    assert "L_model_backward: FAILED on 4 of 4 cases" in str(report)
+    assert "raised RuntimeError: not written yet at test_course_check.py line " in str(report)
+    assert "`raise RuntimeError(\"not written yet\")`" in str(report)
+
+    def linear_forward(A, W, b):
+        Z = np.dot(W, A) + b  # noqa: F841 - forgot the return
+
+    text = str(course.check(linear_forward))
+    assert "return value: expected (Z, cache), got None" in text
+
+    def compute_cost(AL, Y):
+        return "0.69"
+
+    assert "cost: expected a number, got a str" in str(course.check(compute_cost))
+
+    def update_parameters(parameters, grads, learning_rate):
+        while True:
+            try:
+                pass
+            except Exception:  # even code that swallows every Exception is stopped
+                pass
+
+    report = course.check(update_parameters, time_limit=0.2)
+    assert not report.ok
+    assert "update_parameters: FAILED on 4 of 4 cases" in str(report)
+    assert "took longer than the time limit of 0.2 s (stopped); an endless loop?" in str(report)
+
+    def linear_backward(dZ, cache):
+        raise SystemExit(3)
+
+    assert "raised SystemExit: 3" in str(course.check(linear_backward))
+    # check itself keeps NumPy's global random state as it was
+    np.random.seed(7)
+    state = np.random.get_state()[1].copy()
+    course.check(lambda d: np.random.seed(3) or {}, "initialize_parameters_deep")
+    assert np.array_equal(np.random.get_state()[1], state)
+
+
+def test_the_time_limit_works_outside_the_main_thread_too():
+    """Away from the main thread (no SIGALRM there) the call runs in a worker thread that check stops waiting for."""
+    release = threading.Event()
+    reports = {}
+
+    def L_model_forward(X, parameters):
+        release.wait()  # blocks until the test lets it go: no clock decides the outcome
+        return None
+
+    def run():
+        reports["slow"] = course.check(L_model_forward, time_limit=0.05)
+        reports["good"] = course.check(course.L_model_forward)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    release.set()
+    assert "took longer than the time limit of 0.05 s (stopped)" in str(reports["slow"])
+    assert reports["good"].ok, str(reports["good"])
+
+
+def test_a_file_imports_its_own_helpers(tmp_path):
+    (tmp_path / "dnn_utils.py").write_text("import numpy as np\n\ndef dot(W, A):\n    return np.dot(W, A)\n")
+    path = tmp_path / "assignment.py"
+    path.write_text("from dnn_utils import dot\n\ndef linear_forward(A, W, b):\n    return dot(W, A) + b, (A, W, b)\n")
+    (report,) = check_file(path)
+    assert report.ok, str(report)
+
+
+def test_check_refuses_what_it_cannot_check():
+    with pytest.raises(ConfigError, match=r"^check knows the course functions initialize_parameters_deep, .* got 'helper' "
+                                          r"\(pass name='L_model_backward' etc\."):
+        course.check(lambda: None, "helper")
+    with pytest.raises(ConfigError, match=r"^check needs the function itself \(e\.g\. check\(L_model_backward\)\), got a str$"):
+        course.check("L_model_backward")
+    with pytest.raises(ConfigError, match=r"^time_limit must be a positive number of seconds, got 0$"):
+        course.check(course.linear_forward, time_limit=0)
+    # deeplayers' own functions pass, under another name too
+    assert course.check(course.L_model_backward).ok
+    assert course.check(course.linear_forward, "linear_forward").ok
+
+
+def test_deeplayers_check_command(tmp_path, capsys):
+    good = tmp_path / "good.py"
+    good.write_text(LEARNER + "\nprint('the notebook prints while imported')\n")
+    assert main(["check", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert out.count(": OK, every output equals deeplayers'") == 9
+    assert out.rstrip().endswith("9 of 9 functions match deeplayers'")
+    assert "the notebook prints" not in out
+
+    bad = tmp_path / "bad.py"
+    bad.write_text(LEARNER.replace("dA_prev = np.dot(W.T, dZ)", "dA_prev = np.dot(W, dZ)"))
+    assert main(["check", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "linear_backward: FAILED on " in out and MISTAKES["W_T"] in out
+    assert out.rstrip().endswith("6 of 9 functions match deeplayers'")
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("import numpy as np\n\ndef linear_forward(A, W, b)\n    return 1\n")
+    assert main(["check", str(broken)]) == 1
+    assert "could not be run: SyntaxError" in capsys.readouterr().out
+
+    assert main(["check", str(tmp_path / "missing.py")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: no file {tmp_path / 'missing.py'}"
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    assert main(["check", str(empty)]) == 2
+    assert "error: " + str(empty) + " defines none of the course's functions (initialize_parameters_deep, " in \
+        capsys.readouterr().err
+    assert main(["check", str(good), "--time-limit", "0"]) == 2
+    assert "--time-limit" in capsys.readouterr().err
+
+
+def test_check_file_returns_one_report_per_function(tmp_path):
+    path = tmp_path / "partial.py"
+    path.write_text(textwrap.dedent('''
+        import numpy as np
+
+        def linear_forward(A, W, b):
+            return np.dot(W, A) + b, (A, W, b)
+
+        def helper():
+            return 1
+    '''))
+    (report,) = check_file(path)
+    assert report.ok and report.name == "linear_forward"
