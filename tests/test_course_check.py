@@ -313,6 +313,11 @@ def test_a_file_imports_its_own_helpers(tmp_path):
     path.write_text("from dnn_utils import dot\n\ndef linear_forward(A, W, b):\n    return dot(W, A) + b, (A, W, b)\n")
     (report,) = check_file(path)
     assert report.ok, str(report)
+    # a notebook exported by `jupyter nbconvert --to script` keeps its magics as get_ipython() calls
+    exported = tmp_path / "exported.py"
+    exported.write_text("get_ipython().run_line_magic('matplotlib', 'inline')\n"
+                        "get_ipython().run_line_magic('load_ext', 'autoreload')\n" + LEARNER)
+    assert [r.ok for r in check_file(exported)] == [True] * 9
 
 
 def test_check_refuses_what_it_cannot_check():
@@ -373,3 +378,18 @@ def test_check_file_returns_one_report_per_function(tmp_path):
     '''))
     (report,) = check_file(path)
     assert report.ok and report.name == "linear_forward"
+
+
+def test_check_command_help_says_what_it_runs_and_the_exit_status():
+    from click.testing import CliRunner
+
+    from deeplayers.cli import cli
+
+    result = CliRunner().invoke(cli, ["check", "--help"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Usage: cli check [OPTIONS] FILE" in text and "--time-limit FLOAT" in text
+    for name in COURSE_FUNCTIONS:
+        assert name in text
+    assert "Exit status 0 when all pass, 1 when one fails" in text
+    assert "check" in CliRunner().invoke(cli, ["--help"]).output

@@ -832,6 +832,14 @@ def check(fn: Callable, name: str | None = None, *, time_limit: float = TIME_LIM
 
 
 # -- deeplayers check FILE.py -----------------------------------------------------------------------------
+class _NotebookMagics:
+    """``get_ipython()`` in a notebook exported with ``jupyter nbconvert --to script``: its magics
+    (``%matplotlib inline``, ``%load_ext autoreload`` ...) do nothing outside IPython."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
 def load_functions(path: str | Path) -> dict[str, Callable]:
     """Import a learner's file (running it: it is their code) and return its course-named functions."""
     path = Path(path)
@@ -842,6 +850,7 @@ def load_functions(path: str | Path) -> dict[str, Callable]:
     if spec is None or spec.loader is None:
         raise ConfigError(f"{path} is not a Python file that can be imported")
     module = importlib.util.module_from_spec(spec)
+    module.get_ipython = _NotebookMagics  # type: ignore[attr-defined]  # a notebook exported by nbconvert
     sys.modules[module_name] = module
     folder = str(path.resolve().parent)  # the file's own helpers (dnn_utils.py ...) import as in its notebook
     sys.path.insert(0, folder)
