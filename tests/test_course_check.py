@@ -235,6 +235,10 @@ def test_more_mistakes_from_the_forums_are_named(tmp_path):
         ("update_parameters", '- learning_rate * grads["dW" + str(l + 1)]', '+ learning_rate * grads["dW" + str(l + 1)]',
          "update_sign"),
         ("linear_activation_forward", 'A, activation_cache = sigmoid(Z)', 'A, activation_cache = relu(Z)', "g_swapped"),
+        ("L_model_backward", "dZ = np.array(dA, copy=True)", "dZ = dA", "inplace"),
+        ("L_model_backward", 'dA_prev_temp, dW_temp, db_temp = linear_activation_backward(dAL, current_cache, "sigmoid")',
+         "dA_prev_temp, dW_temp, db_temp = linear_backward(AL - Y, current_cache[0])", "fused"),
+        ("update_parameters", '- learning_rate * grads["db" + str(l + 1)]', "", "b_update"),
     ]
     for i, (name, right, wrong, key) in enumerate(cases):
         report = course.check(learner(tmp_path, (right, wrong), name=f"m{i}.py")[name])

@@ -72,6 +72,8 @@ MISTAKES = {
     "g_swapped": "relu and sigmoid swapped: the course's network is [LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID",
     "fused": "dZ[L] = AL - Y used in L_model_backward: that shortcut is exact only when AL = sigmoid(Z[L]); the course "
              "computes dAL = -(Y/AL - (1-Y)/(1-AL)) and the sigmoid derivative from the Z[L] in the cache",
+    "inplace": "dA changed in place by the relu derivative: dZ = dA makes dZ the same array as grads['dA...'], so "
+               "dZ[Z <= 0] = 0 also zeroes the stored dA; copy it first, dZ = np.array(dA, copy=True)",
     "W1": "W1 reused in every layer: layer l uses parameters['W' + str(l)] and parameters['b' + str(l)]",
     "star": "`*` used for np.dot: `*` multiplies element by element (with broadcasting); Z = np.dot(W, A) + b is the "
             "matrix product",
@@ -407,8 +409,7 @@ class _InitializeDeep(_Spec):
             return None
         if all(_close(100 * small[f"W{l}"], W) for l, W in enumerate(Ws, start=1)):
             return "init_scale"
-        reseeded = [course.initialize_parameters_deep([d[l - 1], d[l]], seed=s, method=meth)["W1"]
-                    for l in range(1, len(d)) for s, meth in ((3, "small"),)]
+        reseeded = [course.initialize_parameters_deep([d[l - 1], d[l]], seed=3, method="small")["W1"] for l in range(1, len(d))]
         if len(d) > 2 and all(_close(r, W) for r, W in zip(reseeded, Ws)):
             return "seed_loop"
         return None
@@ -705,6 +706,10 @@ class _LModelBackward(_Spec):
                 return key
         if _close_grads(course._backward_chain(AL - Y, unpacked, ["relu"] * (L - 1) + ["linear"]), got):
             return "fused"
+        for l in range(1, L):  # dA[l] as the relu derivative left it: zeroed where Z[l] <= 0
+            masked = exp[f"dA{l}"] * (unpacked[l - 1][1] > 0)
+            if not _close(exp[f"dA{l}"], masked) and _close(masked, got.get(f"dA{l}")):
+                return "inplace"
         # dW[l] = (1/m) dZ[l] A[l]^T: A[l] is the next cache's A_prev (AL for layer L)
         dA = dAL
         for l in range(L, 0, -1):
