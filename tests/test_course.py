@@ -386,9 +386,8 @@ def test_course_functions_raise_the_library_errors_with_the_notation():
     with pytest.raises(DataError, match=r"^AL holds an exact 0 or 1 \(first at \[0, 2\]\): dAL = -\(Y/AL - \(1-Y\)/\(1-AL\)\) "
                                         r"divides by zero there"):
         course.L_model_backward(np.array([[0.5, 0.5, 1.0, 0.5]]), Y, caches)
-    with pytest.raises(DataError, match=r"^AL must hold probabilities in \[0, 1\] \(the sigmoid output A\[L\]\) for "
-                                        r"L_model_backward, found -0\.5 \.\. 0\.5$"):
-        course.L_model_backward(np.array([[0.5, -0.5, 0.5, 0.5]]), Y, caches)
+    with pytest.raises(DataError, match=r"^AL contains NaN or infinity \(first at \[0, 3\]\); L_model_backward needs"):
+        course.L_model_backward(np.array([[0.5, 0.5, 0.5, np.inf]]), Y, caches)
     with pytest.raises(DataError, match=r"^AL must hold probabilities in \[0, 1\] \(the sigmoid output A\[L\]\) for "
                                         r"compute_cost, found 0\.5 \.\. 1\.5$"):
         course.compute_cost(np.array([[0.5, 1.5]]), np.array([[1.0, 0.0]]))
@@ -405,3 +404,71 @@ def test_course_functions_raise_the_library_errors_with_the_notation():
         course.update_parameters(params, {"dW1": np.ones((2, 3)), "db1": np.zeros((2, 1))}, float("nan"))
     with pytest.raises(ShapeError, match=r"^Y must be \(n\[L\], m\) = \(1, 5\), got \(5,\): labels must be a row"):
         course.predict(np.ones((3, 5)), np.ones(5), params | {"W1": np.ones((1, 3)), "b1": np.zeros((1, 1))})
+
+
+def test_the_course_own_test_cases_give_its_published_outputs():
+    """The course's unit test cases (seeded as in its testCases module) and the expected outputs its notebook prints."""
+    def near(got, published):
+        np.testing.assert_allclose(got, np.array(published), rtol=0, atol=6e-9)
+
+    np.random.seed(3)  # L_model_backward_test_case: AL drawn with randn, 1.79 > 1 included, caches independent
+    AL, Y = np.random.randn(1, 2), np.array([[1, 0]])
+    c1 = ((np.random.randn(4, 2), np.random.randn(3, 4), np.random.randn(3, 1)), np.random.randn(3, 2))
+    c2 = ((np.random.randn(3, 2), np.random.randn(1, 3), np.random.randn(1, 1)), np.random.randn(1, 2))
+    grads = course.L_model_backward(AL, Y, (c1, c2))
+    near(grads["dW1"], [[0.41010002, 0.07807203, 0.13798444, 0.10502167], [0, 0, 0, 0],
+                        [0.05283652, 0.01005865, 0.01777766, 0.0135308]])
+    near(grads["db1"], [[-0.22007063], [0], [-0.02835349]])
+    near(grads["dA1"], [[0.12913162, -0.44014127], [-0.14175655, 0.48317296], [0.01663708, -0.05670698]])
+
+    np.random.seed(1)  # linear_backward_test_case
+    dZ, A, W, b = np.random.randn(3, 4), np.random.randn(5, 4), np.random.randn(3, 5), np.random.randn(3, 1)
+    dA_prev, dW, db = course.linear_backward(dZ, (A, W, b))
+    near(dA_prev[:, 0], [-1.15171336, 0.60345879, -0.4319552, -0.38981415, -2.52214926])
+    near(dW, [[0.07313866, -0.0976715, -0.87585828, 0.73763362, 0.00785716],
+              [0.85508818, 0.37530413, -0.59912655, 0.71278189, -0.58931808],
+              [0.97913304, -0.24376494, -0.08839671, 0.55151192, -0.10290907]])
+    near(db, [[-0.14713786], [-0.11313155], [-0.13209101]])
+
+    np.random.seed(2)  # linear_activation_backward_test_case
+    dA, A, W, b, Z = (np.random.randn(*s) for s in ((1, 2), (3, 2), (1, 3), (1, 1), (1, 2)))
+    dA_prev, dW, db = course.linear_activation_backward(dA, ((A, W, b), Z), "sigmoid")
+    near(dA_prev, [[0.11017994, 0.01105339], [0.09466817, 0.00949723], [-0.05743092, -0.00576154]])
+    near(dW, [[0.10266786, 0.09778551, -0.01968084]])
+    near(db, [[-0.05729622]])
+    dA_prev, dW, db = course.linear_activation_backward(dA, ((A, W, b), Z), "relu")
+    near(dA_prev, [[0.44090989, 0], [0.37883606, 0], [-0.2298228, 0]])
+    near(dW, [[0.44513824, 0.37371418, -0.10478989]])
+    near(db, [[-0.20837892]])
+
+    np.random.seed(2)  # update_parameters_test_case: parameters after seed(2), grads after seed(3)
+    params = {"W1": np.random.randn(3, 4), "b1": np.random.randn(3, 1), "W2": np.random.randn(1, 3), "b2": np.random.randn(1, 1)}
+    np.random.seed(3)
+    grads = {"dW1": np.random.randn(3, 4), "db1": np.random.randn(3, 1), "dW2": np.random.randn(1, 3),
+             "db2": np.random.randn(1, 1)}
+    new = course.update_parameters(params, grads, 0.1)
+    near(new["W1"], [[-0.59562069, -0.09991781, -2.14584584, 1.82662008], [-1.76569676, -0.80627147, 0.51115557, -1.18258802],
+                     [-1.0535704, -0.86128581, 0.68284052, 2.20374577]])
+    near(new["b1"], [[-0.04659241], [-1.28888275], [0.53405496]])
+    near(new["W2"], [[-0.55569196, 0.0354055, 1.32964895]])
+    near(new["b2"], [[-0.84610769]])
+
+    np.random.seed(1)  # linear_forward_test_case
+    A, W, b = np.random.randn(3, 2), np.random.randn(1, 3), np.random.randn(1, 1)
+    near(course.linear_forward(A, W, b)[0], [[3.26295337, -1.23429987]])
+    np.random.seed(2)  # linear_activation_forward_test_case
+    A, W, b = np.random.randn(3, 2), np.random.randn(1, 3), np.random.randn(1, 1)
+    near(course.linear_activation_forward(A, W, b, "sigmoid")[0], [[0.96890023, 0.11013289]])
+    near(course.linear_activation_forward(A, W, b, "relu")[0], [[3.43896131, 0]])
+    np.random.seed(6)  # L_model_forward_test_case_2hidden
+    X = np.random.randn(5, 4)
+    P = {}
+    for l, shape in enumerate([(4, 5), (3, 4), (1, 3)], start=1):
+        P[f"W{l}"], P[f"b{l}"] = np.random.randn(*shape), np.random.randn(shape[0], 1)
+    AL, caches = course.L_model_forward(X, P)
+    near(AL, [[0.03921668, 0.70498921, 0.19734387, 0.04728177]])
+    assert len(caches) == 3
+    assert course.compute_cost(np.array([[0.8, 0.9, 0.4]]), np.array([[1, 1, 0]])) == pytest.approx(0.2797765635793422, rel=1e-14)
+    p = course.initialize_parameters_deep([5, 4, 3], seed=3, method="small")  # the step-by-step notebook's initializer
+    near(p["W1"][0], [0.01788628, 0.0043651, 0.00096497, -0.01863493, -0.00277388])
+    near(p["W2"][2], [-0.00768836, -0.00230031, 0.00745056, 0.01976111])

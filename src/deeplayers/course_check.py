@@ -696,7 +696,7 @@ class _LModelBackward(_Spec):
         if hint:
             return "dAL_sign" if hint == "sign" else hint
         unpacked = [course._unpack(c) for c in caches]
-        dAL = BinaryCrossEntropy().dAL(AL, Y)  # the engine's -(Y/AL - (1-Y)/(1-AL))
+        dAL = BinaryCrossEntropy.dAL_exact(AL, Y)
         variants = [
             (["relu"] * L, "relu_place"), (["sigmoid"] * L, "relu_place"), (["sigmoid"] * (L - 1) + ["relu"], "relu_place"),
             (["relu"] * (L - 1) + ["linear"], "g_missing"),

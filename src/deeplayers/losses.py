@@ -97,8 +97,12 @@ class BinaryCrossEntropy(Loss):
         return -np.sum(Y * np.log(A) + (1 - Y) * np.log1p(-A), axis=0)
 
     def dAL(self, AL, Y):
-        A = _clip(AL)
-        return -(np.divide(Y, A) - np.divide(1 - Y, 1 - A))
+        return self.dAL_exact(_clip(AL), Y)
+
+    @staticmethod
+    def dAL_exact(AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """-(Y/AL - (1-Y)/(1-AL)) as written, unclipped: any AL other than 0 and 1 (the course's L_model_backward)."""
+        return -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
 
 
 class CategoricalCrossEntropy(Loss):
