@@ -24,7 +24,7 @@ COMMANDS = {
     "predict": ["--out", "--proba"],
     "evaluate": ["--json", "--split"],
     "summary": [],
-    "gradcheck": ["--layers", "--activation", "--output", "--seed"],
+    "gradcheck": ["--layer-dims", "--activation", "--output", "--seed"],
     "plot": ["--what", "curves", "boundary", "weights", "architecture", "--data", "--out"],
     "export": ["--onnx"],
     "search": ["--space", "--strategy"],
@@ -61,9 +61,26 @@ def test_command_help_is_complete(command: str) -> None:
             assert p.help or command == "search", f"{command} {p.opts} has no help text"
 
 
-def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_command_runs_the_demo_in_both_spellings(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # deeplayers and python -m deeplayers are one program: no command runs 'demo' (the README's first command)
+    calls = []
+    monkeypatch.setattr("deeplayers.demo.run_demo", lambda *a: calls.append(a) or 0.9)
     code, out, _ = run([], capsys)
-    assert code == 0 and "Commands:" in out
+    assert code == 0 and calls == [(None, 2500, 0.0075)] and "deeplayers --help" in out
+    code, _, _ = run(["demo", "--iterations", "7", "--lr", "0.5"], capsys)
+    assert code == 0 and calls[-1] == (None, 7, 0.5)
+    result = CliRunner().invoke(cli, ["demo", "--help"])
+    for word in ("--cat", "--iterations", "--lr", "2500", "0.0075"):
+        assert word in result.output
+
+
+def test_python_m_deeplayers_runs_the_course_demo() -> None:
+    proc = subprocess.run([sys.executable, "-m", "deeplayers", "demo", "--iterations", "101"], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Cost after iteration 0:" in proc.stdout and "Cost after iteration 100:" in proc.stdout
+    assert "Train Accuracy" in proc.stdout and "Test Accuracy" in proc.stdout and "layer_dims = [30, 20, 7, 5, 1]" in proc.stdout
 
 
 # -- user errors: one line on stderr, status 2 ---------------------------------------------------------
@@ -71,8 +88,9 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 def iris_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("iris")
     path = d / "iris.npz"
+    # float64: the metrics below are compared with scikit-learn's to 1e-9 (the defaults train in float32)
     code = main(["train", "iris", "--layers", "8", "--epochs", "60", "--batch-size", "32", "--lr", "0.02",
-                 "--seed", "3", "--out", str(path), "-q"])
+                 "--seed", "3", "--dtype", "float64", "--out", str(path), "-q"])
     assert code == 0
     assert path.is_file() and path.with_suffix(".png").is_file()
     return path
@@ -95,7 +113,7 @@ def _damaged_model(tmp: Path, iris_model: Path) -> Path:
     ("missing data file", "nosuch.csv: no such file or directory"),
     ("missing model file", "no such model file"),
     ("bad option value", "Invalid value for '--output'"),
-    ("bad layers", "--layers"),
+    ("bad layers", "'--layers': give a comma-separated list of positive integers such as 20,7,5, got '20,x'"),
     ("unknown option", "No such option"),
     ("bad val split", "--val-split"),
     ("bad dropout", "KEEP probability"),
@@ -104,7 +122,7 @@ def _damaged_model(tmp: Path, iris_model: Path) -> Path:
     ("shape mismatch at predict", "features"),
     ("damaged model file", "damaged"),
     ("foreign model file", "not an npz"),
-    ("bad limit", "--limit must be a positive"),
+    ("bad limit", "'--limit': must be a positive integer, got '0'"),
     ("resume without checkpoint", "no checkpoint at"),
     ("boundary without data", "needs --data"),
     ("missing output directory", "does not exist"),
@@ -160,14 +178,14 @@ def test_python_m_help_in_a_real_process() -> None:
 # -- gradcheck ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("output, dims", [("sigmoid", "5,4,1"), ("softmax", "4,5,3"), ("linear", "3,4,2")])
 def test_gradcheck_passes(output: str, dims: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["gradcheck", "--layers", dims, "--activation", "tanh", "--output", output], capsys)
+    code, out, _ = run(["gradcheck", "--layer-dims", dims, "--activation", "tanh", "--output", output], capsys)
     assert code == 0
     diff = float(out.split("relative difference ")[1].split()[0])
     assert diff < 2e-7 and "PASS" in out
 
 
 def test_gradcheck_fail_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["gradcheck", "--layers", "5,4,1", "--threshold", "0"], capsys)
+    code, out, _ = run(["gradcheck", "--layer-dims", "5,4,1", "--threshold", "0"], capsys)
     assert code == 1 and "FAIL" in out
 
 
@@ -219,13 +237,23 @@ def test_predict_csv_matches_the_saved_model(iris_model: Path, tmp_path: Path, c
 def test_predict_reads_a_feature_only_csv(iris_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from deeplayers.datasets import load_builtin
 
-    X = load_builtin("iris").X[:, :5]
+    ds = load_builtin("iris")
+    X = ds.X[:, :5]
+    want = dl.load(iris_model).predict(X)[0].tolist()
+    # with a header: the columns are the model's features by name
     src = tmp_path / "new.csv"
-    np.savetxt(src, X.T, delimiter=",", header="a,b,c,d", comments="")
+    np.savetxt(src, X.T, delimiter=",", header=",".join(ds.feature_names), comments="")
     code, out, err = run(["predict", iris_model, src, "--out", "-"], capsys)
     assert code == 0, err
     lines = out.strip().splitlines()
     assert lines[0] == "sample,prediction" and len(lines) == 6
+    assert [line.split(",")[1] for line in lines[1:]] == want
+    # without a header: n[0] = 4 columns in training order, all features
+    bare = tmp_path / "bare.csv"
+    np.savetxt(bare, X.T, delimiter=",")
+    code, out, err = run(["predict", iris_model, bare, "--out", "-"], capsys)
+    assert code == 0, err
+    assert [line.split(",")[1] for line in out.strip().splitlines()[1:]] == want
 
 
 def test_evaluate_classification_matches_sklearn(iris_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -256,8 +284,8 @@ def test_evaluate_binary_and_regression_match_sklearn(tmp_path: Path, capsys: py
     from deeplayers.datasets import load_builtin
 
     bc = tmp_path / "bc.npz"
-    assert run(["train", "breast_cancer", "--layers", "6", "--epochs", "15", "--out", bc, "--no-plot", "-q"],
-               capsys)[0] == 0
+    assert run(["train", "breast_cancer", "--layers", "6", "--epochs", "15", "--dtype", "float64", "--out", bc,
+                "--no-plot", "-q"], capsys)[0] == 0
     code, out, _ = run(["evaluate", bc, "breast_cancer", "--json"], capsys)
     got = json.loads(out)
     ds = load_builtin("breast_cancer")
@@ -268,8 +296,8 @@ def test_evaluate_binary_and_regression_match_sklearn(tmp_path: Path, capsys: py
     assert got["confusion_matrix"] == sk.confusion_matrix(ds.y, (p > 0.5).astype(int)).tolist()
 
     reg = tmp_path / "diabetes.npz"
-    assert run(["train", "diabetes", "--layers", "8", "--epochs", "30", "--lr", "0.01", "--out", reg, "--no-plot",
-                "-q"], capsys)[0] == 0
+    assert run(["train", "diabetes", "--layers", "8", "--epochs", "30", "--lr", "0.01", "--dtype", "float64", "--out",
+                reg, "--no-plot", "-q"], capsys)[0] == 0
     model = dl.load(reg)
     assert model.network.activations[-1] == "linear"
     code, out, _ = run(["evaluate", reg, "diabetes", "--json"], capsys)
@@ -348,6 +376,7 @@ def test_train_reproduces_the_course_on_the_cat_pictures(cat_data: tuple, tmp_pa
     with threadpool_limits(limits=1, user_api="blas"):  # the suite's machine is small and shared
         code, out, err = run(["train", h5, "--layers", "20,7,5", "--init", "course", "--optimizer", "gd", "--lr",
                               "0.0075", "--iterations", "101", "--batch-size", "full", "--val-split", "0", "--seed", "1",
+                              "--lr-schedule", "constant", "--l2", "0", "--dtype", "float64",
                               "--out", tmp_path / "cat.npz", "--no-plot", "-q"], capsys)
     assert code == 0, err
     model = dl.load(tmp_path / "cat.npz")

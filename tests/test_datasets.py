@@ -120,8 +120,15 @@ def test_h5_problems(tmp_path):
         for s, m in (("train", 4), ("test", 2)):
             f[f"{s}_set_x"] = np.arange(m * 12, dtype=np.uint8).reshape(m, 2, 2, 3)
             f[f"{s}_set_y"] = np.arange(m) % 2
+    # a file holding both parts gives the training part by default (issue 11), as the CLI's --split help says
+    ds = load_dataset(tmp_path / "both.h5")
+    assert ds.X.shape == (12, 4) and ds.name == "both.h5:train" and np.array_equal(ds.y, np.arange(4) % 2)
+    with h5py.File(tmp_path / "several.h5", "w") as f:  # several parts but no training part: say so
+        for s in ("dev", "test"):
+            f[f"{s}_set_x"] = np.zeros((2, 3))
+            f[f"{s}_set_y"] = np.zeros(2)
     with pytest.raises(DataError, match="holds several sets .*choose one with split"):
-        load_dataset(tmp_path / "both.h5")
+        load_dataset(tmp_path / "several.h5")
     ds = load_dataset(tmp_path / "both.h5", split="test")
     assert ds.X.shape == (12, 2) and np.array_equal(ds.X[:, 1], np.arange(12, 24))
     with h5py.File(tmp_path / "mismatch.h5", "w") as f:
@@ -256,8 +263,11 @@ def test_npz_layouts_and_keys(tmp_path):
     # Keras-style split keys
     np.savez(tmp_path / "split.npz", x_train=rows[:20], y_train=y[:20], x_test=rows[20:], y_test=y[20:])
     assert load_dataset(tmp_path / "split.npz", split="test").X.shape == (4, 10)
-    with pytest.raises(DataError, match="no features array X or x; the archive holds x_train, y_train, x_test, y_test"):
-        load_dataset(tmp_path / "split.npz")
+    ds = load_dataset(tmp_path / "split.npz")  # both parts: the training part by default (issue 11)
+    assert np.array_equal(ds.X, rows[:20].T) and np.array_equal(ds.y, y[:20])
+    np.savez(tmp_path / "nox.npz", x_test=rows[20:], y_test=y[20:])
+    with pytest.raises(DataError, match="no features array X or x; the archive holds x_test, y_test"):
+        load_dataset(tmp_path / "nox.npz")
     with pytest.raises(DataError, match="no labels array 'target'; the archive holds X, y"):
         np.savez(tmp_path / "xy.npz", X=rows, y=y)
         load_npz(tmp_path / "xy.npz", labels="target")

@@ -109,7 +109,9 @@ def test_ranking_matches_independent_training(iris):
     X, Y = iris
     Xv, Yv = X[:, ::4], Y[:, ::4]
     Xt, Yt = np.delete(X, np.s_[::4], axis=1), np.delete(Y, np.s_[::4], axis=1)
-    space = {"learning_rate": [0.3, 0.03], "hidden": [[6], [6, 4]], "l2": 0.5}
+    # the course's settings, named (the search's own defaults are the practitioner ones, deeplayers.defaults)
+    course = {"optimizer": "gd", "batch_size": None, "lr_schedule": "constant", "init": "he", "dtype": "float64"}
+    space = {"learning_rate": [0.3, 0.03], "hidden": [[6], [6, 4]], "l2": 0.5, **course}
     res = dl.search(Xt, Yt, space, strategy="grid", validation_data=(Xv, Yv), epochs=25, storage=None, seed=3)
     assert len(res.trials) == 4
     vals = [t["val_cost"] for t in res.trials]
@@ -149,7 +151,10 @@ def test_errors_are_clear(iris):
 def test_diverged_trials_rank_last():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3, 100))
-    res = dl.search(X, 2 * X[:1], {"learning_rate": [10.0, 0.01]}, epochs=20, storage=None)  # regression
+    # the course's settings, named (gradient descent at 10 diverges; the default Adam + cosine need not)
+    course = {"optimizer": "gd", "batch_size": None, "lr_schedule": "constant", "init": "he", "dtype": "float64",
+              "l2": 0.0, "hidden": [32]}
+    res = dl.search(X, 2 * X[:1], {"learning_rate": [10.0, 0.01], **course}, epochs=20, storage=None)  # regression
     assert [t["status"] for t in res.trials] == ["ok", "diverged"]
     assert res.trials[0]["params"]["learning_rate"] == 0.01 and res.trials[0]["layer_dims"] == [3, 32, 1]
     assert res.trials[1]["val_cost"] is None and "training diverged" in res.trials[1]["error"]
@@ -345,8 +350,9 @@ def test_cli_search_command(tmp_path):
     r2 = CliRunner().invoke(search_cli, args)  # same command again: everything from storage
     assert r2.exit_code == 0 and "0 trials run, 4 taken from storage" in r2.output
 
+    # a user error: status 2, as everywhere on the command line (python -m deeplayers.search is the same program)
     assert search_command_main(["no_such_data", "--space", '{"learning_rate": [0.1]}', "--out",
-                                str(tmp_path / "x")]) == 1
+                                str(tmp_path / "x")]) == 2
     bad = CliRunner().invoke(search_cli, ["iris", "--space", '{"lr": [0.1]}', "--out", str(tmp_path / "y")])
-    assert bad.exit_code == 1 and "unknown option(s) ['lr']" in bad.output
+    assert bad.exit_code == 2 and "unknown option(s) ['lr']" in bad.output
     assert math.isfinite(model.network.parameters["W1"].sum())

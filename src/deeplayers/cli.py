@@ -1,14 +1,20 @@
-"""The command line: ``deeplayers train | predict | evaluate | summary | gradcheck | plot | export | search``.
+"""The command line: ``deeplayers train | predict | evaluate | summary | gradcheck | plot | export | search | demo``.
 
 Every command is a thin face over the library: data through :func:`deeplayers.datasets.load_dataset`,
-training through :meth:`deeplayers.Network.fit` (the one training loop), model files through
-:func:`deeplayers.save` / :func:`deeplayers.load`, pictures through :mod:`deeplayers.plots`,
-ONNX through :func:`deeplayers.onnx_export.export_onnx`.
+training through :meth:`deeplayers.Network.fit` (the one training loop) with the practitioner
+defaults of :data:`deeplayers.defaults.DEFAULTS`, model files through :func:`deeplayers.save` /
+:func:`deeplayers.load`, pictures through :mod:`deeplayers.plots`, ONNX through
+:func:`deeplayers.onnx_export.export_onnx`.
 
-Exit status: 0 success; 1 a failed gradient check; 2 a user error (bad path, bad option value,
-shape mismatch, damaged model file, bad data), reported as ONE line ``error: ...`` on stderr, never
-a traceback; 130 interrupted by Ctrl-C (after saving the checkpoint, with the command to resume).
-Anything else is a bug and keeps its traceback.
+Exit status: 0 success; 1 a failed gradient check; 2 a user error (bad path, bad option value, an
+option that does not apply, shape mismatch, damaged model file, bad data, a diverged training run),
+reported as ONE line ``error: ...`` on stderr, never a traceback; 130 interrupted by Ctrl-C (after
+saving the checkpoint, with the command to resume). Anything else is a bug and keeps its traceback.
+
+Options are checked (ranges by their click types, combinations at the top of each command) before
+any data is read or anything is printed. The library's messages speak Python (``learning_rate``,
+``labels=...``); :func:`cli_message` translates them, in one place, into the command line's words
+(``--lr``, ``--labels``).
 """
 
 from __future__ import annotations
@@ -26,40 +32,132 @@ from typing import Any
 
 import click
 import numpy as np
+from click.core import ParameterSource
 
 from .activations import ACTIVATIONS
+from .defaults import DEFAULTS
 from .errors import ConfigError, DataError, DeeplayersError, ModelFileError
 from .training import SCHEDULES
 
-__all__ = ["main", "cli", "evaluate_metrics"]
+__all__ = ["main", "cli", "evaluate_metrics", "cli_message"]
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 HIDDEN = sorted(g for g in ACTIVATIONS if g != "softmax")
 OPTIMIZER_NAMES = ["gd", "momentum", "rmsprop", "adam"]
+SCALES = ["auto", "standard", "minmax", "divide", "none"]
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+_CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 
 # the command line as typed (set by main), to print the exact command that resumes a run
 _ARGV: list[str] = []
+# the DATA argument being read, for messages ("the model expects 13 features, wine.csv has 10")
+_STATE: dict[str, Any] = {}
 
 
-# -- option parsing helpers --------------------------------------------------------------------------
-def _int_list(text: str, what: str, allow_empty: bool = True, sep: str = ",") -> list[int]:
-    """``"20,7,5"`` -> [20, 7, 5] (``sep`` characters or spaces between); ``""`` -> [] when allowed."""
-    normalized = text
-    for c in sep + " ":
-        normalized = normalized.replace(c, ",")
-    parts = [p for p in normalized.split(",") if p.strip()]
-    if not parts and not allow_empty:
-        raise click.BadParameter(f"give a comma-separated list of positive integers, got {text!r}", param_hint=what)
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        raise click.BadParameter(f"give a comma-separated list of positive integers such as 20,7,5, got {text!r}",
-                                 param_hint=what) from None
-    if any(v < 1 for v in values):
-        raise click.BadParameter(f"every size must be a positive integer, got {text!r}", param_hint=what)
-    return values
+# -- option types: checked by click before the command runs -------------------------------------------
+class SizesType(click.ParamType):
+    """Comma-separated positive integers, ``20,7,5``; ``""`` gives [] when ``allow_empty``."""
+
+    name = "SIZES"
+
+    def __init__(self, allow_empty: bool = True, min_count: int = 0, sep: str = ",", example: str = "20,7,5") -> None:
+        self.allow_empty, self.min_count, self.sep, self.example = allow_empty, min_count, sep, example
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[int]:
+        if isinstance(value, list):
+            return value
+        text = str(value).strip()
+        if not text:
+            if self.allow_empty:
+                return []
+            self.fail(f"give a comma-separated list of positive integers such as {self.example}", param, ctx)
+        parts = re.split(f"[{re.escape(self.sep)}]", text)
+        if any(not p.strip() for p in parts):
+            self.fail(f"{value!r} has an empty size (two separators in a row, or one at an end); give positive "
+                      f"integers such as {self.example}", param, ctx)
+        try:
+            sizes = [int(p) for p in parts]
+        except ValueError:
+            self.fail(f"give a comma-separated list of positive integers such as {self.example}, got {value!r}",
+                      param, ctx)
+        if any(n < 1 for n in sizes):
+            self.fail(f"every size must be a positive integer, got {value!r}", param, ctx)
+        if len(sizes) < self.min_count:
+            self.fail(f"give at least {self.min_count} sizes such as {self.example}, got {value!r}", param, ctx)
+        return sizes
+
+
+class BatchSizeType(click.ParamType):
+    """A positive number of samples, or ``full`` (full batch: the course's gradient descent)."""
+
+    name = "N|full"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if value is None or isinstance(value, int):
+            if isinstance(value, int) and value < 1:
+                self.fail(f"give a positive number of samples or 'full', got {value!r}", param, ctx)
+            return value
+        text = str(value).strip().lower()
+        if text == "full":
+            return None
+        try:
+            b = int(text)
+        except ValueError:
+            self.fail(f"give a positive number of samples or 'full', got {value!r}", param, ctx)
+        if b < 1:
+            self.fail(f"give a positive number of samples or 'full', got {value!r}", param, ctx)
+        return b
+
+
+class _Said:
+    """A click range whose refusal says what the value must be ("a KEEP probability in (0, 1]")."""
+
+    what = ""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)  # type: ignore[misc]
+        except click.BadParameter:
+            self.fail(f"must be {self.what}, got {value!r}", param, ctx)  # type: ignore[attr-defined]
+
+
+class IntRange(_Said, click.IntRange):
+    def __init__(self, what: str, **bounds: Any) -> None:
+        super().__init__(**bounds)
+        self.what = what
+
+
+class FloatRange(_Said, click.FloatRange):
+    def __init__(self, what: str, **bounds: Any) -> None:
+        super().__init__(**bounds)
+        self.what = what
+
+
+POSITIVE = IntRange("a positive integer", min=1)
+NON_NEGATIVE = IntRange("a non-negative integer", min=0)
+POSITIVE_FLOAT = FloatRange("a positive number", min=0, min_open=True)
+NON_NEGATIVE_FLOAT = FloatRange("a non-negative number", min=0)
+
+
+def given(ctx: click.Context, name: str) -> bool:
+    """Whether option ``name`` (its Python name) was typed on the command line (not its default)."""
+    return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+
+def refuse_unless(ctx: click.Context, condition: bool, names: Sequence[str], why: str) -> None:
+    """A one-line usage error when an option among ``names`` was typed but ``condition`` is false,
+    e.g. ``--patience applies only with --early-stopping``: no option is ever silently ignored."""
+    if condition:
+        return
+    for name in names:
+        if given(ctx, name):
+            opt = next(p for p in ctx.command.params if p.name == name)
+            raise click.UsageError(f"{_option_name(opt)} {why}", ctx)
+
+
+def _option_name(param: click.Parameter) -> str:
+    return max(param.opts, key=len) if param.opts else param.name or "?"
 
 
 def _labels_arg(labels: str | None) -> Any:
@@ -73,43 +171,139 @@ def _labels_arg(labels: str | None) -> Any:
     return labels
 
 
-def _batch_size(value: str) -> int | None:
-    if value.lower() in ("full", "none", "0"):
-        return None
-    try:
-        b = int(value)
-    except ValueError:
-        raise click.BadParameter(f"give a positive integer or 'full', got {value!r}", param_hint="--batch-size") from None
-    if b < 1:
-        raise click.BadParameter(f"give a positive integer or 'full', got {value!r}", param_hint="--batch-size")
-    return b
+def _data_kind(data: str) -> str:
+    """What DATA names, without reading it: builtin, idx-dir, csv, npy, npz, h5, idx or other."""
+    from .datasets import BUILTINS
+
+    path = Path(data)
+    if not path.exists():
+        return "builtin" if data.lower().replace("-", "_") in BUILTINS else "missing"
+    if path.is_dir():
+        return "idx-dir"
+    suffix = path.suffix.lower()
+    if suffix in _CSV_SUFFIXES:
+        return "csv"
+    return {".npy": "npy", ".npz": "npz", ".h5": "h5", ".hdf5": "h5", ".hdf": "h5"}.get(suffix, "other")
+
+
+def check_data_options(data: str, labels: str | None, split: str | None) -> None:
+    """Refuse --labels and --split where they do not apply, before anything is read."""
+    kind = _data_kind(data)
+    if labels is not None and kind == "builtin":
+        raise click.UsageError(f"--labels does not apply to the built-in data set {data!r}: its labels come with it")
+    if labels is not None and kind == "idx-dir":
+        raise click.UsageError(f"--labels does not apply to an IDX directory ({data}): its labels are the "
+                               "*-labels-idx1-ubyte files")
+    if split is not None and kind in ("builtin", "csv", "npy", "idx"):
+        what = "a built-in data set" if kind == "builtin" else f"a {kind.upper()} file"
+        raise click.UsageError(f"--split does not apply to {what} ({data}): it chooses the train or test part "
+                               "of a file holding both (.h5, .npz, an IDX directory)")
+    if kind == "idx-dir" and split not in (None, "train", "test", "t10k"):
+        raise click.UsageError(f"--split for an IDX directory is 'train' or 'test' (the t10k-* files), got {split!r}")
 
 
 def _load_data(data: str, labels: str | None, split: str | None, limit: int | None, *, need_labels: bool = True,
                n_features: int | None = None) -> Any:
     """load_dataset with the CLI's options; ``limit`` keeps the first N samples.
 
-    With ``n_features`` (predicting for a model) a CSV whose last column would be read as labels
-    but whose other columns are one short of n[0] is re-read with every column as a feature.
+    With ``n_features`` (predicting for a model) a header-less CSV whose last column would be read
+    as labels but whose other columns are one short of n[0] is re-read with every column as a feature.
     """
     from .datasets import load_dataset
 
+    _STATE["data"] = data
     lab = _labels_arg(labels)
-    if limit is not None and limit < 1:
-        raise ConfigError(f"--limit must be a positive number of samples, got {limit}")
-    if Path(data).is_dir() and split not in (None, "train", "test", "t10k"):
-        raise ConfigError(f"--split for an IDX directory is 'train' or 'test' (the t10k-* files), got {split!r}")
     if limit is not None and Path(data).is_dir():
         ds = _idx_dir_head(Path(data), split or "train", limit)
     else:
         ds = load_dataset(data, labels=lab, split=split)
     if (n_features is not None and labels is None and ds.y is not None and ds.n_features == n_features - 1
-            and Path(data).suffix.lower() in (".csv", ".tsv", ".txt")):
+            and _data_kind(data) == "csv"):
         ds = load_dataset(data, labels=False, split=split)
     if limit is not None:
         ds = replace(ds, X=ds.X[:, :limit], y=None if ds.y is None else ds.y[:limit])
     if need_labels and ds.y is None:
         raise DataError(f"{data}: no labels found; name the label column or array with --labels")
+    return ds
+
+
+def _load_for_model(mdl: Any, data: str, labels: str | None, split: str | None, limit: int | None, *,
+                    need_labels: bool) -> Any:
+    """DATA as the model was trained on it: a CSV with a header is matched to the model's feature
+    names (any column order; the model's label column, or --labels, is the labels and never a
+    feature); other data by position, with its feature names checked when it has some."""
+    names = mdl.metadata.get("feature_names")
+    _STATE["data"] = data
+    if names and _data_kind(data) == "csv":
+        from .datasets import csv_header
+
+        header = csv_header(data)
+        if header is not None:
+            ds = _csv_by_name(data, header, list(names), mdl.metadata.get("label_name"), labels, need_labels)
+            if limit is not None:
+                ds = replace(ds, X=ds.X[:, :limit], y=None if ds.y is None else ds.y[:limit])
+            return ds
+    ds = _load_data(data, labels, split, limit, need_labels=need_labels,
+                    n_features=None if need_labels else mdl.network.layer_dims[0])
+    if names and ds.feature_names and list(ds.feature_names) != list(names):
+        _check_names(data, list(ds.feature_names), list(names))
+        ds = replace(ds, X=ds.X[[list(ds.feature_names).index(n) for n in names]], feature_names=list(names))
+    return ds
+
+
+def _listed(names: Sequence[str], most: int = 6) -> str:
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def _check_names(data: str, columns: Sequence[str], names: Sequence[str]) -> None:
+    """The same features by name, or a DataError naming the missing and the unknown ones."""
+    seen = set()
+    for c in columns:
+        if c in seen:
+            raise DataError(f"{data}: the column name {c!r} appears twice; feature columns are matched to the "
+                            "model's by name, so each name must be unique")
+        seen.add(c)
+    missing = [n for n in names if n not in seen]
+    unknown = [c for c in columns if c not in set(names)]
+    if missing and unknown:
+        raise DataError(f"{data}: the columns do not match the model's features: no column {_listed(missing)}, and "
+                        f"unknown column {_listed(unknown)}; the model was trained on {len(names)} features named "
+                        f"{_listed(names)} (any order; name a label column with --labels)")
+    if missing:
+        raise DataError(f"{data}: no column {_listed(missing)}: the model was trained on {len(names)} features "
+                        f"named {_listed(names)}; give every one (in any order)")
+    if unknown:
+        raise DataError(f"{data}: unknown column {_listed(unknown)}: the model was trained on {len(names)} features "
+                        f"named {_listed(names)}; remove the others, or name the label column with --labels")
+
+
+def _csv_by_name(data: str, header: list[str], names: list[str], label_name: str | None, labels: str | None,
+                 need_labels: bool) -> Any:
+    from .datasets import load_csv
+
+    lab = _labels_arg(labels)
+    label_col: str | None
+    if lab is False:
+        label_col = None
+    elif isinstance(lab, int):
+        if not -len(header) <= lab < len(header):
+            raise DataError(f"{data}: --labels {lab}: the file has {len(header)} columns (0-based index)")
+        label_col = header[lab]
+    elif isinstance(lab, str):
+        if lab not in header:
+            raise DataError(f"{data}: no column named {lab!r} for --labels; the columns are: {_listed(header, 12)}")
+        label_col = lab
+    else:
+        label_col = label_name if label_name in header else None
+    _check_names(data, [c for c in header if c != label_col], names)
+    if need_labels and label_col is None:
+        known = f" (the model was trained with labels in {label_name!r})" if label_name else ""
+        raise DataError(f"{data}: no label column{known}; name the label column with --labels")
+    ds = load_csv(data, labels=label_col if label_col is not None else False, header=True)
+    order = [ds.feature_names.index(n) for n in names]
+    if order != list(range(len(order))):
+        ds = replace(ds, X=np.ascontiguousarray(ds.X[order]), feature_names=list(names))
     return ds
 
 
@@ -265,112 +459,143 @@ def cli() -> None:
       deeplayers predict mnist.npz path/to/mnist --split test --out predictions.csv
       deeplayers plot mnist.npz --what weights --out weights.png
       deeplayers export mnist.npz --onnx mnist.onnx
+    'deeplayers' alone (or 'python -m deeplayers') runs 'deeplayers demo'.
 
     DATA is a CSV/NPY/NPZ/HDF5 file, an MNIST-style IDX directory, or a built-in data set name
-    (digits, breast_cancer, iris, wine, diabetes). A user error prints one line 'error: ...' and
-    exits with status 2; Ctrl-C exits with status 130.
+    (digits, breast_cancer, iris, wine, diabetes).
+
+    A user error exits with status 2 after one line 'error: ...'; Ctrl-C exits with status 130.
+    Every option is checked before any data is read; an option that does not apply is refused,
+    never ignored.
     """
 
 
 _DATA_HELP = {
-    "labels": "Label column of a CSV (name or 0-based index; default: the last column; 'none': no labels), "
-              "labels key of an .npz/.h5, or a labels file for .npy/IDX data.",
-    "split": "Which part of a file or directory holding several: 'train' or 'test' (IDX directories: "
-             "train-*/t10k-* files; .h5: train_set_*/test_set_*; .npz: X_train/X_test). Default: train.",
-    "limit": "Use only the first N samples.",
+    "labels": "Which labels to use. CSV: the label column, by header name or 0-based index [default: the last "
+              "column]; 'none': no label column. NPZ/HDF5: the labels array's key. NPY/IDX file: a file of "
+              "labels. Not for built-in sets and IDX directories (their labels come with them).",
+    "split": "Which part of a file holding a training and a test part: 'train' or 'test' (IDX directory: the "
+             "train-*/t10k-* files; .h5: train_set_*/test_set_*; .npz: X_train/X_test). [default: train] "
+             "Refused for data with one part (CSV, NPY, built-in sets).",
+    "limit": "Use only the first N samples (a count) [default: all].",
 }
+
+
+def _labels_option(help_text: str = _DATA_HELP["labels"]) -> Any:
+    return click.option("--labels", default=None, metavar="COLUMN|KEY|FILE", help=help_text)
+
+
+def _split_option() -> Any:
+    return click.option("--split", default=None, metavar="train|test", help=_DATA_HELP["split"])
+
+
+def _limit_option() -> Any:
+    return click.option("--limit", type=POSITIVE, default=None, metavar="N", help=_DATA_HELP["limit"])
 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("data")
-@click.option("--labels", default=None, help=_DATA_HELP["labels"])
-@click.option("--split", default=None, help=_DATA_HELP["split"])
-@click.option("--limit", type=int, default=None, help=_DATA_HELP["limit"])
-@click.option("--layers", default="20,7,5", show_default=True,
-              help="Hidden layer sizes n[1],...,n[L-1], comma-separated ('' for none: logistic/softmax "
+@_labels_option()
+@_split_option()
+@_limit_option()
+@click.option("--layers", type=SizesType(), default=",".join(map(str, DEFAULTS["hidden_layer_sizes"])),
+              show_default=True, metavar="N1,N2,...",
+              help="Hidden layer sizes n[1],...,n[L-1] in units, comma-separated ('' for none: logistic/softmax "
                    "regression). n[0] and n[L] come from the data.")
-@click.option("--activation", type=click.Choice(HIDDEN), default="relu", show_default=True,
-              help="g[l] of the hidden layers.")
+@click.option("--activation", type=click.Choice(HIDDEN), default=DEFAULTS["activation"], show_default=True,
+              help="g[l] of the hidden layers (needs at least one hidden layer).")
 @click.option("--output", type=click.Choice(["auto", "sigmoid", "softmax", "linear"]), default="auto",
-              show_default=True, help="g[L]; auto: sigmoid for two classes, softmax for more, linear for "
-                                      "real-valued targets.")
-@click.option("--init", type=click.Choice(["he", "xavier", "course", "small"]), default="he", show_default=True,
-              help="Weight initialization.")
-@click.option("--optimizer", type=click.Choice(OPTIMIZER_NAMES), default="adam", show_default=True,
+              show_default=True, help="g[L] and its loss; auto: sigmoid for two classes, softmax for more, linear "
+                                      "(mean squared error) for real-valued targets.")
+@click.option("--init", type=click.Choice(["he", "xavier", "course", "small"]), default=DEFAULTS["init"],
+              show_default=True, help="Weight initialization: he (sqrt(2/n[l-1])), xavier (sqrt(1/n[l-1])), course "
+                                      "(randn/sqrt(n[l-1])) or small (randn*0.01).")
+@click.option("--optimizer", type=click.Choice(OPTIMIZER_NAMES), default=DEFAULTS["optimizer"], show_default=True,
               help="Update rule: plain gradient descent, momentum, RMSprop or Adam.")
-@click.option("--lr", type=float, default=None,
-              help="Learning rate alpha [default: the optimizer's own: gd 0.0075, adam 0.001, ...].")
-@click.option("--epochs", "--iterations", "epochs", type=int, default=100, show_default=True,
-              help="Passes over the training data (with full batch: gradient-descent iterations).")
-@click.option("--batch-size", default="64", show_default=True,
-              help="Mini-batch size, or 'full' for full-batch training (the course).")
-@click.option("--l2", type=float, default=0.0, show_default=True, help="L2 regularization lambda.")
-@click.option("--dropout", type=float, default=None,
-              help="Dropout KEEP probability of the hidden layers, in (0, 1] (e.g. 0.8 keeps 80%).")
-@click.option("--lr-schedule", type=click.Choice(list(SCHEDULES)), default="constant", show_default=True,
-              help="Learning-rate schedule per epoch (cosine: anneal towards 0 over --epochs).")
-@click.option("--val-split", type=float, default=0.1, show_default=True,
-              help="Fraction of the samples held out for validation (0: none). The preprocessing is "
+@click.option("--lr", type=POSITIVE_FLOAT, default=None, metavar="ALPHA",
+              help=f"Learning rate alpha (a positive number) [default: {DEFAULTS['learning_rate']:g} with "
+                   f"{DEFAULTS['optimizer']}; the optimizer's own otherwise: gd 0.0075, momentum 0.01, rmsprop 0.001].")
+@click.option("--epochs", "--iterations", "epochs", type=POSITIVE, default=DEFAULTS["epochs"], show_default=True,
+              help="Passes over the training data, in epochs (with --batch-size full: gradient-descent iterations).")
+@click.option("--batch-size", type=BatchSizeType(), default=str(DEFAULTS["batch_size"]), show_default=True,
+              help="Mini-batch size in samples, or 'full' for full-batch training (the course).")
+@click.option("--l2", type=NON_NEGATIVE_FLOAT, default=DEFAULTS["l2"], show_default=True,
+              help="L2 regularization lambda (adds lambda/(2m) sum ||W[l]||^2 to the cost; 0: none).")
+@click.option("--dropout", type=FloatRange("a KEEP probability in (0, 1]", min=0, max=1, min_open=True), default=None,
+              metavar="KEEP",
+              help="Dropout KEEP probability of the hidden layers, in (0, 1] (e.g. 0.8 keeps 80%) [default: no "
+                   "dropout].")
+@click.option("--lr-schedule", type=click.Choice(list(SCHEDULES)), default=DEFAULTS["lr_schedule"], show_default=True,
+              help="Learning-rate schedule per epoch (cosine: anneal from --lr towards 0 over --epochs; constant: "
+                   "keep --lr).")
+@click.option("--val-split", type=FloatRange("a fraction in [0, 1)", min=0, max=1, max_open=True), default=0.1, show_default=True,
+              help="Fraction of the samples held out for validation, in [0, 1) (0: none). The preprocessing is "
                    "fitted on the rest only.")
 @click.option("--early-stopping", is_flag=True,
-              help="Stop when the validation cost (training cost without validation) stops improving, and keep "
-                   "the best parameters.")
-@click.option("--patience", type=int, default=10, show_default=True, help="Epochs without improvement for "
-                                                                            "--early-stopping.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seeds the weights, the validation split, mini-batch order and dropout.")
-@click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
-              help="Floating-point type of the parameters and the computation (float32 is faster).")
-@click.option("--scale", type=click.Choice(["auto", "standard", "minmax", "divide", "none"]), default="auto",
-              show_default=True, help="Preprocessing fitted on the training data and saved with the model: auto "
-                                      "divides 8-bit images by 255 and standardizes anything else.")
-@click.option("--out", "out", default="model.npz", show_default=True, help="Model file to write (.npz).")
-@click.option("--plot", "plot_path", default=None,
+              help="Stop when the validation cost (the training cost with --val-split 0) has not improved for "
+                   "--patience epochs, and keep the best parameters [default: off].")
+@click.option("--patience", type=POSITIVE, default=10, show_default=True,
+              help="Epochs without improvement before --early-stopping stops (only with --early-stopping).")
+@click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True,
+              help="Seeds the weights, the validation split, mini-batch order and dropout (a non-negative integer).")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default=DEFAULTS["dtype"], show_default=True,
+              help="Floating-point type of the parameters and the computation (float64 for the course's exact "
+                   "numbers).")
+@click.option("--scale", type=click.Choice(SCALES), default="auto", show_default=True,
+              help="Preprocessing fitted on the training data and saved with the model: auto divides 8-bit images "
+                   "by 255 and standardizes anything else; divide: by 255.")
+@click.option("--out", "out", default="model.npz", show_default=True, metavar="FILE",
+              help="Model file to write (.npz).")
+@click.option("--plot", "plot_path", default=None, metavar="FILE",
               help="Cost-curve PNG to write [default: the model file's name with .png].")
-@click.option("--no-plot", is_flag=True, help="Do not draw the cost curve.")
-@click.option("--checkpoint", default=None,
-              help="Checkpoint file, written atomically every --checkpoint-every epochs and on Ctrl-C.")
-@click.option("--checkpoint-every", type=int, default=1, show_default=True,
-              help="Epochs between two checkpoints (a killed run loses at most this many).")
-@click.option("--resume", default=None,
+@click.option("--no-plot", is_flag=True, help="Do not draw the cost curve [default: draw it].")
+@click.option("--checkpoint", default=None, metavar="FILE",
+              help="Checkpoint file, written atomically every --checkpoint-every epochs and on Ctrl-C [default: "
+                   "none].")
+@click.option("--checkpoint-every", type=POSITIVE, default=1, show_default=True,
+              help="Epochs between two checkpoints (a killed run loses at most this many; only with --checkpoint).")
+@click.option("--resume", default=None, metavar="FILE",
               help="Continue from this checkpoint; give the same data and options as the interrupted run.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-@click.option("-v", "--verbose", is_flag=True, help="A line per epoch.")
-def train(data: str, labels: str | None, split: str | None, limit: int | None, layers: str, activation: str,
-          output: str, init: str, optimizer: str, lr: float | None, epochs: int, batch_size: str, l2: float,
-          dropout: float | None, lr_schedule: str, val_split: float, early_stopping: bool, patience: int,
-          seed: int, dtype: str, scale: str, out: str, plot_path: str | None, no_plot: bool,
-          checkpoint: str | None, checkpoint_every: int, resume: str | None, quiet: bool, verbose: bool) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="No progress output [default: a progress display].")
+@click.option("-v", "--verbose", is_flag=True, help="A line per epoch instead of the progress display.")
+@click.pass_context
+def train(ctx: click.Context, data: str, labels: str | None, split: str | None, limit: int | None, layers: list[int],
+          activation: str, output: str, init: str, optimizer: str, lr: float | None, epochs: int,
+          batch_size: int | None, l2: float, dropout: float | None, lr_schedule: str, val_split: float,
+          early_stopping: bool, patience: int, seed: int, dtype: str, scale: str, out: str, plot_path: str | None,
+          no_plot: bool, checkpoint: str | None, checkpoint_every: int, resume: str | None, quiet: bool,
+          verbose: bool) -> None:
     """Train a network on DATA and save it with its preprocessing, classes and history.
 
     Builds layer_dims = [n0, *layers, nL] from the data, prints the summary table, trains with a
     progress display, prints the final training and validation metrics, writes the model file
-    (--out) and the cost curve (--plot). With --checkpoint, Ctrl-C saves the state as the
-    interrupted epoch began and prints the command that resumes it (exit status 130); a killed
-    run is resumed from the newest checkpoint with --resume, ending with the same parameters,
-    bit for bit, as an uninterrupted run.
+    (--out) and the cost curve (--plot). The defaults are the estimators' (deeplayers.defaults):
+    float32, Xavier, Adam at 0.001 with a cosine schedule, batches of 128, 200 epochs, L2 1e-4.
+    The course's own run: --init course --optimizer gd --lr 0.0075 --batch-size full
+    --lr-schedule constant --l2 0 --dtype float64 --val-split 0.
+
+    With --checkpoint, Ctrl-C saves the state as the interrupted epoch began and prints the
+    command that resumes it (exit status 130); a killed run is resumed from the newest checkpoint
+    with --resume, ending with the same parameters, bit for bit, as an uninterrupted run.
     """
     from .modelfile import Preprocessing, save
     from .network import Network
     from .training import EarlyStopping
 
-    hidden = _int_list(layers, "--layers")
-    bs = _batch_size(batch_size)
-    if not 0 <= val_split < 1:
-        raise click.BadParameter(f"must be in [0, 1), got {val_split}", param_hint="--val-split")
-    if epochs < 1:
-        raise click.BadParameter(f"must be a positive integer, got {epochs}", param_hint="--epochs")
-    if early_stopping and patience < 1:
-        raise click.BadParameter(f"must be a positive integer, got {patience}", param_hint="--patience")
-    if checkpoint_every < 1:
-        raise click.BadParameter(f"must be a positive integer, got {checkpoint_every}", param_hint="--checkpoint-every")
-    if dropout is not None and not 0 < dropout <= 1:
-        raise click.BadParameter(f"is a KEEP probability in (0, 1], got {dropout}", param_hint="--dropout")
+    # every option is checked before anything is read or printed
+    check_data_options(data, labels, split)
+    refuse_unless(ctx, bool(layers), ["activation", "dropout"], "applies to hidden layers, and --layers '' has none")
+    refuse_unless(ctx, early_stopping, ["patience"], "applies only with --early-stopping")
+    refuse_unless(ctx, checkpoint is not None, ["checkpoint_every"], "applies only with --checkpoint FILE")
+    refuse_unless(ctx, not no_plot, ["plot_path"], "names the cost-curve file, but --no-plot draws none")
+    refuse_unless(ctx, not quiet, ["verbose"], "asks for a line per epoch, but --quiet prints no progress")
     if resume is not None and not Path(resume).is_file():
         raise FileNotFoundError(f"no checkpoint at {resume}: nothing to resume")
     out_dir = Path(out).parent
     if not out_dir.is_dir():
         raise FileNotFoundError(f"cannot write {out}: the directory {out_dir} does not exist")
+    if lr is None and optimizer == DEFAULTS["optimizer"]:
+        lr = DEFAULTS["learning_rate"]
 
     ds = _load_data(data, labels, split, limit)
     t = ds.targets(output)
@@ -392,7 +617,7 @@ def train(data: str, labels: str | None, split: str | None, limit: int | None, l
     A0 = pre.transform(X_train, dtype)
     A0_val = None if X_val is None else pre.transform(X_val, dtype)
 
-    net = Network([ds.n_features, *hidden, Y.shape[0]], hidden=activation, output=t.output, init=init, seed=seed,
+    net = Network([ds.n_features, *layers, Y.shape[0]], hidden=activation, output=t.output, init=init, seed=seed,
                   dtype=dtype)
     echo = (lambda *a, **k: None) if quiet else click.echo
     echo(f"data: {ds.name}: m = {m} samples ({A0.shape[1]} training, {0 if A0_val is None else A0_val.shape[1]} "
@@ -401,13 +626,13 @@ def train(data: str, labels: str | None, split: str | None, limit: int | None, l
     echo(f"preprocessing: {pre!r}")
     echo(net.summary(A0.shape[1]))
     hyper = {
-        "layers": hidden, "activation": activation, "output": t.output, "init": init, "optimizer": optimizer,
-        "learning_rate": lr, "epochs": epochs, "batch_size": bs, "l2": l2, "dropout": dropout,
+        "layers": layers, "activation": activation, "output": t.output, "init": init, "optimizer": optimizer,
+        "learning_rate": lr, "epochs": epochs, "batch_size": batch_size, "l2": l2, "dropout": dropout,
         "lr_schedule": lr_schedule, "val_split": val_split, "early_stopping": early_stopping,
         "patience": patience, "seed": seed, "dtype": dtype, "scale": scale, "limit": limit,
     }
     try:
-        net.fit(A0, Y_train, learning_rate=lr, epochs=epochs, optimizer=optimizer, batch_size=bs, l2=l2,
+        net.fit(A0, Y_train, learning_rate=lr, epochs=epochs, optimizer=optimizer, batch_size=batch_size, l2=l2,
                 dropout=dropout, lr_schedule=None if lr_schedule == "constant" else lr_schedule,
                 validation_data=None if A0_val is None else (A0_val, Y_val),
                 early_stopping=EarlyStopping(patience=patience) if early_stopping else False,
@@ -447,7 +672,7 @@ def train(data: str, labels: str | None, split: str | None, limit: int | None, l
         echo(f"validation: {scores(A0_val, Y_val)}")
     metadata = {"data": str(data), "dataset": ds.name, "m_train": int(A0.shape[1]),
                 "image_shape": list(ds.image_shape) if ds.image_shape else None,
-                "feature_names": ds.feature_names}
+                "feature_names": ds.feature_names, "label_name": ds.label_name}
     save(net, out, preprocessing=pre, classes=t.classes, hyperparameters=hyper, metadata=metadata)
     echo(f"model saved to {out}")
     if not no_plot:
@@ -459,16 +684,26 @@ def train(data: str, labels: str | None, split: str | None, limit: int | None, l
         echo(f"cost curve saved to {png}")
 
 
+_PREDICT_LABELS_HELP = (
+    "The column (or array) holding labels, left out of the features: a CSV header name or 0-based index, "
+    "'none' for no label column, or the labels key of an .npz/.h5. [default: the label column the model "
+    "was trained with, when DATA has it] A CSV with a header is matched to the model's features by column "
+    "name, in any order. A CSV without a header must hold the model's n[0] feature columns in training order, "
+    "and may hold one more column, the labels, as the last one.")
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("model")
 @click.argument("data")
-@click.option("--out", "out", default="predictions.csv", show_default=True, help="CSV file to write ('-': stdout).")
-@click.option("--proba", is_flag=True, help="Add the output probabilities A[L] (one column per output unit).")
-@click.option("--labels", default=None, help=_DATA_HELP["labels"] + " A CSV with one column fewer than n[0] + 1 "
-                                                                    "is read as features only.")
-@click.option("--split", default=None, help=_DATA_HELP["split"])
-@click.option("--limit", type=int, default=None, help=_DATA_HELP["limit"])
-def predict(model: str, data: str, out: str, proba: bool, labels: str | None, split: str | None,
+@click.option("--out", "out", default="predictions.csv", show_default=True, metavar="FILE",
+              help="CSV file to write ('-': stdout).")
+@click.option("--proba", is_flag=True, help="Add the output probabilities A[L], one column per output unit "
+                                            "(classifiers only) [default: predictions only].")
+@_labels_option(_PREDICT_LABELS_HELP)
+@_split_option()
+@_limit_option()
+@click.pass_context
+def predict(ctx: click.Context, model: str, data: str, out: str, proba: bool, labels: str | None, split: str | None,
             limit: int | None) -> None:
     """Predict with MODEL on the raw samples of DATA and write a CSV with a header.
 
@@ -479,11 +714,15 @@ def predict(model: str, data: str, out: str, proba: bool, labels: str | None, sp
     import csv
     import io
 
+    check_data_options(data, labels, split)
     mdl = _load_model(model)
     net = mdl.network
-    ds = _load_data(data, labels, split, limit, need_labels=False, n_features=net.layer_dims[0])
-    AL = mdl.predict_proba(ds.X)
     g, nL = net.activations[-1], net.layer_dims[-1]
+    if proba and g not in ("sigmoid", "softmax"):
+        raise click.UsageError(f"--proba applies to classifiers; {model} is a regression model ({g} output "
+                               "A[L]): its predictions are the values themselves", ctx)
+    ds = _load_for_model(mdl, data, labels, split, limit, need_labels=False)
+    AL = mdl.predict_proba(ds.X)
     names = [str(c) for c in mdl.classes] if mdl.classes is not None else None
     header = ["sample"]
     cols: list[np.ndarray] = []
@@ -501,7 +740,7 @@ def predict(model: str, data: str, out: str, proba: bool, labels: str | None, sp
         header += ["prediction"] if nL == 1 else [f"prediction_{k}" for k in range(nL)]
         cols += list(AL)
         prob_names = []
-    if proba and prob_names:
+    if proba:
         header += [f"proba_{n}" for n in (prob_names or [str(k) for k in range(nL)])]
         cols += list(AL)
     buf = io.StringIO()
@@ -530,10 +769,13 @@ def _cell(v: Any) -> Any:
 @cli.command(context_settings=CONTEXT)
 @click.argument("model")
 @click.argument("data")
-@click.option("--labels", default=None, help=_DATA_HELP["labels"])
-@click.option("--split", default=None, help=_DATA_HELP["split"])
-@click.option("--limit", type=int, default=None, help=_DATA_HELP["limit"])
-@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@_labels_option(_DATA_HELP["labels"].replace("[default: the last column]",
+                                             "[default: the label column the model was trained with when DATA has "
+                                             "it, else the last column]")
+                + " A CSV with a header is matched to the model's features by column name, in any order.")
+@_split_option()
+@_limit_option()
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object [default: a table].")
 def evaluate(model: str, data: str, labels: str | None, split: str | None, limit: int | None, as_json: bool) -> None:
     """Score MODEL on the labelled samples of DATA.
 
@@ -541,8 +783,9 @@ def evaluate(model: str, data: str, labels: str | None, split: str | None, limit
     class, columns: predicted) and per-class precision, recall, F1 and support. Regression:
     R^2, MSE and MAE. The labels are matched to the model's classes by name.
     """
+    check_data_options(data, labels, split)
     mdl = _load_model(model)
-    ds = _load_data(data, labels, split, limit, need_labels=True)
+    ds = _load_for_model(mdl, data, labels, split, limit, need_labels=True)
     A = mdl.predict_proba(ds.X)  # first, so a feature-count mismatch is reported as such
     Y, output = _targets_for_model(mdl, ds)
     metrics = evaluate_metrics(A, Y, output, mdl.classes)
@@ -577,21 +820,26 @@ def summary(model: str) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--layers", default="5,4,1", show_default=True,
-              help="The whole layer_dims n[0],n[1],...,n[L], comma-separated.")
+@click.option("--layer-dims", "dims", type=SizesType(allow_empty=False, min_count=2, example="5,4,1"),
+              default="5,4,1", show_default=True, metavar="N0,...,NL",
+              help="The whole layer_dims n[0],n[1],...,n[L] in units, comma-separated: inputs, hidden sizes, "
+                   "outputs (train's --layers gives only the hidden sizes).")
 @click.option("--activation", type=click.Choice(HIDDEN), default="relu", show_default=True,
-              help="g[l] of the hidden layers.")
+              help="g[l] of the hidden layers (needs at least one: three or more --layer-dims).")
 @click.option("--output", type=click.Choice(["sigmoid", "softmax", "linear"]), default="sigmoid",
               show_default=True, help="g[L] (and its loss).")
-@click.option("--samples", "m", type=int, default=10, show_default=True, help="Random samples m.")
-@click.option("--l2", type=float, default=0.0, show_default=True, help="Check the L2-regularized cost's gradient.")
-@click.option("--epsilon", type=float, default=1e-7, show_default=True,
+@click.option("--samples", "m", type=POSITIVE, default=10, show_default=True, help="Random samples m (a count).")
+@click.option("--l2", type=NON_NEGATIVE_FLOAT, default=0.0, show_default=True,
+              help="L2 lambda: check the regularized cost's gradient (0: the plain cost).")
+@click.option("--epsilon", type=POSITIVE_FLOAT, default=1e-7, show_default=True,
               help="Finite-difference step: (J(theta + eps) - J(theta - eps)) / (2 eps).")
-@click.option("--threshold", type=float, default=2e-7, show_default=True,
-              help="PASS when the relative difference is below this.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the weights and the random data.")
-def gradcheck(layers: str, activation: str, output: str, m: int, l2: float, epsilon: float, threshold: float,
-              seed: int) -> None:
+@click.option("--threshold", type=NON_NEGATIVE_FLOAT, default=2e-7, show_default=True,
+              help="PASS when the relative difference is below this (a ratio).")
+@click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True,
+              help="Seeds the weights and the random data (a non-negative integer).")
+@click.pass_context
+def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str, m: int, l2: float, epsilon: float,
+              threshold: float, seed: int) -> None:
     """Check backpropagation against finite differences on random data.
 
     Prints ||grad - gradapprox|| / (||grad|| + ||gradapprox||) over every W[l], b[l] and PASS or
@@ -600,11 +848,8 @@ def gradcheck(layers: str, activation: str, output: str, m: int, l2: float, epsi
     from .gradcheck import gradient_check
     from .network import Network
 
-    dims = _int_list(layers, "--layers", allow_empty=False)
-    if len(dims) < 2:
-        raise click.BadParameter(f"give at least n[0] and n[L], e.g. 5,4,1; got {layers!r}", param_hint="--layers")
-    if m < 1:
-        raise click.BadParameter(f"must be a positive integer, got {m}", param_hint="--samples")
+    refuse_unless(ctx, len(dims) > 2, ["activation"], "applies to hidden layers, and --layer-dims with two sizes "
+                                                      "has none")
     net = Network(dims, hidden=activation, output=output, seed=seed, dtype="float64")
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((dims[0], m))
@@ -628,18 +873,29 @@ def gradcheck(layers: str, activation: str, output: str, m: int, l2: float, epsi
 @click.option("--what", type=click.Choice(["curves", "boundary", "weights", "architecture"]), required=True,
               help="curves: training/validation cost; boundary: decision boundary over two-feature --data; "
                    "weights: the rows of W[1] as images; architecture: the network drawn as the course does.")
-@click.option("--data", default=None, help="Data for --what boundary (two features).")
-@click.option("--labels", default=None, help=_DATA_HELP["labels"])
-@click.option("--split", default=None, help=_DATA_HELP["split"])
-@click.option("--image-shape", default=None,
-              help="h,w or h,w,c for --what weights [default: saved by train, or square when n[0] is a square].")
-@click.option("--max-units", type=int, default=64, show_default=True, help="Units of layer 1 drawn (weights).")
-@click.option("--out", "out", default=None, help="PNG file to write [default: MODEL-WHAT.png].")
-def plot(model: str, what: str, data: str | None, labels: str | None, split: str | None, image_shape: str | None,
-         max_units: int, out: str | None) -> None:
+@click.option("--data", default=None, help="Two-feature data to draw under the boundary (only with --what boundary; "
+                                           "required there).")
+@_labels_option(_DATA_HELP["labels"] + " Only with --what boundary.")
+@_split_option()
+@click.option("--image-shape", type=SizesType(allow_empty=False, min_count=2, sep=",x", example="28,28"),
+              default=None, metavar="H,W[,C]",
+              help="Image height,width[,channels] in pixels, for --what weights only [default: saved by train, or "
+                   "square when n[0] is a square].")
+@click.option("--max-units", type=POSITIVE, default=64, show_default=True,
+              help="Units of layer 1 drawn (a count; --what weights only).")
+@click.option("--out", "out", default=None, metavar="FILE", help="PNG file to write [default: MODEL-WHAT.png].")
+@click.pass_context
+def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: str | None, split: str | None,
+         image_shape: list[int] | None, max_units: int, out: str | None) -> None:
     """Draw a picture of MODEL as a PNG."""
     from . import plots
 
+    refuse_unless(ctx, what == "boundary", ["data", "labels", "split"], "applies only to --what boundary")
+    refuse_unless(ctx, what == "weights", ["image_shape", "max_units"], "applies only to --what weights")
+    if what == "boundary":
+        if data is None:
+            raise click.UsageError("--what boundary needs --data DATA (two-feature samples to draw)", ctx)
+        check_data_options(data, labels, split)
     mdl = _load_model(model)
     out = out or str(Path(model).with_suffix("")) + f"-{what}.png"
     if what == "curves":
@@ -648,7 +904,7 @@ def plot(model: str, what: str, data: str | None, labels: str | None, split: str
         plots.plot_architecture(mdl, out)
     elif what == "weights":
         if image_shape:
-            shape = tuple(_int_list(image_shape, "--image-shape", allow_empty=False, sep=",x"))
+            shape = tuple(image_shape)
         elif mdl.metadata.get("image_shape"):
             shape = tuple(int(v) for v in mdl.metadata["image_shape"])
         else:
@@ -659,18 +915,16 @@ def plot(model: str, what: str, data: str | None, labels: str | None, split: str
             shape = (side, side)
         plots.plot_weights(mdl, shape, out, max_units=max_units)
     else:
-        if data is None:
-            raise click.UsageError("--what boundary needs --data DATA (two-feature samples to draw)")
-        ds = _load_data(data, labels, split, None, need_labels=True)
+        ds = _load_for_model(mdl, str(data), labels, split, None, need_labels=True)
         plots.plot_decision_boundary(mdl, ds.X, _label_names(ds) if np.asarray(ds.y).ndim == 1 else ds.y, out)
     click.echo(f"{what} saved to {out}")
 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("model")
-@click.option("--onnx", "onnx_path", required=True, help="ONNX file to write.")
+@click.option("--onnx", "onnx_path", required=True, metavar="FILE", help="ONNX file to write (required).")
 @click.option("--verify/--no-verify", default=True, show_default=True,
-              help="Run the exported graph with onnxruntime (when installed) on random inputs and compare it "
+              help="Run the exported graph with onnxruntime (when installed) on 64 random inputs and compare it "
                    "with the model's predict_proba.")
 def export(model: str, onnx_path: str, verify: bool) -> None:
     """Export MODEL, with its preprocessing, as an ONNX graph.
@@ -706,6 +960,29 @@ def export(model: str, onnx_path: str, verify: bool) -> None:
         raise SystemExit(1)
 
 
+@cli.command(context_settings=CONTEXT)
+@click.option("--cat", metavar="DIR", default=None,
+              help="Folder holding the course's train_catvnoncat.h5 and test_catvnoncat.h5 [default: scikit-learn's "
+                   "breast-cancer set, standardized, 80/20 split].")
+@click.option("--iterations", type=POSITIVE, default=2500, show_default=True,
+              help="Gradient-descent iterations (full batch), as the course's num_iterations.")
+@click.option("--lr", type=POSITIVE_FLOAT, default=0.0075, show_default=True,
+              help="Learning rate alpha, as the course's learning_rate.")
+def demo(cat: str | None, iterations: int, lr: float) -> None:
+    """The course's 4-layer model [n0, 20, 7, 5, 1] trained by deeplayers.course.L_layer_model.
+
+    Prints the data, the architecture table, the cost every 100 iterations and the train and test
+    accuracies, with the course's own settings (float64, course initialization, gradient descent).
+    'deeplayers' and 'python -m deeplayers' with no command run this.
+    """
+    from .demo import run_demo
+
+    if cat is not None and not Path(cat).is_dir():
+        raise FileNotFoundError(f"--cat {cat}: no such folder (it must hold train_catvnoncat.h5 and test_catvnoncat.h5)")
+    run_demo(cat, iterations, lr)
+    click.echo("\n(deeplayers --help lists the commands: train, predict, evaluate, ...)")
+
+
 def _attach_search() -> None:
     try:
         from .search import search_cli
@@ -714,7 +991,64 @@ def _attach_search() -> None:
     cli.add_command(search_cli, "search")
 
 
-_attach_search()
+# -- the command line's words: one translation of the library's messages -----------------------------
+#: library keyword -> the option that sets it (used only when the running command has that option)
+_OPTION_FOR = {
+    "learning_rate": "--lr", "num_iterations": "--epochs", "epochs": "--epochs", "batch_size": "--batch-size",
+    "l2": "--l2", "dropout": "--dropout", "validation_split": "--val-split", "lr_schedule": "--lr-schedule",
+    "output": "--output", "labels": "--labels", "split": "--split", "optimizer": "--optimizer", "init": "--init",
+    "activation": "--activation", "dtype": "--dtype", "patience": "--patience", "checkpoint_every": "--checkpoint-every",
+    "seed": "--seed", "metric": "--metric", "strategy": "--strategy", "n_trials": "--n-trials", "n_jobs": "--n-jobs",
+    "eta": "--eta", "scheduler": "--scheduler", "preprocessing": "--scale", "limit": "--limit",
+}
+_KEYWORD = "|".join(sorted(_OPTION_FOR, key=len, reverse=True))
+# keyword=value (quoted, '...' or a bare word), and "keyword must ..." / "keyword (lambda) must ..."
+_ASSIGNED = re.compile(rf"(?<![\w.\[-])({_KEYWORD})=('([^']*)'|\"([^\"]*)\"|\.\.\.|[^\s,;:)]+)")
+_SUBJECT = re.compile(rf"(?<![\w.\[-])({_KEYWORD})( \(lambda\))?(?= must\b| is\b)")
+# keywords with an underscore are identifiers wherever they stand (a word like "epochs" is also prose)
+_IDENTIFIER = re.compile(rf"(?<![\w.\['\"-])({'|'.join(k for k in _OPTION_FOR if '_' in k)})(?![\w'\"])")
+# the feature count, as the engine's shape checks say it
+_FEATURES = [
+    re.compile(r"X has (\d+) features \(rows\) but the preprocessing was fitted on (\d+)[^;]*(;[^.]*)?"),
+    re.compile(r"X must be \(n\[0\], m\) = \((\d+), m\), got \((\d+), \d+\)[^.;]*"),
+]
+
+
+def cli_message(message: str, options: Sequence[str] | None = None, data: str | None = None) -> str:
+    """A library message in the command line's words: ``learning_rate must ...`` -> ``--lr must ...``,
+    ``labels=...`` -> ``--labels``, ``output='softmax'`` -> ``--output softmax``, and a feature-count
+    mismatch as "the model expects 13 features, DATA has 10".
+
+    Only keywords whose option the running command has (``options``, default: all) are translated,
+    so a search-space key or a word of prose is left alone.
+    """
+    allowed = None if options is None else set(options)
+
+    def option(word: str) -> str | None:
+        opt = _OPTION_FOR[word]
+        return opt if allowed is None or opt in allowed else None
+
+    def assigned(mt: re.Match[str]) -> str:
+        opt = option(mt.group(1))
+        if opt is None:
+            return mt.group(0)
+        value = mt.group(3) if mt.group(3) is not None else mt.group(4) if mt.group(4) is not None else mt.group(2)
+        return opt if value == "..." else f"{opt} {value}"
+
+    def subject(mt: re.Match[str]) -> str:
+        return option(mt.group(1)) or mt.group(0)
+
+    text = _ASSIGNED.sub(assigned, message)
+    text = _SUBJECT.sub(subject, text)
+    text = _IDENTIFIER.sub(subject, text)
+    where = data or "the data"
+    m0 = _FEATURES[0].search(text)
+    if m0:
+        text = text.replace(m0.group(0), f"the model expects {m0.group(2)} features, {where} has {m0.group(1)}")
+    m1 = _FEATURES[1].search(text)
+    if m1 and m1.group(1) != m1.group(2):
+        text = text.replace(m1.group(0), f"the model expects {m1.group(1)} features, {where} has {m1.group(2)}")
+    return text
 
 
 def _attach_check() -> None:
@@ -739,19 +1073,29 @@ def _error(message: str) -> int:
 USER_ERRORS = (DeeplayersError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, ImportError)
 
 
+def _options_of(argv: Sequence[str]) -> list[str]:
+    """The option names of the command named in argv (for the translation)."""
+    name = next((a for a in argv if not a.startswith("-")), None)
+    command = cli.commands.get(name or "")
+    if command is None:
+        return []
+    return [o for p in command.params for o in p.opts if o.startswith("--")]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``) and return the exit status.
 
-    User errors (click usage errors, :class:`~deeplayers.errors.DeeplayersError` and its
-    subclasses, missing files, missing optional packages) print one line ``error: ...`` to stderr
-    and give status 2; Ctrl-C gives 130; other exceptions are bugs and propagate.
+    No arguments at all run ``demo``. User errors (click usage errors, options that do not apply,
+    :class:`~deeplayers.errors.DeeplayersError` and its subclasses, missing files, missing optional
+    packages) print one line ``error: ...`` to stderr, in the command line's words (see
+    :func:`cli_message`), and give status 2; Ctrl-C gives 130; other exceptions are bugs and propagate.
     """
     global _ARGV
     argv = list(sys.argv[1:] if argv is None else argv)
     _ARGV = argv
+    _STATE.clear()
     if not argv:
-        click.echo(cli.get_help(click.Context(cli, info_name="deeplayers")))
-        return 0
+        argv = ["demo"]
     try:
         result = cli.main(args=argv, prog_name="deeplayers", standalone_mode=False)
     except SystemExit as exc:
@@ -768,9 +1112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:
         return _error(exc.format_message())
     except USER_ERRORS as exc:
-        return _error(str(exc) or type(exc).__name__)
+        return _error(cli_message(str(exc) or type(exc).__name__, _options_of(argv), _STATE.get("data")))
     return result if isinstance(result, int) else 0
 
+
+_attach_search()  # last: the search command reuses this module's option types and messages
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

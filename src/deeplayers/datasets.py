@@ -32,7 +32,7 @@ import numpy as np
 from .errors import ConfigError, DataError
 
 __all__ = [
-    "Dataset", "Targets", "load_dataset", "load_csv", "load_npy", "load_npz", "load_h5", "load_builtin",
+    "Dataset", "Targets", "load_dataset", "load_csv", "csv_header", "load_npy", "load_npz", "load_h5", "load_builtin",
     "load_idx", "load_idx_dir", "load_mnist", "to_columns", "encode_labels", "BUILTINS",
 ]
 
@@ -133,6 +133,8 @@ class Dataset:
         Class names when the source has them, indexed by the integer label (``classes[y[i]]``).
     feature_names : list of str or None
     name : str
+    label_name : str or None
+        The header name of a CSV's label column (None without a header or without labels).
     image_shape : tuple or None
         (h, w) or (h, w, c) when the samples are images (row i of X is pixel i in C order).
     source_dtype : str
@@ -147,6 +149,7 @@ class Dataset:
     image_shape: tuple[int, ...] | None = None
     source_dtype: str = "float64"
     extra: dict[str, Any] = field(default_factory=dict)
+    label_name: str | None = None
 
     @property
     def m(self) -> int:
@@ -364,11 +367,7 @@ def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None,
     if not rows:
         raise DataError(f"{path}: the file holds no data rows")
     if header is None:
-        first = rows[0]
-        second = rows[1] if len(rows) > 1 else None
-        header = not any(_is_number(c) for c in first) or (
-            second is not None and any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)))
-        header = header or isinstance(labels, str)
+        header = _looks_like_header(rows) or isinstance(labels, str)
     names = rows.pop(0) if header else None
     lines = lines[1:] if header else lines
     if not rows:
@@ -427,8 +426,43 @@ def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None,
     return Dataset(
         X=np.ascontiguousarray(X.T, dtype=dtype), y=y, classes=None,
         feature_names=[names[j] for j in feat_cols] if names else None, name=path.name,
-        source_dtype="float64",
+        source_dtype="float64", label_name=names[label_col] if names and label_col is not None else None,
     )
+
+
+def _looks_like_header(rows: Sequence[Sequence[str]]) -> bool:
+    """A first row with no number at all, or with a non-numeric cell above a numeric one, is a header."""
+    first = rows[0]
+    second = rows[1] if len(rows) > 1 else None
+    return not any(_is_number(c) for c in first) or (
+        second is not None and any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)))
+
+
+def csv_header(path: str | os.PathLike, *, delimiter: str | None = None) -> list[str] | None:
+    """The column names of a CSV file, or None when its first row is data, decided as
+    :func:`load_csv` decides it (reads only the first rows)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            head = f.read(65536)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file ({exc}); is it really a CSV?") from None
+    if delimiter is None:
+        delimiter = _sniff_delimiter(head)
+    rows: list[list[str]] = []
+    try:
+        for row in csv.reader(io.StringIO(head), delimiter=delimiter, skipinitialspace=delimiter != " "):
+            if row and any(c.strip() for c in row):
+                rows.append([c.strip() for c in row])
+            if len(rows) == 2:
+                break
+    except csv.Error as exc:
+        raise DataError(f"{path}: the first lines cannot be parsed as CSV ({exc})") from None
+    if not rows or not _looks_like_header(rows):
+        return None
+    return rows[0]
 
 
 # -- NumPy files -----------------------------------------------------------------------------------
@@ -519,7 +553,8 @@ def load_npz(path: str | os.PathLike, *, labels: str | bool | None = None, split
              layout: str = "auto", dtype: Any = None) -> Dataset:
     """Features and labels from an ``.npz`` archive.
 
-    Keys: ``X`` or ``x`` (or ``x_train``/``x_test`` with ``split``), labels ``y``/``Y``/``labels``
+    Keys: ``X`` or ``x`` (or ``X_train``/``X_test`` with ``split``; an archive holding only
+    those gives the training part when ``split`` is None), labels ``y``/``Y``/``labels``
     (or ``y_<split>``, or the key named by ``labels``; ``labels=False`` for none); optional ``classes`` and
     ``feature_names`` string arrays. ``layout`` says how X is stored: ``rows`` (m, ...), as files
     usually do, ``columns`` (n0, m), the notation's, or ``auto`` (decided from the labels' length).
@@ -530,6 +565,9 @@ def load_npz(path: str | os.PathLike, *, labels: str | bool | None = None, split
         raise DataError(f"{path}: is a single .npy array, not an .npz archive; use load_npy")
     with archive:
         keys = list(archive.files)
+        if split is None and not _first_key(keys, ["X", "x", "features", "data"]) and \
+                _first_key(keys, ["X_train", "x_train"]):
+            split = "train"  # an archive holding both parts: the training part, as the help says
         suffix = f"_{split}" if split else ""
         xkey = _first_key(keys, [f"X{suffix}", f"x{suffix}"] + ([] if split else ["features", "data"]))
         if xkey is None:
@@ -602,7 +640,7 @@ def load_h5(path: str | os.PathLike, *, split: str | None = None, labels: str | 
             dtype: Any = np.float64) -> Dataset:
     """The course's HDF5 files: ``<split>_set_x`` (m, h, w, c) uint8, ``<split>_set_y`` (m,) and
     ``list_classes``; also plain ``X``/``y`` datasets. ``split`` picks ``train``/``test`` when a file
-    holds several."""
+    holds several (default: ``train``)."""
     try:
         import h5py
     except ImportError:  # pragma: no cover - in the data extra
@@ -621,6 +659,8 @@ def load_h5(path: str | os.PathLike, *, split: str | None = None, labels: str | 
             xkey = f"{split}_set_x" if f"{split}_set_x" in keys else None
         elif len(xs) == 1:
             xkey = xs[0]
+        elif "train_set_x" in xs:  # a file holding both parts: the training part, as the help says
+            xkey = "train_set_x"
         elif len(xs) > 1:
             raise DataError(f"{path}: holds several sets ({', '.join(xs)}); choose one with split=...")
         else:
@@ -707,7 +747,8 @@ def load_dataset(source: str | os.PathLike, *, labels: Any = None, split: str | 
         CSV: the label column (name or index; default the last; False for none). NPY: a labels file
         or array. NPZ/HDF5: the labels key. IDX file: the labels IDX file.
     split : str, optional
-        ``train``/``test`` for IDX directories (default train), HDF5 and NPZ files holding both.
+        ``train``/``test`` for IDX directories, HDF5 files (``train_set_x``/``test_set_x``) and NPZ
+        files (``X_train``/``X_test``) holding both parts; default: ``train`` for those.
     dtype : float dtype, optional
         dtype of X (default float64; a memory-mapped float ``.npy`` keeps its own).
     options

@@ -34,6 +34,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from .activations import ACTIVATIONS
+from .defaults import DEFAULTS
 from .initializers import INITIALIZERS
 from .network import Network
 from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
@@ -71,22 +72,22 @@ class _BaseDNN(BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes: int | tuple[int, ...] = (100,),
-        activation: str | tuple[str, ...] = "relu",
+        hidden_layer_sizes: int | tuple[int, ...] = DEFAULTS["hidden_layer_sizes"],
+        activation: str | tuple[str, ...] = DEFAULTS["activation"],
         *,
-        optimizer: str | Optimizer = "adam",
-        learning_rate: float | None = 1e-3,
-        lr_schedule: str | tuple | Callable[[int, float], float] | None = "cosine",
-        epochs: int = 200,
-        batch_size: int | str | None = 128,
-        l2: float = 1e-4,
+        optimizer: str | Optimizer = DEFAULTS["optimizer"],
+        learning_rate: float | None = DEFAULTS["learning_rate"],
+        lr_schedule: str | tuple | Callable[[int, float], float] | None = DEFAULTS["lr_schedule"],
+        epochs: int = DEFAULTS["epochs"],
+        batch_size: int | str | None = DEFAULTS["batch_size"],
+        l2: float = DEFAULTS["l2"],
         dropout: float | tuple[float, ...] | None = None,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
-        init: str = "xavier",
-        dtype: str = "float32",
+        init: str = DEFAULTS["init"],
+        dtype: str = DEFAULTS["dtype"],
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         warm_start: bool = False,
@@ -365,22 +366,22 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
 
     def __init__(
         self,
-        hidden_layer_sizes: int | tuple[int, ...] = (100,),
-        activation: str | tuple[str, ...] = "relu",
+        hidden_layer_sizes: int | tuple[int, ...] = DEFAULTS["hidden_layer_sizes"],
+        activation: str | tuple[str, ...] = DEFAULTS["activation"],
         *,
-        optimizer: str | Optimizer = "adam",
-        learning_rate: float | None = 1e-3,
-        lr_schedule: str | tuple | Callable[[int, float], float] | None = "cosine",
-        epochs: int = 200,
-        batch_size: int | str | None = 128,
-        l2: float = 1e-4,
+        optimizer: str | Optimizer = DEFAULTS["optimizer"],
+        learning_rate: float | None = DEFAULTS["learning_rate"],
+        lr_schedule: str | tuple | Callable[[int, float], float] | None = DEFAULTS["lr_schedule"],
+        epochs: int = DEFAULTS["epochs"],
+        batch_size: int | str | None = DEFAULTS["batch_size"],
+        l2: float = DEFAULTS["l2"],
         dropout: float | tuple[float, ...] | None = None,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
-        init: str = "xavier",
-        dtype: str = "float32",
+        init: str = DEFAULTS["init"],
+        dtype: str = DEFAULTS["dtype"],
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         warm_start: bool = False,

@@ -52,9 +52,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, DataError, DeeplayersError, DivergenceError, ShapeError
-from .network import Network
-from .training import Callback
+from ..defaults import DEFAULTS
+from ..errors import ConfigError, DataError, DeeplayersError, DivergenceError, ShapeError
+from ..network import Network
+from ..training import Callback
 
 __all__ = ["search", "SearchResult", "load_space", "sample_settings", "search_command_main", "SPACE_KEYS",
            "METRICS", "load_data"]
@@ -67,7 +68,7 @@ SPACE_KEYS = _NET_KEYS + _FIT_KEYS
 #: metric name -> "min" (lower is better) or "max"
 METRICS = {"val_cost": "min", "val_accuracy": "max", "cost": "min"}
 STRATEGIES = ("grid", "random", "halving")
-_DEFAULT_HIDDEN = [32]
+_DEFAULT_HIDDEN = list(DEFAULTS["hidden_layer_sizes"])
 _RECORD_VERSION = 1
 
 
@@ -294,7 +295,7 @@ def _default_output(Y: np.ndarray) -> str:
 
 
 def _task_config(setting: Mapping[str, Any], n0: int, nL: int, default_output: str,
-                 epochs: int) -> tuple[dict[str, Any], dict[str, Any]]:
+                 epochs: int, halving: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     if "layer_dims" in setting:
         dims = [int(n) for n in setting["layer_dims"]]
         if len(dims) < 2 or dims[0] != n0 or dims[-1] != nL:
@@ -304,13 +305,22 @@ def _task_config(setting: Mapping[str, Any], n0: int, nL: int, default_output: s
         dims = [n0, *_hidden_dims(setting), nL]
     net = {
         "layer_dims": dims,
-        "hidden": setting.get("activation", "relu"),
+        "hidden": setting.get("activation", DEFAULTS["activation"]),
         "output": setting.get("output", default_output),
-        "init": setting.get("init", "he"),
-        "dtype": setting.get("dtype", "float64"),
+        "init": setting.get("init", DEFAULTS["init"]),
+        "dtype": setting.get("dtype", DEFAULTS["dtype"]),
         "loss": setting.get("loss"),
     }
+    # what the setting does not name keeps the practitioner defaults (deeplayers.defaults), as the
+    # command line and the estimators do; the learning rate only with the default optimizer (another
+    # optimizer keeps its own). Successive halving keeps a constant rate unless the space names a
+    # schedule: a promoted setting is retrained for eta times the epochs, and only a schedule that
+    # does not depend on the run's length makes its curve extend the shorter run's exactly.
     fit = {k: setting[k] for k in _FIT_KEYS if k in setting and k != "epochs"}
+    for k in ("optimizer", "batch_size", "l2", "lr_schedule"):
+        fit.setdefault(k, "constant" if k == "lr_schedule" and halving else DEFAULTS[k])
+    if "learning_rate" not in fit and fit["optimizer"] == DEFAULTS["optimizer"]:
+        fit["learning_rate"] = DEFAULTS["learning_rate"]
     fit["epochs"] = int(setting.get("epochs", epochs))
     if isinstance(fit.get("early_stopping"), Mapping):
         fit["early_stopping"] = dict(fit["early_stopping"])
@@ -351,7 +361,7 @@ def _fit_options(fit: Mapping[str, Any]) -> dict[str, Any]:
     opts = dict(fit)
     es = opts.get("early_stopping")
     if isinstance(es, Mapping):
-        from .training import EarlyStopping
+        from ..training import EarlyStopping
 
         opts["early_stopping"] = EarlyStopping(**es)
     if isinstance(opts.get("lr_schedule"), list):
@@ -614,7 +624,7 @@ class SearchResult:
 
     def to_csv(self, path: str | os.PathLike) -> Path:
         """Write the ranked table as CSV, atomically."""
-        from ._atomic import atomic_write
+        from .._atomic import atomic_write
 
         head, rows = self.rows()
         buf = io.StringIO()
@@ -673,7 +683,7 @@ class SearchResult:
         ax.legend(loc="upper right", fontsize=8)
         fig.tight_layout()
         if path is not None:
-            from ._atomic import atomic_write_bytes
+            from .._atomic import atomic_write_bytes
 
             buf = io.BytesIO()
             fig.savefig(buf, format="png")
@@ -740,8 +750,10 @@ def search(
     space : dict or path
         Options to search (see :func:`load_space`), e.g. ``{"learning_rate": {"loguniform":
         [1e-4, 1e-1]}, "hidden": [[20, 7, 5], [64, 32]], "optimizer": ["gd", "adam"]}``. Options
-        not named keep the defaults: one hidden layer of 32 relu units, the output that fits Y
-        (softmax for one-hot, sigmoid for 0/1, else linear), he init, gd.
+        not named keep the practitioner defaults of :data:`deeplayers.defaults.DEFAULTS` (one
+        hidden layer of 100 relu units, Xavier, float32, Adam at 0.001 with a cosine schedule,
+        batches of 128, L2 1e-4), and the output that fits Y (softmax for one-hot, sigmoid for
+        0/1, else linear).
     strategy : {"grid", "random", "halving"}
         ``halving`` is successive halving: rung k trains floor(n / eta^k) settings for
         ``epochs * eta^k`` epochs (retrained from scratch), keeping the best 1/eta each time.
@@ -755,7 +767,7 @@ def search(
         Final-epoch value to rank by: validation cost (default; without the L2 term; lower is
         better), validation accuracy (higher is better) or training cost.
     epochs : int
-        Epochs per trial (default 100) unless the space names ``epochs``; for halving, the
+        Epochs per trial (default 200, as ``DEFAULTS``) unless the space names ``epochs``; for halving, the
         epochs of the first rung (default 3).
     eta : int
         Halving factor (>= 2).
@@ -802,7 +814,7 @@ def search(
         raise ConfigError("strategy='halving' sets each rung's epochs itself; remove 'epochs' from the space "
                           "and give epochs= (the first rung's epochs)")
     if epochs is None:
-        epochs = 3 if strategy == "halving" else 100
+        epochs = 3 if strategy == "halving" else DEFAULTS["epochs"]
     if int(epochs) != epochs or epochs < 1:
         raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
     n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
@@ -827,7 +839,7 @@ def search(
         X, Y, X_val, Y_val = X[:, train], Y[:, train], X[:, val], Y[:, val]
     prep = None
     if preprocessing is not None:
-        from .modelfile import Preprocessing
+        from ..modelfile import Preprocessing
 
         prep = Preprocessing(preprocessing) if isinstance(preprocessing, str) else preprocessing
         prep.fit(X)
@@ -841,7 +853,7 @@ def search(
     n0, nL = X.shape[0], Y.shape[0]
 
     def make_task(i: int, setting: dict[str, Any], n_epochs: int) -> dict[str, Any]:
-        net, fit = _task_config(setting, n0, nL, default_output, n_epochs)
+        net, fit = _task_config(setting, n0, nL, default_output, n_epochs, strategy == "halving")
         if metric == "val_accuracy" and net["output"] not in ("sigmoid", "softmax"):
             raise ConfigError(f"metric='val_accuracy' needs a classifier (sigmoid or softmax output); "
                               f"setting {i} has output={net['output']!r}: use metric='val_cost'")
@@ -935,7 +947,7 @@ def search(
 
 def _network_from(rec: Mapping[str, Any], weights: Mapping[str, np.ndarray]) -> Network:
     """The trained network of a record, with its curves as ``history``."""
-    from .training import History
+    from ..training import History
 
     net = Network(**{**rec["config"]["net"], "init": None}, seed=rec["seed"])
     net.parameters = dict(weights)
@@ -947,7 +959,7 @@ def _network_from(rec: Mapping[str, Any], weights: Mapping[str, np.ndarray]) -> 
 
 def _save_best(result: SearchResult, path: Path, prep: Any, classes: Sequence[Any] | None) -> Path:
     """The best network as a :func:`deeplayers.save` model file (preprocessing and classes with it)."""
-    from .modelfile import save
+    from ..modelfile import save
 
     top = result.best
     save(result.best_network, path, preprocessing=prep, classes=classes,
@@ -968,9 +980,10 @@ def load_data(data: str, labels: str | None = None) -> tuple[np.ndarray, np.ndar
     columns for more, the raw target row for regression), the class labels, and the suggested
     unfitted preprocessing (divide by 255 for 8-bit images, otherwise standardize).
     """
-    from .datasets import load_dataset
+    from ..cli import _labels_arg
+    from ..datasets import load_dataset
 
-    ds = load_dataset(data, labels=labels)
+    ds = load_dataset(data, labels=_labels_arg(labels))
     t = ds.targets()
     return np.asarray(ds.X, dtype=np.float64), t.Y, t.classes, ds.suggest_preprocessing()
 
@@ -980,49 +993,95 @@ def _build_cli() -> Any:
         import click
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("the command line needs click: pip install 'deeplayers[search]'") from None
+    from ..cli import (
+        CONTEXT,
+        NON_NEGATIVE,
+        POSITIVE,
+        SCALES,
+        FloatRange,
+        IntRange,
+        check_data_options,
+        cli_message,
+        refuse_unless,
+    )
 
-    @click.command("search", context_settings={"help_option_names": ["-h", "--help"]})
+    class UserError(click.ClickException):
+        exit_code = 2  # a user error, as everywhere on the command line
+
+    @click.command("search", context_settings=CONTEXT)
     @click.argument("data")
-    @click.option("--space", "space", required=True, help="Search space: a .yaml/.yml/.json file, or JSON text.")
-    @click.option("--strategy", type=click.Choice(STRATEGIES), default="random", show_default=True)
-    @click.option("--n-trials", type=int, default=None, help="Settings to draw (random, halving).")
-    @click.option("--epochs", type=int, default=None,
-                  help="Epochs per trial (default 100), or of the first rung for halving (default 3).")
-    @click.option("--eta", type=int, default=3, show_default=True, help="Halving factor.")
-    @click.option("--metric", type=click.Choice(list(METRICS)), default="val_cost", show_default=True)
-    @click.option("--validation-split", type=float, default=0.2, show_default=True)
-    @click.option("--preprocessing", type=click.Choice(["auto", "standard", "minmax", "none"]), default="auto",
-                  show_default=True, help="Fitted on the training part only and stored in the model file; auto: "
-                  "divide 8-bit images by 255, standardize anything else.")
-    @click.option("--labels", default=None, help="Label column of a CSV (default: the last) or key of an .npz/.h5.")
-    @click.option("--n-jobs", type=int, default=1, show_default=True, help="Trials at once in local processes.")
-    @click.option("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786) or 'local'.")
-    @click.option("--storage", default=None, help="Trials file (JSON Lines) to resume from [default: OUT/trials.jsonl].")
-    @click.option("--out", "out", default="search-results", show_default=True,
+    @click.option("--space", "space", required=True, metavar="FILE|JSON",
+                  help="Search space (required): a .yaml/.yml/.json file, or JSON text; see the README.")
+    @click.option("--strategy", type=click.Choice(STRATEGIES), default="random", show_default=True,
+                  help="grid: every combination; random: --n-trials random settings; halving: successive halving "
+                       "of --n-trials settings.")
+    @click.option("--n-trials", type=POSITIVE, default=None, metavar="N",
+                  help="Settings to draw (a count; random, halving; for grid, a seeded subsample of the grid) "
+                       "[default: every setting of a space without ranges; a space with ranges needs it].")
+    @click.option("--epochs", type=POSITIVE, default=None, metavar="N",
+                  help=f"Epochs per trial [default: {DEFAULTS['epochs']}], or of the first rung for halving "
+                       "[default: 3].")
+    @click.option("--eta", type=IntRange("an integer >= 2", min=2), default=3, show_default=True,
+                  help="Halving factor: each rung keeps the best 1/eta and trains them eta times longer "
+                       "(--strategy halving only).")
+    @click.option("--metric", type=click.Choice(list(METRICS)), default="val_cost", show_default=True,
+                  help="Final-epoch value the trials are ranked by: validation cost (lower is better), validation "
+                       "accuracy (higher is better, classifiers only) or training cost.")
+    @click.option("--val-split", type=FloatRange("a fraction in (0, 1)", min=0, max=1, min_open=True, max_open=True),
+                  default=0.2,
+                  show_default=True, help="Fraction of the samples held out for validation, in (0, 1), the same "
+                                          "split for every trial.")
+    @click.option("--scale", type=click.Choice(SCALES), default="auto", show_default=True,
+                  help="Preprocessing fitted on the training part only and stored in the model file: auto divides "
+                       "8-bit images by 255 and standardizes anything else; divide: by 255.")
+    @click.option("--labels", default=None, metavar="COLUMN|KEY",
+                  help="Label column of a CSV (header name or 0-based index) [default: the last column], or the "
+                       "labels key of an .npz/.h5. Not for built-in sets (their labels come with them).")
+    @click.option("--n-jobs", type=IntRange("a positive integer or -1", min=-1), default=1, show_default=True,
+                  help="Trials at once in local processes (-1: one per core); with --scheduler local, the number "
+                       "of Dask workers. Not with a --scheduler address.")
+    @click.option("--scheduler", default=None, metavar="ADDRESS|local",
+                  help="Run the trials on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' [default: "
+                       "this machine, --n-jobs processes].")
+    @click.option("--storage", default=None, metavar="FILE",
+                  help="Trials file (JSON Lines) to resume from [default: OUT/trials.jsonl].")
+    @click.option("--out", "out", default="search-results", show_default=True, metavar="DIR",
                   help="Directory for results.csv, curves.png, best_model.npz.")
-    @click.option("--seed", type=int, default=0, show_default=True)
-    @click.option("--max-rows", type=int, default=30, show_default=True, help="Rows of the table printed.")
-    @click.option("-q", "--quiet", is_flag=True, help="No line per finished trial.")
-    def search_cli(data: str, space: str, strategy: str, n_trials: int | None, epochs: int | None, eta: int,
-                   metric: str, validation_split: float, preprocessing: str, labels: str | None, n_jobs: int,
-                   scheduler: str | None, storage: str | None, out: str, seed: int, max_rows: int,
+    @click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True,
+                  help="Seeds the settings drawn, the validation split and each trial (a non-negative integer).")
+    @click.option("--max-rows", type=POSITIVE, default=30, show_default=True, help="Rows of the table printed.")
+    @click.option("-q", "--quiet", is_flag=True, help="No line per finished trial [default: one line each].")
+    @click.pass_context
+    def search_cli(ctx: click.Context, data: str, space: str, strategy: str, n_trials: int | None,
+                   epochs: int | None, eta: int, metric: str, val_split: float, scale: str, labels: str | None,
+                   n_jobs: int, scheduler: str | None, storage: str | None, out: str, seed: int, max_rows: int,
                    quiet: bool) -> None:
         """Search hyperparameters on DATA (digits, iris, breast_cancer, wine, diabetes, or a data file)
         and rank them by validation cost; writes OUT/results.csv, OUT/curves.png and
         OUT/best_model.npz, and appends every finished trial to the storage file (rerun the same
-        command to resume a killed search)."""
+        command to resume a killed search). Options the space does not name keep the practitioner
+        defaults (deeplayers.defaults: Adam, cosine schedule, batches of 128, float32, Xavier)."""
+        refuse_unless(ctx, strategy == "halving", ["eta"], "applies only to --strategy halving")
+        refuse_unless(ctx, scheduler is None or scheduler == "local", ["n_jobs"],
+                      "sets local processes or --scheduler local's workers; a --scheduler address runs on its "
+                      "cluster's workers")
+        if n_jobs == 0:
+            raise click.BadParameter("give a positive number of processes, or -1 for one per core", ctx,
+                                     param_hint="--n-jobs")
         try:
+            check_data_options(data, labels, None)
+            space_d = load_space(space)  # the space is an option too: checked before the data is read
             X, Y, classes, suggested = load_data(data, labels)
-            prep = {"auto": suggested, "none": None}.get(preprocessing, preprocessing)
+            prep = {"auto": suggested, "none": None}.get(scale, scale)
             Path(out).mkdir(parents=True, exist_ok=True)
-            result = search(X, Y, space, strategy=strategy, n_trials=n_trials, epochs=epochs, eta=eta,
-                            metric=metric, validation_split=validation_split,
-                            preprocessing=prep,
+            result = search(X, Y, space_d, strategy=strategy, n_trials=n_trials, epochs=epochs, eta=eta,
+                            metric=metric, validation_split=val_split, preprocessing=prep,
                             classes=classes, n_jobs=n_jobs, scheduler=scheduler,
                             storage=storage or Path(out) / "trials.jsonl", seed=seed, out_dir=out,
                             verbose=0 if quiet else 1)
         except (DeeplayersError, FileNotFoundError, ImportError) as exc:
-            raise click.ClickException(str(exc)) from None
+            options = [o for p in ctx.command.params for o in p.opts if o.startswith("--")]
+            raise UserError(cli_message(str(exc), options, data)) from None
         click.echo(result.table(max_rows))
         for what, p in result.paths.items():
             click.echo(f"{what}: {p}")
@@ -1044,26 +1103,8 @@ def __getattr__(name: str) -> Any:
 
 
 def search_command_main(argv: Sequence[str] | None = None) -> int:
-    """Run ``deeplayers search ...`` with ``argv`` (default: sys.argv[1:]); returns the exit code."""
-    cli = __getattr__("search_cli")
-    try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="deeplayers search", standalone_mode=False)
-    except SystemExit as exc:  # pragma: no cover
-        return int(exc.code or 0)
-    except Exception as exc:
-        import click
+    """Run ``deeplayers search ...`` with ``argv`` (default: sys.argv[1:]); returns the exit status,
+    as the ``deeplayers`` program gives it (2 for a user error, reported as one line)."""
+    from ..cli import main
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 1
-        raise
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    # ``python -m deeplayers.search ...``: run the package's copy, so workers unpickle its functions by name
-    from deeplayers.search import search_command_main as _main
-
-    sys.exit(_main())
+    return main(["search", *(sys.argv[1:] if argv is None else argv)])
