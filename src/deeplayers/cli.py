@@ -264,6 +264,12 @@ def _check_names(data: str, columns: Sequence[str], names: Sequence[str]) -> Non
             raise DataError(f"{data}: the column name {c!r} appears twice; feature columns are matched to the "
                             "model's by name, so each name must be unique")
         seen.add(c)
+    if not seen & set(names):  # nothing in common: say it by count first, the way the shapes say it
+        if len(columns) != len(names):
+            raise DataError(f"the model expects {len(names)} features, {data} has {len(columns)}")
+        raise DataError(f"{data}: none of its column names ({_listed(columns)}) is a feature the model was trained on "
+                        f"({_listed(names)}); rename them (any order), or, for a CSV, remove the header row to match "
+                        "the columns by position")
     missing = [n for n in names if n not in seen]
     unknown = [c for c in columns if c not in set(names)]
     if missing and unknown:
@@ -555,7 +561,8 @@ def _limit_option() -> Any:
 @click.option("--checkpoint-every", type=POSITIVE, default=1, show_default=True,
               help="Epochs between two checkpoints (a killed run loses at most this many; only with --checkpoint).")
 @click.option("--resume", default=None, metavar="FILE",
-              help="Continue from this checkpoint; give the same data and options as the interrupted run.")
+              help="Continue from this checkpoint; give the same data and options as the interrupted run [default: "
+                   "start from new weights].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output [default: a progress display].")
 @click.option("-v", "--verbose", is_flag=True, help="A line per epoch instead of the progress display.")
 @click.pass_context
@@ -873,8 +880,8 @@ def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str,
 @click.option("--what", type=click.Choice(["curves", "boundary", "weights", "architecture"]), required=True,
               help="curves: training/validation cost; boundary: decision boundary over two-feature --data; "
                    "weights: the rows of W[1] as images; architecture: the network drawn as the course does.")
-@click.option("--data", default=None, help="Two-feature data to draw under the boundary (only with --what boundary; "
-                                           "required there).")
+@click.option("--data", default=None, help="Two-feature data to draw under the boundary: required by --what boundary, "
+                                           "refused by the others [default: none].")
 @_labels_option(_DATA_HELP["labels"] + " Only with --what boundary.")
 @_split_option()
 @click.option("--image-shape", type=SizesType(allow_empty=False, min_count=2, sep=",x", example="28,28"),

@@ -1,0 +1,370 @@
+"""The command line speaks command-line (issues 11 and 16): every option described in --help, every
+option checked before any data is read, options that do not apply refused, library messages
+translated into option names, columns matched to the model's by name, one set of defaults."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+import pytest
+
+import deeplayers as dl
+from deeplayers.cli import cli, cli_message, main
+from deeplayers.defaults import DEFAULTS
+
+
+def run(args: list, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        found.append(((*prefix, name), command))
+        if isinstance(command, click.Group):
+            found += _commands(command, (*prefix, name))
+    return found
+
+
+# -- help ------------------------------------------------------------------------------------------
+def test_every_option_of_every_command_is_described_with_its_default() -> None:
+    from click.testing import CliRunner
+
+    commands = _commands(cli)
+    assert {c[0][-1] for c in commands} >= {"train", "predict", "evaluate", "summary", "gradcheck", "plot", "export",
+                                             "search", "demo"}
+    bare, no_default = [], []
+    for path, command in commands:
+        result = CliRunner().invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0, result.output
+        for p in command.params:
+            if not isinstance(p, click.Option) or p.name == "help":
+                continue
+            where = f"{' '.join(path)} {'/'.join(p.opts)}"
+            if not (p.help or "").strip():
+                bare.append(where)
+            # a value option says its default: shown by click, or written in its help, or it is required
+            if not p.is_flag and not p.required and not p.show_default and "[default:" not in (p.help or ""):
+                no_default.append(where)
+            assert p.opts[-1] in result.output or p.secondary_opts, where
+    assert bare == [], f"options without a description: {bare}"
+    assert no_default == [], f"options whose help does not give the default: {no_default}"
+
+
+def test_predict_help_explains_the_csv_columns() -> None:
+    from click.testing import CliRunner
+
+    text = " ".join(CliRunner().invoke(cli, ["predict", "--help"]).output.split())
+    assert "one column fewer" not in text
+    assert "matched to the model's features by column name, in any order" in text
+    assert "A CSV without a header must hold the model's n[0] feature columns in training order" in text
+
+
+# -- one spelling per option -------------------------------------------------------------------------
+def test_one_spelling_per_option_across_commands() -> None:
+    spellings: dict[str, set[str]] = {}
+    for _, command in _commands(cli):
+        for p in command.params:
+            if isinstance(p, click.Option):
+                spellings.setdefault(p.name or "", set()).update(o for o in p.opts if o.startswith("--"))
+    assert spellings["val_split"] == {"--val-split"}
+    assert spellings["scale"] == {"--scale"}
+    assert "validation_split" not in spellings and "preprocessing" not in spellings
+    # gradcheck's whole layer_dims has its own name; --layers means hidden sizes wherever it appears
+    gradcheck = cli.commands["gradcheck"]
+    assert [p.opts for p in gradcheck.params if p.name == "dims"] == [["--layer-dims"]]
+    assert all(p.name != "layers" for p in gradcheck.params)
+
+
+# -- refused, one line, status 2, nothing printed before ------------------------------------------------
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("models")
+    paths = {"iris": d / "iris.npz", "diabetes": d / "diabetes.npz"}
+    for name, path in paths.items():
+        assert main(["train", name, "--layers", "4", "--epochs", "2", "--out", str(path), "--no-plot", "-q"]) == 0
+    return paths
+
+
+REFUSED = {
+    "batch size 0": (["train", "iris", "--batch-size", "0"], "'--batch-size': give a positive number of samples or "
+                                                             "'full', got '0'"),
+    "empty layer size": (["train", "iris", "--layers", "16,,8"], "'--layers': '16,,8' has an empty size"),
+    "negative lr": (["train", "iris", "--lr", "-0.01"], "'--lr': must be a positive number, got '-0.01'"),
+    "zero epochs": (["train", "iris", "--epochs", "0"], "'--epochs' / '--iterations': must be a positive integer, got '0'"),
+    "labels on a built-in set": (["train", "iris", "--labels", "species"], "--labels does not apply to the built-in"),
+    "labels on an IDX directory": (["train", "{tmp}", "--labels", "y.npy"], "--labels does not apply to an IDX dir"),
+    "split on a built-in set": (["evaluate", "{iris}", "iris", "--split", "test"], "--split does not apply to a built-in"),
+    "split on a CSV": (["predict", "{iris}", "{csv}", "--split", "test"], "--split does not apply to a CSV file"),
+    "proba for regression": (["predict", "{diabetes}", "diabetes", "--proba"], "--proba applies to classifiers"),
+    "patience without early stopping": (["train", "iris", "--patience", "3"], "--patience applies only with "
+                                                                               "--early-stopping"),
+    "checkpoint-every without checkpoint": (["train", "iris", "--checkpoint-every", "2"], "--checkpoint-every applies "
+                                                                                          "only with --checkpoint"),
+    "plot with no-plot": (["train", "iris", "--plot", "c.png", "--no-plot"], "--plot names the cost-curve file, but "
+                                                                              "--no-plot"),
+    "verbose with quiet": (["train", "iris", "-q", "-v"], "--verbose asks for a line per epoch, but --quiet"),
+    "activation without hidden layers": (["train", "iris", "--layers", "", "--activation", "tanh"],
+                                         "--activation applies to hidden layers"),
+    "dropout without hidden layers": (["train", "iris", "--layers", "", "--dropout", "0.8"],
+                                      "--dropout applies to hidden layers"),
+    "gradcheck activation without hidden layers": (["gradcheck", "--layer-dims", "3,1", "--activation", "tanh"],
+                                                   "--activation applies to hidden layers"),
+    "gradcheck old --layers": (["gradcheck", "--layers", "5,4,1"], "No such option '--layers'. Did you mean '--layer-dims'?"),
+    "plot data for curves": (["plot", "{iris}", "--what", "curves", "--data", "iris"], "--data applies only to "
+                                                                                        "--what boundary"),
+    "plot labels for weights": (["plot", "{iris}", "--what", "weights", "--labels", "x"], "--labels applies only to "
+                                                                                          "--what boundary"),
+    "plot max-units for curves": (["plot", "{iris}", "--what", "curves", "--max-units", "3"], "--max-units applies "
+                                                                                              "only to --what weights"),
+    "plot image-shape for architecture": (["plot", "{iris}", "--what", "architecture", "--image-shape", "2,2"],
+                                          "--image-shape applies only to --what weights"),
+    "search eta without halving": (["search", "iris", "--space", "{{}}", "--eta", "4"], "--eta applies only to "
+                                                                                        "--strategy halving"),
+    "search n-jobs with a cluster": (["search", "iris", "--space", "{{}}", "--scheduler", "tcp://h:8786", "--n-jobs",
+                                      "2"], "--n-jobs sets local processes"),
+    "search labels on a built-in set": (["search", "iris", "--space", "{{}}", "--labels", "x"], "--labels does not "
+                                                                                                 "apply to the built-in"),
+    "search bad val split": (["search", "iris", "--space", "{{}}", "--val-split", "1"], "'--val-split': must be a "
+                                                                                        "fraction in (0, 1)"),
+    "search old --validation-split": (["search", "iris", "--space", "{{}}", "--validation-split", "0.1"],
+                                      "No such option '--validation-split'. Did you mean '--val-split'?"),
+    "search old --preprocessing": (["search", "iris", "--space", "{{}}", "--preprocessing", "none"],
+                                   "No such option '--preprocessing'"),
+    "demo missing folder": (["demo", "--cat", "{tmp}/nowhere"], "--cat"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_refused_with_one_line_before_anything_is_printed(case: str, models: dict[str, Path], tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    csv = tmp_path / "x.csv"
+    csv.write_text("a,b,c,d\n1,2,3,4\n")
+    args, expected = REFUSED[case]
+    fill = {"tmp": tmp_path, "iris": models["iris"], "diabetes": models["diabetes"], "csv": csv}
+    code, out, err = run([a.format(**fill) for a in args], capsys)
+    assert code == 2, (out, err)
+    assert out == ""  # nothing printed before the refusal (no data summary, no progress)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert expected in lines[0], lines[0]
+    assert list(tmp_path.iterdir()) == [csv]  # nothing written either
+
+
+# -- the library's messages in the command line's words ------------------------------------------------
+def test_one_translation_turns_keywords_into_options() -> None:
+    assert cli_message("learning_rate must be a positive number, got -1") == "--lr must be a positive number, got -1"
+    assert cli_message("l2 (lambda) must be a non-negative number") == "--l2 must be a non-negative number"
+    assert cli_message("3 classes; use output='softmax' for multi-class labels") == \
+        "3 classes; use --output softmax for multi-class labels"
+    assert cli_message("holds several sets; choose one with split=...") == "holds several sets; choose one with --split"
+    assert cli_message("fix it, or choose the label column with labels=...") == \
+        "fix it, or choose the label column with --labels"
+    assert cli_message("validation_split=0.5 of m = 1 leaves none") == "--val-split 0.5 of m = 1 leaves none"
+    assert cli_message("X has 10 features (rows) but the preprocessing was fitted on 13; give X as (n[0], m) = "
+                       "(13, m)", data="new.csv") == "the model expects 13 features, new.csv has 10"
+    # only the running command's options; a search-space key or plain prose stays as it is
+    assert cli_message("learning_rate must be positive", ["--epochs"]) == "learning_rate must be positive"
+    assert cli_message("trained for 3 epochs on the labels") == "trained for 3 epochs on the labels"
+    assert cli_message("space['learning_rate']: bad") == "space['learning_rate']: bad"
+
+
+def test_errors_from_the_library_name_options(models: dict[str, Path], capsys: pytest.CaptureFixture[str],
+                                              tmp_path: Path) -> None:
+    code, _, err = run(["evaluate", models["iris"], "wine"], capsys)
+    assert code == 2 and err.strip() == "error: the model expects 4 features, wine has 13"
+    code, _, err = run(["predict", models["iris"], "wine", "--out", tmp_path / "p.csv"], capsys)
+    assert code == 2 and err.strip() == "error: the model expects 4 features, wine has 13"
+    code, _, err = run(["train", "iris", "--output", "sigmoid", "--out", tmp_path / "m.npz"], capsys)
+    assert code == 2 and "use --output softmax for multi-class labels" in err and "output=" not in err
+    code, _, err = run(["search", "iris", "--space", '{"learning_rate": {"loguniform": [0.001, 0.1]}}', "--out",
+                        tmp_path / "s"], capsys)
+    assert code == 2 and err.strip() == "error: --strategy random needs --n-trials (how many settings to draw)"
+
+
+def test_divergence_is_one_line_and_status_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    message = ("training diverged at iteration 3 (epoch 3): the cost became inf. The parameters were left at their "
+               "last finite values; try a smaller learning rate (it was 1e+06).")
+
+    def diverge(*args: object, **kwargs: object) -> None:  # a forced divergence, as the engine reports it
+        raise dl.DivergenceError(message)
+
+    monkeypatch.setattr(dl.Network, "fit", diverge)
+    code, _, err = run(["train", "iris", "--lr", "1e6", "--epochs", "50", "--out", tmp_path / "m.npz", "-q"], capsys)
+    assert code == 2 and err.strip().splitlines() == [f"error: {message}"]
+    assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.xfail(strict=True, reason="engine fix pending: divergence detected by the cost (branch engine, issue 11)")
+def test_absurd_learning_rate_is_refused_after_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["train", "iris", "--lr", "1e6", "--epochs", "50", "--out", tmp_path / "m.npz", "-q"], capsys)
+    assert code == 2 and "diverged" in err and len(err.strip().splitlines()) == 1
+
+
+# -- features and labels by name -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def wine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from sklearn.datasets import load_wine
+
+    d = tmp_path_factory.mktemp("wine")
+    data = load_wine()
+    names = [str(n) for n in data.feature_names]
+    cultivar = np.array(data.target_names)[data.target]
+
+    def write(path: Path, columns: list[str]) -> Path:
+        table = {**{n: data.data[:, j].astype(str) for j, n in enumerate(names)}, "cultivar": cultivar,
+                 "colour": np.ones(len(cultivar)).astype(str)}
+        rows = [",".join(columns)] + [",".join(table[c][i] for c in columns) for i in range(len(cultivar))]
+        path.write_text("\n".join(rows) + "\n")
+        return path
+
+    shuffled = [names[j] for j in np.random.default_rng(0).permutation(len(names))]
+    files = {
+        "train": write(d / "wine.csv", [*names, "cultivar"]),
+        "shuffled": write(d / "shuffled.csv", shuffled[:5] + ["cultivar"] + shuffled[5:]),  # labels in the middle
+        "features": write(d / "features.csv", shuffled),
+        "missing": write(d / "missing.csv", shuffled[1:] + ["cultivar"]),
+        "unknown": write(d / "unknown.csv", [*shuffled, "cultivar", "colour"]),
+    }
+    files["model"] = d / "wine.npz"
+    assert main(["train", str(files["train"]), "--labels", "cultivar", "--out", str(files["model"]), "--no-plot",
+                 "-q"]) == 0  # the defaults: 100 hidden units, 200 epochs of Adam
+    return files
+
+
+def test_shuffled_columns_predict_and_evaluate_as_the_original_order(wine: dict[str, Path], tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    model = dl.load(wine["model"])
+    assert model.metadata["label_name"] == "cultivar" and len(model.metadata["feature_names"]) == 13
+    outputs = {}
+    for name in ("train", "shuffled", "features"):
+        code, out, err = run(["predict", wine["model"], wine[name], "--out", "-", "--proba"], capsys)
+        assert code == 0, err
+        outputs[name] = out
+    assert outputs["shuffled"] == outputs["train"] == outputs["features"]
+    lines = outputs["train"].splitlines()
+    assert lines[0] == "sample,prediction,proba_class_0,proba_class_1,proba_class_2" and len(lines) == 179
+    # the predictions are the model's on the data in training order (an independent computation)
+    from sklearn.datasets import load_wine
+
+    want = model.predict(load_wine().data.T)[0]
+    assert [line.split(",")[1] for line in lines[1:]] == list(want)
+    metrics = {}
+    for name in ("train", "shuffled"):
+        code, out, err = run(["evaluate", wine["model"], wine[name], "--json"], capsys)
+        assert code == 0, err
+        metrics[name] = json.loads(out)
+    assert metrics["shuffled"] == metrics["train"]
+    assert metrics["train"]["accuracy"] == pytest.approx(np.mean(want == np.array(load_wine().target_names)[
+        load_wine().target]))
+    assert metrics["train"]["accuracy"] > 0.9
+
+
+def test_missing_or_unknown_columns_are_named(wine: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    first = dl.load(wine["model"]).metadata["feature_names"]
+    missing = [n for n in first if n not in wine["missing"].read_text().splitlines()[0].split(",")]
+    code, _, err = run(["predict", wine["model"], wine["missing"], "--out", "-"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"no column {missing[0]!r}: the model was trained on 13 features" in err
+    code, _, err = run(["evaluate", wine["model"], wine["unknown"]], capsys)
+    assert code == 2 and "unknown column 'colour'" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(["evaluate", wine["model"], wine["features"]], capsys)  # no label column at all
+    assert code == 2 and "no label column (the model was trained with labels in 'cultivar')" in err
+
+
+def test_estimators_refuse_reordered_dataframe_columns_as_scikit_learn_does(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    from sklearn.datasets import load_wine
+
+    from deeplayers.sklearn import DNNClassifier
+
+    data = load_wine(as_frame=True)
+    clf = DNNClassifier(hidden_layer_sizes=(8,), epochs=5, random_state=0).fit(data.data, data.target)
+    assert list(clf.feature_names_in_) == list(data.data.columns)
+    shuffled = data.data[list(np.random.default_rng(0).permutation(data.data.columns))]
+    dl.save(clf, tmp_path / "clf.npz")
+    for est in (clf, dl.load(tmp_path / "clf.npz")):
+        with pytest.raises(ValueError, match="Feature names must be in the same order as they were in fit"):
+            est.predict(shuffled)
+        with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing:\\s+- alcohol"):
+            est.predict(data.data.drop(columns=["alcohol"]))
+        np.testing.assert_array_equal(est.predict(shuffled[list(data.data.columns)]), clf.predict(data.data))
+    assert isinstance(shuffled, pd.DataFrame)
+
+
+# -- --split defaults to train for files holding both parts ---------------------------------------------
+def test_split_defaults_to_train_for_files_holding_both_parts(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                              ) -> None:
+    h5py = pytest.importorskip("h5py")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3))
+    y = (X[:, 0] > 0).astype(np.int64)
+    np.savez(tmp_path / "both.npz", X_train=X[:60], y_train=y[:60], X_test=X[60:], y_test=y[60:])
+    with h5py.File(tmp_path / "both.h5", "w") as f:
+        f["train_set_x"], f["train_set_y"], f["test_set_x"], f["test_set_y"] = X[:70], y[:70], X[70:], y[70:]
+    for name, m_train in (("both.npz", 60), ("both.h5", 70)):
+        out = tmp_path / f"{name}.model.npz"
+        code, _, err = run(["train", tmp_path / name, "--layers", "4", "--epochs", "3", "--val-split", "0",
+                            "--out", out, "--no-plot", "-q"], capsys)
+        assert code == 0, err
+        assert dl.load(out).metadata["m_train"] == m_train
+        code, text, err = run(["evaluate", out, tmp_path / name, "--split", "test", "--json"], capsys)
+        assert code == 0 and json.loads(text)["m"] == 90 - m_train, err
+
+
+# -- one set of defaults ---------------------------------------------------------------------------------
+def test_the_cli_and_the_estimator_train_with_the_same_defaults(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from sklearn.datasets import load_iris
+
+    from deeplayers.sklearn import DNNClassifier
+
+    code, _, err = run(["train", "iris", "--epochs", "6", "--out", tmp_path / "cli.npz", "--no-plot", "-q"], capsys)
+    assert code == 0, err
+    model = dl.load(tmp_path / "cli.npz")
+    iris = load_iris()
+    clf = DNNClassifier(epochs=6, random_state=0).fit(iris.data, iris.target)
+    net, h = model.network, model.history
+    assert net.dtype == clf.network_.dtype == np.dtype(DEFAULTS["dtype"]) == np.float32
+    assert net.layer_dims[1:-1] == clf.network_.layer_dims[1:-1] == list(DEFAULTS["hidden_layer_sizes"])
+    assert net.activations == clf.network_.activations
+    hyper = model.hyperparameters
+    assert (hyper["init"], clf.init, clf.network_.init) == (DEFAULTS["init"],) * 3 == ("xavier",) * 3
+    assert (hyper["optimizer"], clf.optimizer, type(clf._optimizer).__name__) == ("adam", "adam", "Adam")
+    assert hyper["learning_rate"] == clf.learning_rate == DEFAULTS["learning_rate"] == 1e-3
+    assert (hyper["lr_schedule"], clf.lr_schedule) == ("cosine", "cosine")
+    assert (hyper["batch_size"], clf.batch_size) == (128, 128)
+    assert (hyper["l2"], clf.l2) == (1e-4, 1e-4)
+    # the rates actually used, epoch by epoch: the same cosine from the same alpha
+    assert h.lr == pytest.approx([1e-3 * (1 + np.cos(np.pi * e / 6)) / 2 for e in range(6)])
+    assert clf.network_.history.lr == pytest.approx(h.lr)
+    # the search fills in the same defaults for what the space does not name
+    from deeplayers.search import _task_config
+
+    net_cfg, fit_cfg = _task_config({}, 4, 3, "softmax", DEFAULTS["epochs"])
+    assert (net_cfg["init"], net_cfg["dtype"], net_cfg["layer_dims"]) == ("xavier", "float32", [4, 100, 3])
+    assert fit_cfg == {"optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "cosine", "batch_size": 128,
+                       "l2": 1e-4, "epochs": 200}
+
+
+# -- one program -------------------------------------------------------------------------------------------
+def test_python_m_deeplayers_search_runs_without_a_runtime_warning(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "deeplayers.search", "iris", "--space",
+                           '{"learning_rate": [0.01]}', "--epochs", "2", "--out", str(tmp_path / "s"), "-q"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "RuntimeWarning" not in proc.stderr and "1 settings ranked by val_cost" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "deeplayers.search", "iris", "--space", "{}", "--eta", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "error: --eta applies only to --strategy halving (see 'deeplayers search --help')"]
