@@ -282,6 +282,33 @@ def test_missing_or_unknown_columns_are_named(wine: dict[str, Path], capsys: pyt
     assert code == 2 and "no label column (the model was trained with labels in 'cultivar')" in err
 
 
+def test_columns_with_no_name_in_common_and_models_saved_without_a_label_name(wine: dict[str, Path], tmp_path: Path,
+                                                                               capsys: pytest.CaptureFixture[str]
+                                                                               ) -> None:
+    lines = wine["train"].read_text().splitlines()
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text("\n".join([",".join(f"c{j}" for j in range(13)) + ",cultivar", *lines[1:]]) + "\n")
+    code, _, err = run(["evaluate", wine["model"], renamed], capsys)
+    assert code == 2 and "none of its column names ('c0', 'c1'," in err and "remove the header row" in err
+    bare = tmp_path / "bare.csv"  # without the header: by position, the labels last
+    bare.write_text("\n".join(lines[1:]) + "\n")
+    code, out, err = run(["evaluate", wine["model"], bare, "--json"], capsys)
+    assert code == 0, err
+    code, want, _ = run(["evaluate", wine["model"], wine["train"], "--json"], capsys)
+    assert json.loads(out) == json.loads(want)
+    # a model file written before label names were saved: the last column, when it is no feature, is the labels
+    model = dl.load(wine["model"])
+    old = tmp_path / "old.npz"
+    meta = {k: v for k, v in model.metadata.items() if k != "label_name"}
+    dl.save(model.network, old, preprocessing=model.preprocessing, classes=model.classes, metadata=meta)
+    code, out, err = run(["evaluate", old, wine["train"], "--json"], capsys)
+    assert code == 0 and json.loads(out) == json.loads(want), err
+    code, _, err = run(["evaluate", old, wine["shuffled"]], capsys)  # labels in the middle: they must be named
+    assert code == 2 and "unknown column 'cultivar'" in err and "--labels" in err
+    code, out, err = run(["evaluate", old, wine["shuffled"], "--labels", "cultivar", "--json"], capsys)
+    assert code == 0 and json.loads(out) == json.loads(want), err
+
+
 def test_estimators_refuse_reordered_dataframe_columns_as_scikit_learn_does(tmp_path: Path) -> None:
     pd = pytest.importorskip("pandas")
     from sklearn.datasets import load_wine

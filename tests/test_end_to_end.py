@@ -179,10 +179,12 @@ def test_export_to_onnx_matches_predict_proba(session: dict, capsys: pytest.Capt
     out = run_in(session["work"], EXPORT, session["mnist"], capsys, monkeypatch)
     assert "onnxruntime check" in out and "OK" in out
     images, _ = load_mnist(session["mnist"], "test")
-    X_rows = images[:1000].reshape(1000, -1).astype(np.float64)  # raw pixels: the graph divides by 255
+    model = dl.load(session["work"] / "mnist.npz")
+    # raw pixels (the graph divides by 255), in the model's dtype (float32 with the defaults)
+    X_rows = images[:1000].reshape(1000, -1).astype(model.network.dtype)
     sess = ort.InferenceSession(str(session["work"] / "mnist.onnx"), providers=["CPUExecutionProvider"])
     got = sess.run(None, {sess.get_inputs()[0].name: X_rows})[0]
-    want = dl.load(session["work"] / "mnist.npz").predict_proba(X_rows.T).T
+    want = model.predict_proba(X_rows.T).T
     np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
 
 
@@ -243,8 +245,9 @@ def test_ctrl_c_stops_cleanly_and_the_printed_command_resumes(tmp_path: Path) ->
     assert resume_cmd.endswith("--checkpoint ctrlc.ckpt --out digits.npz --no-plot --resume ctrlc.ckpt")
     # the checkpoint is whole and loadable: the state as the interrupted epoch began
     from deeplayers.checkpoint import load_checkpoint
+    from deeplayers.defaults import DEFAULTS
 
-    state = load_checkpoint(tmp_path / "ctrlc.ckpt", dl.Network([64, 32, 10], output="softmax"))
+    state = load_checkpoint(tmp_path / "ctrlc.ckpt", dl.Network([64, 32, 10], output="softmax", dtype=DEFAULTS["dtype"]))
     assert 0 <= state["epoch"] < 40
     assert int(said.group(1)) == state["epoch"] + 1  # the epoch it was in, counted from 1; it repeats it
     assert len(state["history"]["cost"]) == state["epoch"]

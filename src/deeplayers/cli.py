@@ -173,7 +173,7 @@ def _labels_arg(labels: str | None) -> Any:
 
 def _data_kind(data: str) -> str:
     """What DATA names, without reading it: builtin, idx-dir, csv, npy, npz, h5, idx or other."""
-    from .datasets import BUILTINS
+    from .datasets import BUILTINS, _is_idx_name
 
     path = Path(data)
     if not path.exists():
@@ -183,7 +183,8 @@ def _data_kind(data: str) -> str:
     suffix = path.suffix.lower()
     if suffix in _CSV_SUFFIXES:
         return "csv"
-    return {".npy": "npy", ".npz": "npz", ".h5": "h5", ".hdf5": "h5", ".hdf": "h5"}.get(suffix, "other")
+    kind = {".npy": "npy", ".npz": "npz", ".h5": "h5", ".hdf5": "h5", ".hdf": "h5"}.get(suffix, "other")
+    return "idx" if kind == "other" and _is_idx_name(path) else kind
 
 
 def check_data_options(data: str, labels: str | None, split: str | None) -> None:
@@ -195,7 +196,7 @@ def check_data_options(data: str, labels: str | None, split: str | None) -> None
         raise click.UsageError(f"--labels does not apply to an IDX directory ({data}): its labels are the "
                                "*-labels-idx1-ubyte files")
     if split is not None and kind in ("builtin", "csv", "npy", "idx"):
-        what = "a built-in data set" if kind == "builtin" else f"a {kind.upper()} file"
+        what = {"builtin": "a built-in data set", "csv": "a CSV file"}.get(kind, f"an {kind.upper()} file")
         raise click.UsageError(f"--split does not apply to {what} ({data}): it chooses the train or test part "
                                "of a file holding both (.h5, .npz, an IDX directory)")
     if kind == "idx-dir" and split not in (None, "train", "test", "t10k"):
@@ -239,7 +240,8 @@ def _load_for_model(mdl: Any, data: str, labels: str | None, split: str | None, 
 
         header = csv_header(data)
         if header is not None:
-            ds = _csv_by_name(data, header, list(names), mdl.metadata.get("label_name"), labels, need_labels)
+            ds = _csv_by_name(data, header, list(names), mdl.metadata.get("label_name"), labels, need_labels,
+                              legacy="label_name" not in mdl.metadata)
             if limit is not None:
                 ds = replace(ds, X=ds.X[:, :limit], y=None if ds.y is None else ds.y[:limit])
             return ds
@@ -285,7 +287,7 @@ def _check_names(data: str, columns: Sequence[str], names: Sequence[str]) -> Non
 
 
 def _csv_by_name(data: str, header: list[str], names: list[str], label_name: str | None, labels: str | None,
-                 need_labels: bool) -> Any:
+                 need_labels: bool, legacy: bool = False) -> Any:
     from .datasets import load_csv
 
     lab = _labels_arg(labels)
@@ -300,6 +302,8 @@ def _csv_by_name(data: str, header: list[str], names: list[str], label_name: str
         if lab not in header:
             raise DataError(f"{data}: no column named {lab!r} for --labels; the columns are: {_listed(header, 12)}")
         label_col = lab
+    elif legacy:  # a model saved before label names were: the last column, if it is no feature, as load_csv reads it
+        label_col = header[-1] if header[-1] not in names else None
     else:
         label_col = label_name if label_name in header else None
     _check_names(data, [c for c in header if c != label_col], names)
