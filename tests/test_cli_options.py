@@ -132,6 +132,8 @@ REFUSED = {
                                       "2"], "--n-jobs sets local processes"),
     "search labels on a built-in set": (["search", "iris", "--space", "{{}}", "--labels", "x"], "--labels does not "
                                                                                                  "apply to the built-in"),
+    "search epochs named twice": (["search", "iris", "--space", '{{"epochs": [2, 3]}}', "--epochs", "4"],
+                                  "--epochs conflicts with the space's 'epochs'"),
     "search bad val split": (["search", "iris", "--space", "{{}}", "--val-split", "1"], "'--val-split': must be a "
                                                                                         "fraction in (0, 1)"),
     "search old --validation-split": (["search", "iris", "--space", "{{}}", "--validation-split", "0.1"],
@@ -158,6 +160,18 @@ def test_refused_with_one_line_before_anything_is_printed(case: str, models: dic
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert expected in lines[0], lines[0]
     assert list(tmp_path.iterdir()) == [csv]  # nothing written either
+
+
+def test_export_verify_without_onnxruntime(models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("onnx")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now raises ImportError
+    code, out, err = run(["export", models["iris"], "--onnx", tmp_path / "a.onnx", "--verify"], capsys)
+    assert (code, out) == (2, "") and err.strip() == ("error: --verify needs onnxruntime: pip install onnxruntime "
+                                                      "(or give --no-verify)")
+    assert not (tmp_path / "a.onnx").exists()
+    code, out, err = run(["export", models["iris"], "--onnx", tmp_path / "b.onnx"], capsys)  # the default says so
+    assert code == 0 and "onnxruntime is not installed: skipped the check" in out, err
 
 
 # -- the library's messages in the command line's words ------------------------------------------------

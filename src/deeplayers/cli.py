@@ -935,9 +935,11 @@ def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: st
 @click.argument("model")
 @click.option("--onnx", "onnx_path", required=True, metavar="FILE", help="ONNX file to write (required).")
 @click.option("--verify/--no-verify", default=True, show_default=True,
-              help="Run the exported graph with onnxruntime (when installed) on 64 random inputs and compare it "
-                   "with the model's predict_proba.")
-def export(model: str, onnx_path: str, verify: bool) -> None:
+              help="Run the exported graph with onnxruntime on 64 random inputs and compare it with the model's "
+                   "predict_proba (by default skipped, saying so, when onnxruntime is not installed; an explicit "
+                   "--verify then fails).")
+@click.pass_context
+def export(ctx: click.Context, model: str, onnx_path: str, verify: bool) -> None:
     """Export MODEL, with its preprocessing, as an ONNX graph.
 
     The graph's input 'X' holds samples as ROWS (batch, n[0]) of raw values; its output 'A_L'
@@ -945,14 +947,18 @@ def export(model: str, onnx_path: str, verify: bool) -> None:
     """
     from .onnx_export import export_onnx
 
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        if verify and given(ctx, "verify"):
+            raise ImportError("--verify needs onnxruntime: pip install onnxruntime (or give --no-verify)") from None
+        ort = None
     mdl = _load_model(model)
     export_onnx(mdl, onnx_path)
     click.echo(f"ONNX model written to {onnx_path}")
     if not verify:
         return
-    try:
-        import onnxruntime as ort
-    except ImportError:
+    if ort is None:
         click.echo("onnxruntime is not installed: skipped the check (pip install onnxruntime)")
         return
     net = mdl.network

@@ -1071,6 +1071,8 @@ def _build_cli() -> Any:
         try:
             check_data_options(data, labels, None)
             space_d = load_space(space)  # the space is an option too: checked before the data is read
+            refuse_unless(ctx, "epochs" not in space_d, ["epochs"], "conflicts with the space's 'epochs' (which "
+                          "sets each trial's epochs); give one of them")
             X, Y, classes, suggested = load_data(data, labels)
             prep = {"auto": suggested, "none": None}.get(scale, scale)
             Path(out).mkdir(parents=True, exist_ok=True)
