@@ -163,3 +163,11 @@ def test_the_file_map_lists_every_module() -> None:
 def test_the_readme_stays_short() -> None:
     n = len(README.read_text(encoding="utf-8").splitlines())
     assert n <= MAX_README_LINES, f"README.md has {n} lines; move details to a docs/ page (at most {MAX_README_LINES})"
+
+
+def test_the_readme_links_lead_somewhere() -> None:
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README.read_text(encoding="utf-8"))
+    local = [link for link in links if "://" not in link]
+    assert len(local) >= 9, local
+    missing = [link for link in local if not (ROOT / link).exists()]
+    assert not missing, f"README links to files that do not exist: {missing}"
