@@ -140,6 +140,14 @@ REFUSED = {
                                       "No such option '--validation-split'. Did you mean '--val-split'?"),
     "search old --preprocessing": (["search", "iris", "--space", "{{}}", "--preprocessing", "none"],
                                    "No such option '--preprocessing'"),
+    "predict into a missing folder": (["predict", "{iris}", "iris", "--out", "{tmp}/no/p.csv"],
+                                      "--out {tmp}/no/p.csv: the directory {tmp}/no does not exist"),
+    "plot into a missing folder": (["plot", "{iris}", "--what", "curves", "--out", "{tmp}/no/c.png"],
+                                   "--out {tmp}/no/c.png: the directory"),
+    "export into a missing folder": (["export", "{iris}", "--onnx", "{tmp}/no/m.onnx"], "--onnx {tmp}/no/m.onnx: the "
+                                                                                        "directory"),
+    "checkpoint into a missing folder": (["train", "iris", "--checkpoint", "{tmp}/no/r.ckpt"], "--checkpoint "
+                                                                                               "{tmp}/no/r.ckpt: the"),
     "demo missing folder": (["demo", "--cat", "{tmp}/nowhere"], "--cat"),
 }
 
@@ -154,6 +162,7 @@ def test_refused_with_one_line_before_anything_is_printed(case: str, models: dic
     args, expected = REFUSED[case]
     fill = {"tmp": tmp_path, "iris": models["iris"], "diabetes": models["diabetes"], "csv": csv}
     code, out, err = run([a.format(**fill) for a in args], capsys)
+    expected = expected.format(**fill)
     assert code == 2, (out, err)
     assert out == ""  # nothing printed before the refusal (no data summary, no progress)
     lines = err.strip().splitlines()

@@ -160,6 +160,15 @@ def _option_name(param: click.Parameter) -> str:
     return max(param.opts, key=len) if param.opts else param.name or "?"
 
 
+def check_out(path: str | None, option: str) -> None:
+    """The folder of an output file must exist (checked before anything is read or computed)."""
+    if path is None or path == "-":
+        return
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{option} {path}: the directory {folder} does not exist")
+
+
 def _labels_arg(labels: str | None) -> Any:
     """The --labels value for load_dataset: None (default), False (``none``), a column index or a name/path."""
     if labels is None:
@@ -602,9 +611,9 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
     refuse_unless(ctx, not quiet, ["verbose"], "asks for a line per epoch, but --quiet prints no progress")
     if resume is not None and not Path(resume).is_file():
         raise FileNotFoundError(f"no checkpoint at {resume}: nothing to resume")
-    out_dir = Path(out).parent
-    if not out_dir.is_dir():
-        raise FileNotFoundError(f"cannot write {out}: the directory {out_dir} does not exist")
+    check_out(out, "--out")
+    check_out(plot_path, "--plot")
+    check_out(checkpoint, "--checkpoint")
     if lr is None and optimizer == DEFAULTS["optimizer"]:
         lr = DEFAULTS["learning_rate"]
 
@@ -726,6 +735,7 @@ def predict(ctx: click.Context, model: str, data: str, out: str, proba: bool, la
     import io
 
     check_data_options(data, labels, split)
+    check_out(out, "--out")
     mdl = _load_model(model)
     net = mdl.network
     g, nL = net.activations[-1], net.layer_dims[-1]
@@ -907,6 +917,7 @@ def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: st
         if data is None:
             raise click.UsageError("--what boundary needs --data DATA (two-feature samples to draw)", ctx)
         check_data_options(data, labels, split)
+    check_out(out, "--out")
     mdl = _load_model(model)
     out = out or str(Path(model).with_suffix("")) + f"-{what}.png"
     if what == "curves":
@@ -953,6 +964,7 @@ def export(ctx: click.Context, model: str, onnx_path: str, verify: bool) -> None
         if verify and given(ctx, "verify"):
             raise ImportError("--verify needs onnxruntime: pip install onnxruntime (or give --no-verify)") from None
         ort = None
+    check_out(onnx_path, "--onnx")
     mdl = _load_model(model)
     export_onnx(mdl, onnx_path)
     click.echo(f"ONNX model written to {onnx_path}")
