@@ -527,18 +527,19 @@ def _limit_option() -> Any:
               show_default=True, help="g[L] and its loss; auto: sigmoid for two classes, softmax for more, linear "
                                       "(mean squared error) for real-valued targets.")
 @click.option("--init", type=click.Choice(["he", "xavier", "course", "small"]), default=DEFAULTS["init"],
-              show_default=True, help="Weight initialization: he (sqrt(2/n[l-1])), xavier (sqrt(1/n[l-1])), course "
-                                      "(randn/sqrt(n[l-1])) or small (randn*0.01).")
+              show_default=True, help="Weight initialization, W[l] = randn(n[l], n[l-1]) times: he sqrt(2/n[l-1]), xavier "
+                                      "sqrt(2/(n[l-1] + n[l])), course 1/sqrt(n[l-1]), small 0.01.")
 @click.option("--optimizer", type=click.Choice(OPTIMIZER_NAMES), default=DEFAULTS["optimizer"], show_default=True,
               help="Update rule: plain gradient descent, momentum, RMSprop or Adam.")
 @click.option("--lr", type=POSITIVE_FLOAT, default=None, metavar="ALPHA",
               help=f"Learning rate alpha (a positive number) [default: {DEFAULTS['learning_rate']:g} with "
                    f"{DEFAULTS['optimizer']}; the optimizer's own otherwise: gd 0.0075, momentum 0.01, rmsprop 0.001].")
 @click.option("--epochs", "--iterations", "epochs", type=POSITIVE, default=DEFAULTS["epochs"], show_default=True,
+              metavar="N",
               help="Passes over the training data, in epochs (with --batch-size full: gradient-descent iterations).")
 @click.option("--batch-size", type=BatchSizeType(), default=str(DEFAULTS["batch_size"]), show_default=True,
               help="Mini-batch size in samples, or 'full' for full-batch training (the course).")
-@click.option("--l2", type=NON_NEGATIVE_FLOAT, default=DEFAULTS["l2"], show_default=True,
+@click.option("--l2", type=NON_NEGATIVE_FLOAT, default=DEFAULTS["l2"], show_default=True, metavar="LAMBDA",
               help="L2 regularization lambda (adds lambda/(2m) sum ||W[l]||^2 to the cost; 0: none).")
 @click.option("--dropout", type=FloatRange("a KEEP probability in (0, 1]", min=0, max=1, min_open=True), default=None,
               metavar="KEEP",
@@ -547,15 +548,16 @@ def _limit_option() -> Any:
 @click.option("--lr-schedule", type=click.Choice(list(SCHEDULES)), default=DEFAULTS["lr_schedule"], show_default=True,
               help="Learning-rate schedule per epoch (cosine: anneal from --lr towards 0 over --epochs; constant: "
                    "keep --lr).")
-@click.option("--val-split", type=FloatRange("a fraction in [0, 1)", min=0, max=1, max_open=True), default=0.1, show_default=True,
+@click.option("--val-split", type=FloatRange("a fraction in [0, 1)", min=0, max=1, max_open=True), default=0.1,
+              show_default=True, metavar="FRACTION",
               help="Fraction of the samples held out for validation, in [0, 1) (0: none). The preprocessing is "
                    "fitted on the rest only.")
 @click.option("--early-stopping", is_flag=True,
               help="Stop when the validation cost (the training cost with --val-split 0) has not improved for "
                    "--patience epochs, and keep the best parameters [default: off].")
-@click.option("--patience", type=POSITIVE, default=10, show_default=True,
+@click.option("--patience", type=POSITIVE, default=10, show_default=True, metavar="EPOCHS",
               help="Epochs without improvement before --early-stopping stops (only with --early-stopping).")
-@click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True,
+@click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True, metavar="SEED",
               help="Seeds the weights, the validation split, mini-batch order and dropout (a non-negative integer).")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default=DEFAULTS["dtype"], show_default=True,
               help="Floating-point type of the parameters and the computation (float64 for the course's exact "
@@ -571,7 +573,7 @@ def _limit_option() -> Any:
 @click.option("--checkpoint", default=None, metavar="FILE",
               help="Checkpoint file, written atomically every --checkpoint-every epochs and on Ctrl-C [default: "
                    "none].")
-@click.option("--checkpoint-every", type=POSITIVE, default=1, show_default=True,
+@click.option("--checkpoint-every", type=POSITIVE, default=1, show_default=True, metavar="EPOCHS",
               help="Epochs between two checkpoints (a killed run loses at most this many; only with --checkpoint).")
 @click.option("--resume", default=None, metavar="FILE",
               help="Continue from this checkpoint; give the same data and options as the interrupted run [default: "
@@ -849,14 +851,14 @@ def summary(model: str) -> None:
               help="g[l] of the hidden layers (needs at least one: three or more --layer-dims).")
 @click.option("--output", type=click.Choice(["sigmoid", "softmax", "linear"]), default="sigmoid",
               show_default=True, help="g[L] (and its loss).")
-@click.option("--samples", "m", type=POSITIVE, default=10, show_default=True, help="Random samples m (a count).")
-@click.option("--l2", type=NON_NEGATIVE_FLOAT, default=0.0, show_default=True,
+@click.option("--samples", "m", type=POSITIVE, default=10, show_default=True, metavar="M", help="Random samples m (a count).")
+@click.option("--l2", type=NON_NEGATIVE_FLOAT, default=0.0, show_default=True, metavar="LAMBDA",
               help="L2 lambda: check the regularized cost's gradient (0: the plain cost).")
-@click.option("--epsilon", type=POSITIVE_FLOAT, default=1e-7, show_default=True,
+@click.option("--epsilon", type=POSITIVE_FLOAT, default=1e-7, show_default=True, metavar="EPS",
               help="Finite-difference step: (J(theta + eps) - J(theta - eps)) / (2 eps).")
-@click.option("--threshold", type=NON_NEGATIVE_FLOAT, default=2e-7, show_default=True,
+@click.option("--threshold", type=NON_NEGATIVE_FLOAT, default=2e-7, show_default=True, metavar="RATIO",
               help="PASS when the relative difference is below this (a ratio).")
-@click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True,
+@click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True, metavar="SEED",
               help="Seeds the weights and the random data (a non-negative integer).")
 @click.pass_context
 def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str, m: int, l2: float, epsilon: float,
@@ -902,7 +904,7 @@ def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str,
               default=None, metavar="H,W[,C]",
               help="Image height,width[,channels] in pixels, for --what weights only [default: saved by train, or "
                    "square when n[0] is a square].")
-@click.option("--max-units", type=POSITIVE, default=64, show_default=True,
+@click.option("--max-units", type=POSITIVE, default=64, show_default=True, metavar="N",
               help="Units of layer 1 drawn (a count; --what weights only).")
 @click.option("--out", "out", default=None, metavar="FILE", help="PNG file to write [default: MODEL-WHAT.png].")
 @click.pass_context
@@ -993,9 +995,9 @@ def export(ctx: click.Context, model: str, onnx_path: str, verify: bool) -> None
 @click.option("--cat", metavar="DIR", default=None,
               help="Folder holding the course's train_catvnoncat.h5 and test_catvnoncat.h5 [default: scikit-learn's "
                    "breast-cancer set, standardized, 80/20 split].")
-@click.option("--iterations", type=POSITIVE, default=2500, show_default=True,
+@click.option("--iterations", type=POSITIVE, default=2500, show_default=True, metavar="N",
               help="Gradient-descent iterations (full batch), as the course's num_iterations.")
-@click.option("--lr", type=POSITIVE_FLOAT, default=0.0075, show_default=True,
+@click.option("--lr", type=POSITIVE_FLOAT, default=0.0075, show_default=True, metavar="ALPHA",
               help="Learning rate alpha, as the course's learning_rate.")
 def demo(cat: str | None, iterations: int, lr: float) -> None:
     """The course's 4-layer model [n0, 20, 7, 5, 1] trained by deeplayers.course.L_layer_model.

@@ -1021,23 +1021,22 @@ def _build_cli() -> Any:
     @click.option("--epochs", type=POSITIVE, default=None, metavar="N",
                   help=f"Epochs per trial [default: {DEFAULTS['epochs']}], or of the first rung for halving "
                        "[default: 3].")
-    @click.option("--eta", type=IntRange("an integer >= 2", min=2), default=3, show_default=True,
+    @click.option("--eta", type=IntRange("an integer >= 2", min=2), default=3, metavar="ETA", show_default=True,
                   help="Halving factor: each rung keeps the best 1/eta and trains them eta times longer "
                        "(--strategy halving only).")
     @click.option("--metric", type=click.Choice(list(METRICS)), default="val_cost", show_default=True,
                   help="Final-epoch value the trials are ranked by: validation cost (lower is better), validation "
                        "accuracy (higher is better, classifiers only) or training cost.")
     @click.option("--val-split", type=FloatRange("a fraction in (0, 1)", min=0, max=1, min_open=True, max_open=True),
-                  default=0.2,
-                  show_default=True, help="Fraction of the samples held out for validation, in (0, 1), the same "
-                                          "split for every trial.")
+                  default=0.2, show_default=True, metavar="FRACTION",
+                  help="Fraction of the samples held out for validation, in (0, 1), the same split for every trial.")
     @click.option("--scale", type=click.Choice(SCALES), default="auto", show_default=True,
                   help="Preprocessing fitted on the training part only and stored in the model file: auto divides "
                        "8-bit images by 255 and standardizes anything else; divide: by 255.")
     @click.option("--labels", default=None, metavar="COLUMN|KEY",
                   help="Label column of a CSV (header name or 0-based index) [default: the last column], or the "
                        "labels key of an .npz/.h5. Not for built-in sets (their labels come with them).")
-    @click.option("--n-jobs", type=IntRange("a positive integer or -1", min=-1), default=1, show_default=True,
+    @click.option("--n-jobs", type=IntRange("a positive integer or -1", min=-1), default=1, metavar="N", show_default=True,
                   help="Trials at once in local processes (-1: one per core); with --scheduler local, the number "
                        "of Dask workers. Not with a --scheduler address.")
     @click.option("--scheduler", default=None, metavar="ADDRESS|local",
@@ -1047,9 +1046,9 @@ def _build_cli() -> Any:
                   help="Trials file (JSON Lines) to resume from [default: OUT/trials.jsonl].")
     @click.option("--out", "out", default="search-results", show_default=True, metavar="DIR",
                   help="Directory for results.csv, curves.png, best_model.npz.")
-    @click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True,
+    @click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True, metavar="SEED",
                   help="Seeds the settings drawn, the validation split and each trial (a non-negative integer).")
-    @click.option("--max-rows", type=POSITIVE, default=30, show_default=True, help="Rows of the table printed.")
+    @click.option("--max-rows", type=POSITIVE, default=30, show_default=True, metavar="N", help="Rows of the table printed.")
     @click.option("-q", "--quiet", is_flag=True, help="No line per finished trial [default: one line each].")
     @click.pass_context
     def search_cli(ctx: click.Context, data: str, space: str, strategy: str, n_trials: int | None,
