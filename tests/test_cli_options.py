@@ -319,7 +319,8 @@ def test_columns_with_no_name_in_common_and_models_saved_without_a_label_name(wi
     assert code == 0, err
     code, want, _ = run(["evaluate", wine["model"], wine["train"], "--json"], capsys)
     assert json.loads(out) == json.loads(want)
-    # a model file written before label names were saved: the last column, when it is no feature, is the labels
+    # a model without a label column name (trained on a built-in set, or saved before label names were): the last
+    # column, when it is no feature, is the labels
     model = dl.load(wine["model"])
     old = tmp_path / "old.npz"
     meta = {k: v for k, v in model.metadata.items() if k != "label_name"}
@@ -330,6 +331,13 @@ def test_columns_with_no_name_in_common_and_models_saved_without_a_label_name(wi
     assert code == 2 and "unknown column 'cultivar'" in err and "--labels" in err
     code, out, err = run(["evaluate", old, wine["shuffled"], "--labels", "cultivar", "--json"], capsys)
     assert code == 0 and json.loads(out) == json.loads(want), err
+    builtin = tmp_path / "builtin.npz"  # trained on the built-in set: the same feature names, no label name
+    assert main(["train", "wine", "--layers", "4", "--epochs", "2", "--out", str(builtin), "--no-plot", "-q"]) == 0
+    assert dl.load(builtin).metadata["label_name"] is None
+    code, out, err = run(["evaluate", builtin, wine["train"], "--json"], capsys)
+    assert code == 0, err
+    code, again, err = run(["evaluate", builtin, "wine", "--json"], capsys)
+    assert code == 0 and json.loads(out)["accuracy"] == json.loads(again)["accuracy"], err
 
 
 def test_estimators_refuse_reordered_dataframe_columns_as_scikit_learn_does(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The command line: ``deeplayers train | predict | evaluate | summary | gradcheck | plot | export | search | demo``.
+"""The command line: ``deeplayers train | predict | evaluate | summary | gradcheck | check | plot | export | search | demo``.
 
 Every command is a thin face over the library: data through :func:`deeplayers.datasets.load_dataset`,
 training through :meth:`deeplayers.Network.fit` (the one training loop) with the practitioner
@@ -249,8 +249,7 @@ def _load_for_model(mdl: Any, data: str, labels: str | None, split: str | None, 
 
         header = csv_header(data)
         if header is not None:
-            ds = _csv_by_name(data, header, list(names), mdl.metadata.get("label_name"), labels, need_labels,
-                              legacy="label_name" not in mdl.metadata)
+            ds = _csv_by_name(data, header, list(names), mdl.metadata.get("label_name"), labels, need_labels)
             if limit is not None:
                 ds = replace(ds, X=ds.X[:, :limit], y=None if ds.y is None else ds.y[:limit])
             return ds
@@ -296,7 +295,7 @@ def _check_names(data: str, columns: Sequence[str], names: Sequence[str]) -> Non
 
 
 def _csv_by_name(data: str, header: list[str], names: list[str], label_name: str | None, labels: str | None,
-                 need_labels: bool, legacy: bool = False) -> Any:
+                 need_labels: bool) -> Any:
     from .datasets import load_csv
 
     lab = _labels_arg(labels)
@@ -311,7 +310,7 @@ def _csv_by_name(data: str, header: list[str], names: list[str], label_name: str
         if lab not in header:
             raise DataError(f"{data}: no column named {lab!r} for --labels; the columns are: {_listed(header, 12)}")
         label_col = lab
-    elif legacy:  # a model saved before label names were: the last column, if it is no feature, as load_csv reads it
+    elif label_name is None:  # a model trained without a label column name: the last column, if it is no feature
         label_col = header[-1] if header[-1] not in names else None
     else:
         label_col = label_name if label_name in header else None
@@ -709,7 +708,7 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
 _PREDICT_LABELS_HELP = (
     "The column (or array) holding labels, left out of the features: a CSV header name or 0-based index, "
     "'none' for no label column, or the labels key of an .npz/.h5. [default: the label column the model "
-    "was trained with, when DATA has it] A CSV with a header is matched to the model's features by column "
+    "was trained with, when DATA has it; for a model trained without one, the last column if it is not a feature] A CSV with a header is matched to the model's features by column "
     "name, in any order. A CSV without a header must hold the model's n[0] feature columns in training order, "
     "and may hold one more column, the labels, as the last one.")
 
