@@ -708,9 +708,10 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
 _PREDICT_LABELS_HELP = (
     "The column (or array) holding labels, left out of the features: a CSV header name or 0-based index, "
     "'none' for no label column, or the labels key of an .npz/.h5. [default: the label column the model "
-    "was trained with, when DATA has it; for a model trained without one, the last column if it is not a feature] A CSV with a header is matched to the model's features by column "
-    "name, in any order. A CSV without a header must hold the model's n[0] feature columns in training order, "
-    "and may hold one more column, the labels, as the last one.")
+    "was trained with, when DATA has it; for a model trained without one, the last column if it is not a "
+    "feature] A CSV with a header is matched to the model's features by column name, in any order. A CSV "
+    "without a header must hold the model's n[0] feature columns in training order, and may hold one more "
+    "column, the labels, as the last one.")
 
 
 @cli.command(context_settings=CONTEXT)
