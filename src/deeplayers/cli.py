@@ -157,7 +157,8 @@ def refuse_unless(ctx: click.Context, condition: bool, names: Sequence[str], why
 
 
 def _option_name(param: click.Parameter) -> str:
-    return max(param.opts, key=len) if param.opts else param.name or "?"
+    """The option's first long name (``--epochs`` of ``--epochs/--iterations``, ``--quiet`` of ``-q/--quiet``)."""
+    return next((o for o in param.opts if o.startswith("--")), param.opts[0] if param.opts else param.name or "?")
 
 
 def check_out(path: str | None, option: str) -> None:
