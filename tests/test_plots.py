@@ -53,6 +53,52 @@ def texts(fig):
     return out
 
 
+def visible_ticks(axis):
+    """The major tick locations the axis draws (those inside its view interval), as numbers."""
+    lo, hi = sorted(axis.get_view_interval())
+    eps = 1e-9 * (hi - lo)
+    return [float(v) for v in axis.get_majorticklocs() if lo - eps <= v <= hi + eps]
+
+
+def drawn_texts(fig):
+    """Every text artist the figure draws: visible, non-empty, and for tick labels only the ticks
+    inside the view (matplotlib keeps label objects for ticks it does not draw)."""
+    from matplotlib.text import Text
+
+    skip = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not ax.axison:  # ax.axis("off"): no ticks, tick labels or axis labels drawn
+                skip.update(id(t) for t in axis.findobj(Text))
+                continue
+            lo, hi = sorted(axis.get_view_interval())
+            eps = 1e-9 * (hi - lo)
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not lo - eps <= tick.get_loc() <= hi + eps:
+                    skip.update(id(t) for t in (tick.label1, tick.label2))
+    out = []
+    for t in fig.findobj(Text):
+        if id(t) in skip or not t.get_visible() or not t.get_text().strip():
+            continue
+        if t.axes is None or t.axes.get_visible():
+            out.append(t)
+    return out
+
+
+def off_canvas(fig):
+    """(text, extent) of every drawn text artist that reaches beyond the canvas, measured with the
+    figure's own renderer after a full draw."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    W, H = fig.bbox.width, fig.bbox.height
+    bad = []
+    for t in drawn_texts(fig):
+        bb = t.get_window_extent(renderer)
+        if bb.x0 < -0.5 or bb.y0 < -0.5 or bb.x1 > W + 0.5 or bb.y1 > H + 0.5:
+            bad.append((t.get_text(), tuple(round(v) for v in bb.extents), (W, H)))
+    return bad
+
+
 @pytest.fixture(scope="module")
 def moons():
     """A trained 2-feature binary classifier on make_moons, X (2, m) columns."""
@@ -76,7 +122,9 @@ def test_plot_costs_history_train_and_validation(moons, tmp_path):
     train, val = ax.lines[0], ax.lines[1]
     np.testing.assert_array_equal(train.get_ydata(), history.cost)
     np.testing.assert_array_equal(val.get_ydata(), history.val_cost)
-    np.testing.assert_array_equal(train.get_xdata(), np.arange(len(history.cost)))
+    # epochs counted as the console counts them ("epoch 1/150" ... "epoch 150/150")
+    np.testing.assert_array_equal(train.get_xdata(), np.arange(1, len(history.cost) + 1))
+    np.testing.assert_array_equal(val.get_xdata(), np.arange(1, len(history.val_cost) + 1))
     assert ax.get_ylabel() == "cost"
     assert ax.get_xlabel() == "epochs"  # mini-batches: History.unit == "epoch"
     assert ax.get_title() == "Learning rate =0.01"  # read from history.lr
@@ -100,6 +148,9 @@ def test_plot_costs_course_list_is_labelled_like_the_course(tmp_path):
     assert ax.get_xlabel() == "iterations (per hundreds)"
     assert ax.get_title() == "Learning rate =0.0075"
     np.testing.assert_allclose(ax.lines[0].get_ydata(), np.squeeze(costs))
+    # as the course prints them: "Cost after iteration 0", 100, ..., 700 -> 0, 1, ..., 7 hundreds
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), np.arange(8))
+    assert visible_ticks(ax.xaxis) == list(range(8))
 
 
 def test_plot_costs_full_batch_history_dict_and_early_stopping(tmp_path):
@@ -351,3 +402,98 @@ def test_overwrites_existing_file_atomically(tmp_path):
     plots.plot_architecture(dl.Network([4, 3, 1]), path)
     assert path.read_bytes()[:8] == PNG_MAGIC
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arch.png"]
+
+
+# -- the x axis counts as the console does ---------------------------------------------------------
+def test_cost_curve_x_axis_starts_at_epoch_1_with_whole_numbers(moons):
+    net, history, X, Y = moons
+    for n in (1, 2, 4, 10, 150):
+        fig = plots.plot_costs({"unit": "epoch", "cost": history.cost[:n], "val_cost": history.val_cost[:n]})
+        ax = fig.axes[0]
+        for line in ax.lines[:2]:
+            np.testing.assert_array_equal(line.get_xdata(), np.arange(1, n + 1))
+        ticks = visible_ticks(ax.xaxis)
+        assert ticks and all(v == int(v) for v in ticks), ticks  # no 0.5 steps
+        assert min(ticks) >= 1 and max(ticks) <= n, (n, ticks)  # no epoch 0, none after the last
+        if n <= 10:
+            assert ticks[0] == 1
+    assert visible_ticks(plots.plot_costs({"unit": "epoch", "cost": history.cost[:4]}).axes[0].xaxis) == [1, 2, 3, 4]
+
+
+def test_best_epoch_line_is_where_the_console_puts_it(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.randn(2, 200)
+    Y = (X[0:1] > 0).astype(float)
+    h = dl.Network([2, 4, 1], seed=0).fit(X, Y, learning_rate=0.05, epochs=200, optimizer="adam", batch_size=32,
+                                         validation_split=0.3, early_stopping=dl.EarlyStopping(patience=5), seed=0)
+    assert h.best_epoch is not None and h.stopped_early
+    ax = plots.plot_costs(h).axes[0]
+    best = ax.lines[-1]
+    # `deeplayers train` prints "(early stopping: best epoch {best_epoch + 1})"
+    assert list(best.get_xdata()) == [h.best_epoch + 1] * 2
+    assert f"best epoch ({h.best_epoch + 1})" in texts(ax.figure)
+    # the best epoch's validation cost sits on that x
+    val = ax.lines[1]
+    assert val.get_ydata()[list(val.get_xdata()).index(h.best_epoch + 1)] == min(h.val_cost)
+
+
+# -- every picture stays on its canvas ---------------------------------------------------------------
+LONG_NAME = "fashion-mnist-train-images-from-the-zalando-research-benchmark-in-a-long-directory-name"
+NAMES = [LONG_NAME, "train_catvnoncat.h5:train", "x" * 300,
+         "/data/" + "/".join(["a-very-long-folder-name"] * 8) + "/train-images-idx3-ubyte.gz"]
+
+
+@pytest.mark.parametrize("name", NAMES, ids=["long", "cat", "one-word", "path"])
+def test_cost_curve_title_with_a_long_data_name_stays_on_the_canvas(moons, name):
+    _, history, _, _ = moons
+    title = f"{name}: layer_dims = [12288, 20, 7, 5, 1]"
+    fig = plots.plot_costs(history, title=title, learning_rate=0.001)
+    assert off_canvas(fig) == []
+    shown = fig.axes[0].get_title()
+    assert shown.endswith("(Learning rate =0.001)") and "layer_dims = [12288, 20, 7, 5, 1]" in shown
+    full = f"{title} (Learning rate =0.001)"
+    if name.startswith("xxx"):  # a word with nothing to break it at is shortened in its middle: both ends stay
+        kept = next(line for line in shown.split("\n") if "…" in line)
+        head, tail = kept.split("…")
+        assert set(head + tail.rstrip(":")) == {"x"} and len(head) > 10 and len(tail) > 10
+        assert shown.replace(kept, "").split() == full.replace(name + ":", "").split()
+    else:  # wrapped at spaces, and a long path or name after its / - _: nothing lost
+        assert "…" not in shown and "".join(shown.split()) == "".join(full.split())
+
+
+def test_every_picture_kind_stays_on_its_canvas(moons):
+    """Each plot function at its default size, with its default and with long titles, labels and
+    shapes: no text artist reaches beyond the canvas."""
+    from deeplayers.course import L_layer_model
+
+    net, history, X, Y = moons
+    long_title = " ".join(NAMES)
+    figs = {
+        "costs": plots.plot_costs(history),
+        "costs, one epoch": plots.plot_costs({"unit": "epoch", "cost": [0.7], "val_cost": [0.8]}),
+        "costs, course list": plots.plot_costs(L_layer_model(X, Y, [2, 3, 1], num_iterations=600)[1],
+                                               learning_rate=0.0075),
+        "costs, long title": plots.plot_costs(net, title=long_title),
+        "boundary": plots.plot_decision_boundary(net, X, Y, resolution=60),
+        "boundary, long title": plots.plot_decision_boundary(net, X, Y, resolution=60, title=long_title),
+    }
+    Xb, yb = make_blobs(200, centers=4, random_state=3)
+    Xb = ((Xb - Xb.mean(0)) / Xb.std(0)).T
+    softmax = dl.Network([2, 6, 4], output="softmax", seed=0)
+    softmax.fit(Xb, np.eye(4)[yb].T, learning_rate=0.02, epochs=30, optimizer="adam")
+    names = np.array([f"class {k} " + "with a long descriptive name " * 3 + LONG_NAME for k in range(4)])
+    figs["boundary, long class names"] = plots.plot_decision_boundary(
+        lambda rows: names[softmax.predict(rows.T)[0]], Xb, names[yb], resolution=60)
+    reg = dl.Network([2, 4, 1], output="linear", seed=0)
+    figs["boundary, regression"] = plots.plot_decision_boundary(reg, Xb, Xb[0] * 1e6, resolution=40)
+    for units, shape in ((1, (28, 28)), (9, (28, 28)), (64, (28, 28)), (6, (8, 8, 3)), (100, (2, 3))):
+        w = dl.Network([int(np.prod(shape)), units, 1], seed=0)
+        figs[f"weights {units} x {shape}"] = plots.plot_weights(w, shape)
+        figs[f"weights {units} x {shape}, long title"] = plots.plot_weights(w, shape, title=long_title)
+    for dims in ([2, 1], [12288, 20, 7, 5, 1], [784, *[512] * 9, 10], [1234567, 2, 1]):
+        a = dl.Network(dims, seed=0, dtype="float32")
+        figs[f"architecture {dims}"] = plots.plot_architecture(a)
+        figs[f"architecture {dims}, long title"] = plots.plot_architecture(a, title=long_title)
+    for name, fig in figs.items():
+        assert off_canvas(fig) == [], name
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,115 @@ def _save(fig: Figure, path: str | os.PathLike | None) -> Figure:
         fig.savefig(buf, format="png", dpi=DPI)
         atomic_write_bytes(path, buf.getvalue())
     return fig
+
+
+# -- text that stays on the canvas ---------------------------------------------------------------
+_ELLIPSIS = "…"
+
+
+def _tokens(line: str) -> list[str]:
+    """Words of ``line`` for wrapping: split at spaces outside brackets, so "[784, 32, 10]" and
+    "(Learning rate =0.01)" stay whole, and a lone "=" stays with its neighbours."""
+    words, depth, cur = [], 0, ""
+    for ch in line:
+        depth += (ch in "([{") - (ch in ")]}" and depth > 0)
+        if ch == " " and depth == 0:
+            if cur:
+                words.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur:
+        words.append(cur)
+    glued: list[str] = []
+    join_next = False
+    for w in words:
+        if glued and (join_next or w == "="):
+            glued[-1] += " " + w
+        else:
+            glued.append(w)
+        join_next = w == "="
+    return glued
+
+
+def _shorten(word: str, width_of: Any, max_px: float) -> str:
+    """``word`` with its middle replaced by "…" so that it fits ``max_px`` (both ends of a path stay)."""
+    lo, hi = 0, len(word) - 1  # characters kept
+    while lo < hi:
+        keep = (lo + hi + 1) // 2
+        if width_of(word[:(keep + 1) // 2] + _ELLIPSIS + word[len(word) - keep // 2:]) <= max_px:
+            lo = keep
+        else:
+            hi = keep - 1
+    return word[:(lo + 1) // 2] + _ELLIPSIS + word[len(word) - lo // 2:]
+
+
+def _break_word(word: str, width_of: Any, max_px: float) -> list[str]:
+    """Lines of a word too wide for one: broken after its separators (a path after "/", a name after
+    "-" or "_"), a piece without any that is still too wide shortened in its middle."""
+    pieces = [p for p in re.split(r"(?<=[-/_.:])", word) if p]
+    lines, cur = [], ""
+    for piece in pieces:
+        if width_of(cur + piece) <= max_px:
+            cur += piece
+            continue
+        if cur:
+            lines.append(cur)
+        cur = piece if width_of(piece) <= max_px else _shorten(piece, width_of, max_px)
+    return [*lines, cur]
+
+
+def _wrap(text: str, width_of: Any, max_px: float) -> str:
+    """``text`` broken into lines no wider than ``max_px`` pixels as ``width_of`` measures them:
+    at spaces (not inside brackets if avoidable), shortening a single word wider than a line."""
+    lines: list[str] = []
+    for para in text.split("\n"):
+        if width_of(para) <= max_px:
+            lines.append(para)
+            continue
+        todo, cur = _tokens(para), ""
+        while todo:
+            word = todo.pop(0)
+            joined = f"{cur} {word}" if cur else word
+            if width_of(joined) <= max_px:
+                cur = joined
+                continue
+            if cur:
+                lines.append(cur)
+                cur = ""
+            if width_of(word) <= max_px:
+                cur = word
+            elif " " in word:  # a bracket group wider than a line: break it at its own spaces
+                todo[:0] = word.split(" ")
+            else:  # one word wider than a line: break it after - / _ . : where it can, else shorten it
+                *full, cur = _break_word(word, width_of, max_px)
+                lines += full
+        if cur:
+            lines.append(cur)
+    return "\n".join(lines)
+
+
+def _fit_text(artist: Any, max_px: float) -> None:
+    """Wrap (and if need be shorten) a Text artist so that it is at most ``max_px`` pixels wide."""
+    renderer = artist.figure.canvas.get_renderer()
+    text = artist.get_text()
+
+    def width_of(s: str) -> float:
+        artist.set_text(s)
+        return artist.get_window_extent(renderer).width
+
+    artist.set_text(_wrap(text, width_of, max_px))
+
+
+def _layout_with_title(fig: Figure, ax: Any, text: str, **kwargs: Any) -> None:
+    """tight_layout with ``text`` as the title of ``ax``, wrapped to the width of the axes so that
+    it can never run off the canvas."""
+    ax.set_title("")
+    fig.tight_layout()
+    if text:
+        ax.set_title(text, **kwargs)
+        _fit_text(ax.title, ax.get_window_extent(fig.canvas.get_renderer()).width)
+        fig.tight_layout()
 
 
 def _network_of(model: Any) -> Network:
@@ -102,6 +212,8 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
     val: list[float] = []
     best = None
     lrs: list[float] = []
+    if title is None:
+        title = _default_title(history_or_costs)
     if hasattr(history_or_costs, "loss_curve_"):  # a fitted deeplayers.sklearn estimator
         est = history_or_costs
         history_or_costs = {"unit": "epoch", "cost": list(est.loss_curve_),
@@ -112,6 +224,10 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
             raise DataError(f"{type(history_or_costs).__name__} has no training history: train it with fit "
                             "(a file saved after training keeps its history)")
         history_or_costs = history_or_costs.history
+    # x counts as the console does: a History's progress lines say "epoch 1/4" ... "epoch 4/4", so its
+    # costs are drawn at 1..n; the course's list holds "Cost after iteration 0", 100, 200, ... and is
+    # drawn at 0, 1, 2, ... hundreds, as the course's figure draws it
+    start = 1
     if hasattr(history_or_costs, "cost") and hasattr(history_or_costs, "unit"):
         h = history_or_costs
         cost, val, unit, best, lrs = list(h.cost), list(h.val_cost), h.unit, h.best_epoch, list(h.lr)
@@ -125,7 +241,7 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
         every = 1 if every is None else every
     else:
         cost = np.asarray(history_or_costs, dtype=float).ravel().tolist()
-        unit = "iteration"
+        unit, start = "iteration", 0
         every = 100 if every is None else every
     if not cost:
         raise DataError("no costs to plot: the history is empty (train for at least one iteration)")
@@ -135,14 +251,23 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
     if learning_rate is None and lrs and np.allclose(lrs, lrs[0]):
         learning_rate = float(lrs[0])
 
+    from matplotlib.ticker import FixedLocator, MaxNLocator
+
     fig = _new_figure(6.4, 4.8)
     ax = fig.add_subplot()
-    x = np.arange(len(cost_arr))
-    ax.plot(x, cost_arr, color="C0", lw=1.8, label="train cost")
+    n = max(len(cost_arr), len(val))
+    marker = "o" if n <= 30 else None  # a few recorded points: show each one
+    ax.plot(start + np.arange(len(cost_arr)), cost_arr, color="C0", lw=1.8, marker=marker, ms=3.5,
+            label="train cost")
     if val:
-        ax.plot(np.arange(len(val)), np.asarray(val, dtype=float), color="C1", lw=1.8, label="validation cost")
+        ax.plot(start + np.arange(len(val)), np.asarray(val, dtype=float), color="C1", lw=1.8, marker=marker,
+                ms=3.5, label="validation cost")
     if best is not None and 0 <= best < len(cost_arr):
-        ax.axvline(best, color="0.4", ls="--", lw=1, label=f"best {unit} ({best})")
+        ax.axvline(start + best, color="0.4", ls="--", lw=1, label=f"best {unit} ({start + best})")
+    # whole epochs / iterations only, and no tick before the first one
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True) if n > 1 else FixedLocator([start]))
+    pad = 0.5 if n == 1 else min(0.5, 0.05 * (n - 1))
+    ax.set_xlim(start - pad, start + n - 1 + (0.5 if n == 1 else 0.05 * (n - 1)))
     ax.set_ylabel("cost")
     plural = "epochs" if unit == "epoch" else "iterations"
     if every == 100:
@@ -155,13 +280,21 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
     if learning_rate is not None:
         lr_text = f"Learning rate ={learning_rate:g}"
         text = f"{text} ({lr_text})" if text else lr_text
-    if text:
-        ax.set_title(text)
     if val or best is not None:
         ax.legend(frameon=False)
     ax.grid(True, alpha=0.3)
-    fig.tight_layout()
+    _layout_with_title(fig, ax, text)
     return _save(fig, path)
+
+
+def _default_title(source: Any) -> str | None:
+    """"DATA: layer_dims = [...]" for a model saved by ``deeplayers train`` (its metadata names the
+    data), the title ``train`` gives the curve it draws; None otherwise."""
+    metadata = getattr(source, "metadata", None)
+    net = getattr(source, "network", None)
+    if isinstance(metadata, Mapping) and metadata.get("dataset") and net is not None:
+        return f"{metadata['dataset']}: layer_dims = {list(net.layer_dims)}"
+    return None
 
 
 # -- decision boundary ---------------------------------------------------------------------------
@@ -292,7 +425,7 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike |
         fig.colorbar(cs, ax=ax, label="A[L] (first output) and y")
         ax.scatter(X[0], X[1], c=values, cmap="viridis", vmin=vmin, vmax=vmax, s=22, edgecolors="w",
                    linewidths=0.6)
-        ax.set_title(title or "Output A[L] over the plane, points coloured by y")
+        heading = title or "Output A[L] over the plane, points coloured by y"
     else:
         # one colour per class, shared by the regions and the points
         classes = np.unique(labels)
@@ -331,14 +464,18 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike |
                                           markeredgecolor="w"))
                 else:
                     handles.append(Patch(facecolor=palette[i], alpha=0.35))
-            ax.legend(handles, [names.get(c, f"y = {_fmt(c)}") for c in keys], loc="best", fontsize=8,
-                      framealpha=0.85)
-        ax.set_title(title or f"Decision boundary: {kind}")
+            legend = ax.legend(handles, [names.get(c, f"y = {_fmt(c)}") for c in keys], loc="best", fontsize=8,
+                               framealpha=0.85)
+            # a long class name is shortened, so the legend stays inside the axes
+            renderer = fig.canvas.get_renderer()
+            for t in legend.get_texts():
+                _fit_text(t, 0.4 * ax.get_window_extent(renderer).width)
+        heading = title or f"Decision boundary: {kind}"
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel("x1 (row 0 of X)")
     ax.set_ylabel("x2 (row 1 of X)")
-    fig.tight_layout()
+    _layout_with_title(fig, ax, heading)
     return _save(fig, path)
 
 
@@ -414,8 +551,16 @@ def plot_weights(network: Any, image_shape: Sequence[int], path: str | os.PathLi
     gap, left, right, top, bottom = 0.08, 0.1, (0.1 if color else 1.0), 0.55, 0.1
     area_w, area_h = cols * tile + (cols - 1) * gap, rows * tile + (rows - 1) * title_h
     width = math.ceil(100 * max(left + area_w + right, 4.4)) / DPI
+    fig = _new_figure(width, 1.0)
+    shown = f"{k} of {n1} units" if k < n1 else f"{n1} unit{'s' if n1 > 1 else ''}"
+    heading = fig.suptitle(title or f"What layer 1 learned\nrows of W[1] as {'x'.join(map(str, image_shape))} "
+                           f"images ({shown})", fontsize=9, va="top")
+    _fit_text(heading, width * DPI - 16)  # a title of your own wraps to the figure's width
+    # room for the heading, however many lines it took
+    top = max(top, heading.get_window_extent(fig.canvas.get_renderer()).height / DPI + 0.06 + 0.12)
     height = math.ceil(100 * (top + title_h + area_h + bottom)) / DPI
-    fig = _new_figure(width, height)
+    fig.set_size_inches(width, height)
+    heading.set_y(1 - 0.06 / height)
     x0 = (width - right - area_w + left) / 2 / width  # centred when the minimum width applies
     x1 = x0 + area_w / width
     y0, y1 = bottom / height, (bottom + area_h) / height
@@ -439,9 +584,6 @@ def plot_weights(network: Any, image_shape: Sequence[int], path: str | os.PathLi
     if im is not None:
         cax = fig.add_axes((x1 + 0.15 / width, y0 + 0.1 * (y1 - y0), 0.14 / width, 0.8 * (y1 - y0)))
         fig.colorbar(im, cax=cax, ticks=[-1, 0, 1]).set_label("w / max |w| per unit", fontsize=8)
-    shown = f"{k} of {n1} units" if k < n1 else f"{n1} units"
-    fig.suptitle(title or f"What layer 1 learned\nrows of W[1] as {'x'.join(map(str, image_shape))} images "
-                 f"({shown})", fontsize=9, y=1 - 0.06 / height, va="top")
     return _save(fig, path)
 
 
@@ -531,7 +673,15 @@ def plot_architecture(network: Any, path: str | os.PathLike | None = None, max_n
             notation = "A[L] = ŷ" if l == L else f"A[{l}]"
             label = f"{head}\nn[{l}] = {dims[l]:,}\n{gs[l - 1]}\n{notation}\nW[{l}]: ({dims[l]:,}, {dims[l - 1]:,})"
         ax.text(l, label_y, label, ha="center", va="top", fontsize=8.5, linespacing=1.4, zorder=3)
-    ax.text(L / 2, top + 0.6,
-            title or f"L = {L} layers, layer_dims = {dims}\nloss = {net.loss.name}, {net.n_params:,} parameters",
-            ha="center", va="center", fontsize=9.5, linespacing=1.4)
+    heading = ax.text(L / 2, top + 0.6,
+                      title or f"L = {L} layers, layer_dims = {dims}\nloss = {net.loss.name}, {net.n_params:,} "
+                               "parameters", ha="center", va="center", fontsize=9.5, linespacing=1.4)
+    width_px, height_px = fig.bbox.width, fig.bbox.height
+    _fit_text(heading, width_px - 16)  # a long layer_dims or title wraps to the figure's width
+    # more than the two lines there is room for above the nodes: the figure grows upwards
+    h = heading.get_window_extent(fig.canvas.get_renderer()).height / 75  # in data units (75 px each)
+    if h > 0.8:
+        ax.set_ylim(label_y - 1.6, top + 0.3 + h)
+        heading.set_y(top + 0.25 + h / 2)
+        fig.set_size_inches(width_px / DPI, math.ceil(height_px + 75 * (h - 0.75)) / DPI)
     return _save(fig, path)

@@ -670,18 +670,23 @@ class SearchResult:
                 ax.axvline(e, color="0.3", ls=":", lw=0.8, zorder=1)
         from matplotlib.ticker import MaxNLocator
 
+        from .plots import _fit_text, _layout_with_title
+
+        # epochs as the console counts them: 1, 2, ... whole numbers
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if log:
-            ax.set_yscale("log")
+            _plain_log_axis(ax, min(finite), max(finite))
         elif finite:
             lo, hi = min(finite), float(np.percentile(finite, 98))
             ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo) if hi > lo else lo + 1)
         ax.set_xlabel("epoch (one pass over the training part)")
-        ax.set_ylabel("validation cost J")
-        ax.set_title(f"Validation cost of {len(curves)} settings ({self.strategy} search, ranked by {self.metric})")
+        ax.set_ylabel("validation cost J" + (" (log scale)" if log else ""))
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper right", fontsize=8)
-        fig.tight_layout()
+        legend = ax.legend(loc="upper right", fontsize=8)
+        for t in legend.get_texts():  # many hyperparameters: the best's label wraps inside the axes
+            _fit_text(t, 0.6 * ax.get_window_extent(fig.canvas.get_renderer()).width)
+        _layout_with_title(fig, ax, f"Validation cost of {len(curves)} settings ({self.strategy} search, "
+                                    f"ranked by {self.metric})")
         if path is not None:
             from .._atomic import atomic_write_bytes
 
@@ -689,6 +694,34 @@ class SearchResult:
             fig.savefig(buf, format="png")
             atomic_write_bytes(path, buf.getvalue())
         return fig
+
+
+def _plain_log_axis(ax: Any, lo: float, hi: float) -> None:
+    """A log-scale y axis from lo to hi whose ticks read as plain numbers (0.3, 1, 3), not 3x10^0:
+    the densest of 1-2-3-5, 1-2-5, 1-3 or 1 per decade that gives at most 8 ticks, written with %g."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_yscale("log")
+    lo, hi = lo / 1.15, hi * 1.15  # a little air above and below the curves
+    ax.set_ylim(lo, hi)
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    ticks: list[float] = []
+    for mantissas in ((1, 2, 3, 5), (1, 2, 5), (1, 3), (1,)):
+        ticks = [float(f"{m}e{d}") for d in decades for m in mantissas if lo <= m * 10.0 ** d <= hi]
+        if len(ticks) <= 8:
+            break
+    if len(ticks) > 8:  # many decades: every other power of ten, and so on
+        ticks = ticks[::math.ceil(len(ticks) / 8)]
+    if len(ticks) < 3:  # less than a decade: every digit, or plain steps when even that is too coarse
+        ticks = [float(f"{m}e{d}") for d in decades for m in range(1, 10) if lo <= m * 10.0 ** d <= hi]
+        if len(ticks) < 2:
+            from matplotlib.ticker import MaxNLocator
+
+            ticks = [float(f"{v:.3g}") for v in MaxNLocator(4).tick_values(lo, hi) if lo <= v <= hi]
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_locator(LogLocator(subs=tuple(range(2, 10))))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _rank_key(metric: str) -> Callable[[Mapping[str, Any]], tuple]:
