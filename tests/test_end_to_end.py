@@ -180,9 +180,9 @@ def test_export_to_onnx_matches_predict_proba(session: dict, capsys: pytest.Capt
     assert "onnxruntime check" in out and "OK" in out
     images, _ = load_mnist(session["mnist"], "test")
     model = dl.load(session["work"] / "mnist.npz")
-    # raw pixels (the graph divides by 255), in the model's dtype (float32 with the defaults)
-    X_rows = images[:1000].reshape(1000, -1).astype(model.network.dtype)
+    X_rows = images[:1000].reshape(1000, -1)  # raw uint8 pixels, as read from the files: the graph divides by 255
     sess = ort.InferenceSession(str(session["work"] / "mnist.onnx"), providers=["CPUExecutionProvider"])
+    assert sess.get_inputs()[0].type == "tensor(uint8)"
     got = sess.run(None, {sess.get_inputs()[0].name: X_rows})[0]
     want = model.predict_proba(X_rows.T).T
     np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)

@@ -71,7 +71,10 @@ def test_matches_predict_proba(hidden, output, nL, dtype, pre, tmp_path):
     path = tmp_path / "net.onnx"
     proto = export_onnx(net, path, preprocessing=PREPROCESSING[pre])
     onnx.checker.check_model(onnx.load(str(path)))
-    got = run(path, X_raw.T.astype(dtype))
+    # the type the model is fed: 8-bit pixels when the preprocessing divides by 255, else its dtype
+    fed = np.uint8 if pre == "divide" else dtype
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.helper.np_dtype_to_tensor_dtype(np.dtype(fed))
+    got = run(path, X_raw.T.astype(fed))
     expected = net.predict_proba(reference_input(pre, X_raw).astype(dtype)).T
     assert got.shape == (41, nL) and got.dtype == np.dtype(dtype)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
@@ -104,6 +107,72 @@ def test_graph_interface_and_activation_nodes(tmp_path):
     # any batch size, including a single sample
     X = np.random.RandomState(0).randn(4, 1)
     np.testing.assert_allclose(run(tmp_path / "m.onnx", X.T), net.predict_proba(X).T, atol=1e-12)
+
+
+def test_input_type_follows_the_model_and_can_be_chosen(tmp_path):
+    """float32 networks take tensor(float), float64 ones tensor(double), pixel models tensor(uint8);
+    input_type= overrides, with a Cast to the network's type in front."""
+    X = np.random.RandomState(0).randint(0, 256, (N0, 20))
+    for dtype in ("float32", "float64"):
+        net = make_net("relu", "softmax", 4, dtype)
+        proto = export_onnx(net, tmp_path / "f.onnx")
+        assert proto.graph.input[0].type.tensor_type.elem_type == {"float32": onnx.TensorProto.FLOAT,
+                                                                   "float64": onnx.TensorProto.DOUBLE}[dtype]
+        assert [n.op_type for n in proto.graph.node][0] == "Gemm"  # nothing in front
+        assert run(tmp_path / "f.onnx", X.T.astype(dtype)).dtype == np.dtype(dtype)
+        pixels = {"type": "divide", "value": 255}
+        proto = export_onnx(net, tmp_path / "u.onnx", preprocessing=pixels)
+        assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
+        assert [n.op_type for n in proto.graph.node][:2] == ["Cast", "Div"]
+        assert {p.key: p.value for p in proto.metadata_props}["input_type"] == "uint8"
+        got = run(tmp_path / "u.onnx", X.T.astype(np.uint8))
+        assert got.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(got, net.predict_proba((X / 255).astype(dtype)).T, rtol=0, atol=1e-6)
+        # pixels already in floating point: ask for the network's type
+        proto = export_onnx(net, tmp_path / "p.onnx", preprocessing=pixels, input_type=dtype)
+        assert proto.graph.input[0].type.tensor_type.elem_type != onnx.TensorProto.UINT8
+        np.testing.assert_allclose(run(tmp_path / "p.onnx", X.T.astype(dtype)), got, rtol=0, atol=1e-6)
+        # and the other way: a divide by another number keeps the float input
+        proto = export_onnx(net, tmp_path / "d.onnx", preprocessing={"type": "divide", "value": 7})
+        assert proto.graph.input[0].type.tensor_type.elem_type != onnx.TensorProto.UINT8
+    with pytest.raises(ConfigError, match="input_type must be one of uint8, float32, float64, got 'int64'"):
+        export_onnx(net, tmp_path / "x.onnx", input_type="int64")
+    # the wrong type is refused by the runtime, not silently converted
+    with pytest.raises(Exception, match=r"tensor\(uint8\)"):
+        run(tmp_path / "u.onnx", X.T.astype(np.float32))
+
+
+def test_mnist_model_answers_raw_uint8_images_as_predict_does(mnist_dir, tmp_path, capsys):
+    """The README's MNIST run: train, export, predict; onnxruntime on the raw uint8 test images (what
+    load_mnist and `deeplayers predict` read) gives predict's labels and probabilities."""
+    import csv
+
+    from deeplayers.cli import main
+    from deeplayers.datasets import load_mnist
+
+    images, _ = load_mnist(mnist_dir, "test")
+    X_rows = images[:300].reshape(300, -1)
+    assert X_rows.dtype == np.uint8
+    for dtype, tol in (("float32", 1e-5), ("float64", 1e-12)):
+        model, graph, preds = (tmp_path / f"mnist-{dtype}.{ext}" for ext in ("npz", "onnx", "csv"))
+        assert main(["train", str(mnist_dir), "--limit", "2000", "--layers", "32", "--epochs", "3", "--batch-size", "32",
+                     "--dtype", dtype, "--out", str(model), "--no-plot", "-q"]) == 0
+        assert main(["export", str(model), "--onnx", str(graph)]) == 0
+        out = capsys.readouterr().out
+        assert "input X: uint8" in out and "(OK)" in out
+        assert main(["predict", str(model), str(mnist_dir), "--split", "test", "--limit", "300", "--proba",
+                     "--out", str(preds)]) == 0
+        with open(preds, newline="") as f:
+            rows = list(csv.DictReader(f))
+        session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+        assert session.get_inputs()[0].type == "tensor(uint8)"
+        A_L = session.run(["A_L"], {"X": X_rows})[0]
+        assert A_L.shape == (300, 10) and A_L.dtype == np.dtype(dtype)
+        classes = json.loads({p.key: p.value for p in onnx.load(str(graph)).metadata_props}["classes"])
+        assert [str(classes[k]) for k in A_L.argmax(axis=1)] == [r["prediction"] for r in rows]
+        proba = np.array([[float(r[f"proba_{k}"]) for k in range(10)] for r in rows])
+        np.testing.assert_allclose(A_L, proba, rtol=0, atol=tol)
+        assert np.mean(A_L.argmax(axis=1) == load_mnist(mnist_dir, "test")[1][:300]) > 0.7  # a real model
 
 
 def test_linear_output_adds_identity(tmp_path):

@@ -956,8 +956,9 @@ def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: st
 def export(ctx: click.Context, model: str, onnx_path: str, verify: bool) -> None:
     """Export MODEL, with its preprocessing, as an ONNX graph.
 
-    The graph's input 'X' holds samples as ROWS (batch, n[0]) of raw values; its output 'A_L'
-    (batch, n[L]) equals predict_proba.
+    The graph's input 'X' holds samples as ROWS (batch, n[0]) of raw values, of the type predict
+    reads them in: uint8 for 8-bit images (a model that divides pixels by 255), else the model's
+    dtype; its output 'A_L' (batch, n[L]) equals predict_proba.
     """
     from .onnx_export import export_onnx
 
@@ -969,8 +970,9 @@ def export(ctx: click.Context, model: str, onnx_path: str, verify: bool) -> None
         ort = None
     check_out(onnx_path, "--onnx")
     mdl = _load_model(model)
-    export_onnx(mdl, onnx_path)
-    click.echo(f"ONNX model written to {onnx_path}")
+    proto = export_onnx(mdl, onnx_path)
+    input_type = {p.key: p.value for p in proto.metadata_props}["input_type"]
+    click.echo(f"ONNX model written to {onnx_path} (input X: {input_type}, samples as rows)")
     if not verify:
         return
     if ort is None:
@@ -980,11 +982,15 @@ def export(ctx: click.Context, model: str, onnx_path: str, verify: bool) -> None
     rng = np.random.default_rng(0)
     pre = mdl.preprocessing
     shift, scale = pre.as_affine()
-    # raw inputs around the training data's range (the preprocessing maps them to roughly N(0, 1))
-    X = rng.standard_normal((net.layer_dims[0], 64)) * np.asarray(scale) + np.asarray(shift)
+    # raw inputs around the training data's range (the preprocessing maps them to roughly N(0, 1)),
+    # of the type the graph takes (8-bit pixels for a model that scales them)
+    if input_type == "uint8":
+        X = rng.integers(0, 256, (net.layer_dims[0], 64)).astype(np.uint8)
+    else:
+        X = (rng.standard_normal((net.layer_dims[0], 64)) * np.asarray(scale) + np.asarray(shift)).astype(input_type)
     sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
-    got = sess.run(None, {sess.get_inputs()[0].name: np.ascontiguousarray(X.T, dtype=net.dtype)})[0]
-    want = mdl.predict_proba(X.astype(net.dtype)).T
+    got = sess.run(None, {sess.get_inputs()[0].name: np.ascontiguousarray(X.T)})[0]
+    want = mdl.predict_proba(X).T
     diff = float(np.max(np.abs(got - want)))
     tol = 1e-5 if net.dtype == np.float64 else 1e-4
     click.echo(f"onnxruntime check on 64 random samples: max |difference| {diff:.2e} ({'OK' if diff < tol else 'MISMATCH'})")

@@ -74,7 +74,7 @@ def _preprocessing_dict(pre: Any) -> dict[str, Any] | None:
 
 
 def _preprocessing_nodes(pre: dict[str, Any], n0: int, np_dtype: np.dtype, helper: Any, numpy_helper: Any,
-                         ) -> tuple[list[Any], list[Any], str]:
+                         X: str = "X") -> tuple[list[Any], list[Any], str]:
     """Nodes and initializers that turn raw X into the network's input A[0] (rows)."""
     nodes, inits = [], []
     if pre["type"] in ("standard", "minmax"):
@@ -91,7 +91,7 @@ def _preprocessing_nodes(pre: dict[str, Any], n0: int, np_dtype: np.dtype, helpe
             raise ConfigError("preprocessing scale contains 0; a constant feature should have scale 1")
         inits += [numpy_helper.from_array(mean.astype(np_dtype), "pre_mean"),
                   numpy_helper.from_array(scale.astype(np_dtype), "pre_scale")]
-        nodes += [helper.make_node("Sub", ["X", "pre_mean"], ["X_centered"], name="pre_sub"),
+        nodes += [helper.make_node("Sub", [X, "pre_mean"], ["X_centered"], name="pre_sub"),
                   helper.make_node("Div", ["X_centered", "pre_scale"], ["A_0"], name="pre_div")]
     else:
         try:
@@ -101,7 +101,7 @@ def _preprocessing_nodes(pre: dict[str, Any], n0: int, np_dtype: np.dtype, helpe
         if value == 0:
             raise ConfigError("'divide' preprocessing value must not be 0")
         inits.append(numpy_helper.from_array(np.asarray([value], dtype=np_dtype), "pre_value"))
-        nodes.append(helper.make_node("Div", ["X", "pre_value"], ["A_0"], name="pre_div"))
+        nodes.append(helper.make_node("Div", [X, "pre_value"], ["A_0"], name="pre_div"))
     return nodes, inits, "A_0"
 
 
@@ -126,8 +126,21 @@ def _activation_nodes(g: Any, Z: str, A: str, l: int, np_dtype: np.dtype, helper
                       "softmax, linear are supported)")
 
 
+INPUT_TYPES = ("uint8", "float32", "float64")
+
+
+def _pixel_scaling(pre: dict[str, Any] | None) -> bool:
+    """Whether the preprocessing is the division of 8-bit pixels by 255."""
+    if pre is None or pre["type"] != "divide":
+        return False
+    try:
+        return float(pre.get("value", 0)) == 255.0
+    except (TypeError, ValueError):  # reported by _preprocessing_nodes
+        return False
+
+
 def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = None,
-                check: bool = True) -> Any:
+                input_type: str | None = None, check: bool = True) -> Any:
     """Write the network as an ONNX graph whose output matches ``predict_proba``.
 
     Parameters
@@ -144,6 +157,12 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
         ``{"type": "minmax", "min": [...], "scale": [...]}`` gives ``(X - min) / scale``;
         ``{"type": "divide", "value": 255}`` gives ``X / value``; ``{"type": "none"}`` nothing.
         :class:`deeplayers.modelfile.Preprocessing` objects are accepted as they are.
+    input_type : {"uint8", "float32", "float64"}, optional
+        The element type of the graph's input ``X``. By default the type the model is fed: raw
+        8-bit pixels (``uint8``) when the preprocessing divides by 255 (what ``deeplayers train``
+        chooses for 8-bit images, so the graph takes the same images ``deeplayers predict``
+        takes), otherwise the network's dtype. A type other than the network's is cast to it
+        (``Cast``) before the preprocessing.
     check : bool
         Run ``onnx.checker.check_model`` on the graph before writing it.
 
@@ -153,8 +172,9 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
         The model written. Its graph has
 
         - input ``X``: shape (batch, n[0]), samples as **rows** (the ONNX / scikit-learn
-          convention; the transpose of the course's X = A[0] of shape (n[0], m)), element type the
-          network's dtype (float32 -> ``tensor(float)``, float64 -> ``tensor(double)``);
+          convention; the transpose of the course's X = A[0] of shape (n[0], m)), element type
+          ``input_type``: ``tensor(uint8)`` for pixels scaled by 255, else the network's dtype
+          (float32 -> ``tensor(float)``, float64 -> ``tensor(double)``);
         - output ``A_L``: shape (batch, n[L]) equal to ``network.predict_proba(X.T).T``
           (probabilities for sigmoid/softmax outputs, values for linear ones).
 
@@ -163,7 +183,8 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
     ImportError
         When onnx is not installed (``pip install 'deeplayers[onnx]'``).
     ConfigError
-        For a preprocessing the graph cannot express, or whose sizes do not fit n[0].
+        For a preprocessing the graph cannot express, or whose sizes do not fit n[0], or an
+        unknown ``input_type``.
 
     Notes
     -----
@@ -186,12 +207,21 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
     np_dtype = np.dtype(net.dtype)
     elem = TensorProto.DOUBLE if np_dtype == np.float64 else TensorProto.FLOAT
     n0, nL = net.layer_dims[0], net.layer_dims[-1]
+    if input_type is None:
+        input_type = "uint8" if _pixel_scaling(pre) else np_dtype.name
+    if str(input_type) not in INPUT_TYPES:
+        raise ConfigError(f"input_type must be one of {', '.join(INPUT_TYPES)}, got {input_type!r}")
+    input_type = str(input_type)
+    elem_in = {"uint8": TensorProto.UINT8, "float32": TensorProto.FLOAT, "float64": TensorProto.DOUBLE}[input_type]
 
     nodes: list[Any] = []
     inits: list[Any] = []
     A_prev = "X"
+    if elem_in != elem:  # e.g. uint8 pixels: to the network's float type first
+        nodes.append(helper.make_node("Cast", ["X"], ["X_cast"], to=elem, name="cast_input"))
+        A_prev = "X_cast"
     if pre is not None:
-        pre_nodes, pre_inits, A_prev = _preprocessing_nodes(pre, n0, np_dtype, helper, numpy_helper)
+        pre_nodes, pre_inits, A_prev = _preprocessing_nodes(pre, n0, np_dtype, helper, numpy_helper, A_prev)
         nodes += pre_nodes
         inits += pre_inits
     for layer in net.layers:  # l = 1..L
@@ -208,7 +238,7 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
 
     graph = helper.make_graph(
         nodes, "deeplayers",
-        [helper.make_tensor_value_info("X", elem, ["batch", n0])],
+        [helper.make_tensor_value_info("X", elem_in, ["batch", n0])],
         [helper.make_tensor_value_info("A_L", elem, ["batch", nL])],
         initializer=inits,
         doc_string=(f"deeplayers Network layer_dims={net.layer_dims} g={net.activations}; "
@@ -220,7 +250,7 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
                               opset_imports=[helper.make_opsetid("", OPSET)])
     proto.ir_version = IR_VERSION
     meta = {"layer_dims": str(net.layer_dims), "activations": ",".join(net.activations),
-            "loss": net.loss.name, "input_layout": "rows (batch, n0)"}
+            "loss": net.loss.name, "input_layout": "rows (batch, n0)", "input_type": input_type}
     if pre is not None:
         meta["preprocessing"] = pre["type"]
     classes = getattr(model, "classes_", getattr(model, "classes", None))
