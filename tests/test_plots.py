@@ -5,6 +5,7 @@ per layer, the regions = the model's predictions)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -497,3 +498,114 @@ def test_every_picture_kind_stays_on_its_canvas(moons):
     for name, fig in figs.items():
         assert off_canvas(fig) == [], name
 
+
+
+# -- the search's figure -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def iris_search():
+    from sklearn.datasets import load_iris
+
+    d = load_iris()
+    X = (d.data.T - d.data.T.mean(axis=1, keepdims=True)) / d.data.T.std(axis=1, keepdims=True)
+    Y = np.eye(3)[d.target].T
+    space = {"learning_rate": {"loguniform": [1e-3, 1.0]}, "hidden": [[8], [8, 8]], "optimizer": ["adam", "gd"],
+             "batch_size": [16, 32], "l2": [0.0, 0.001], "activation": ["relu", "tanh"]}
+    random = dl.search(X, Y, space, strategy="random", n_trials=5, epochs=8, seed=1, storage=None)
+    halving = dl.search(X, Y, space, strategy="halving", n_trials=6, epochs=8, seed=1, storage=None)
+    return random, halving
+
+
+def test_search_curves_count_epochs_from_1_and_stay_on_the_canvas(iris_search):
+    for res in iris_search:
+        for log in (None, True, False):
+            fig = res.plot(log=log)
+            assert off_canvas(fig) == [], (res.strategy, log)
+            ax = fig.axes[0]
+            xs = [np.asarray(line.get_xdata(), dtype=float) for line in ax.lines]
+            curves = [x for x in xs if len(x) > 1 and x[0] != x[-1]]  # not the rungs' vertical lines
+            assert curves and all(x[0] == 1 and (np.diff(x) == 1).all() for x in curves)  # epoch 1, 2, ... as the console
+            ticks = visible_ticks(ax.xaxis)
+            assert ticks and all(v == int(v) and v >= 1 for v in ticks), ticks
+    # many hyperparameters: the best's label wraps inside the axes, all of it there
+    label = next(t.get_text() for t in iris_search[0].plot().axes[0].get_legend().get_texts())
+    assert "\n" in label
+    assert all(k in label for k in ("learning_rate=", "hidden=", "optimizer=", "batch_size=", "l2=", "activation="))
+
+
+def test_search_log_axis_reads_as_plain_numbers(iris_search):
+    res = iris_search[0]
+    fig = res.plot(log=True)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    lo, hi = ax.get_ylim()
+    shown = [(t.get_text(), t.get_position()[1]) for t in ax.get_yticklabels() if lo <= t.get_position()[1] <= hi]
+    assert len(shown) >= 3, shown
+    for text, value in shown:  # "0.3", "1", "3": the number itself, no 3x10^0 or mathtext
+        assert re.fullmatch(r"\d+(\.\d+)?", text), text
+        assert float(text) == pytest.approx(value, rel=1e-12)
+    assert all(not t.get_text() for t in ax.yaxis.get_minorticklabels())  # minor ticks unlabelled
+    # every curve lies inside the axis
+    values = [v for line in ax.lines for v in line.get_ydata() if len(line.get_ydata())]
+    assert lo < min(values) and max(values) < hi
+    # the ticks follow 1-2-3-5 per decade (or a subset of it): what a learner reads at a glance
+    assert {text.rstrip("0").replace(".", "").lstrip("0")[:1] for text, _ in shown} <= {"1", "2", "3", "5"}
+
+
+# -- the command line's pictures, long data names included -----------------------------------------
+def _write_idx(path, array):
+    import gzip
+
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+def test_command_line_pictures_stay_on_the_canvas(mnist_dir, tmp_path, monkeypatch, capsys):
+    """train (its cost curve) and every `deeplayers plot --what` kind, on MNIST in a directory with a
+    long name, the course's cat file under a long name and a moons CSV: every figure they write is
+    measured, and the curve's x axis is the console's epochs."""
+    from deeplayers.cli import main
+
+    drawn = []
+    save = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.append((str(path), fig)) or save(fig, path))
+
+    images, labels = load_mnist(mnist_dir, "train")
+    data = tmp_path / LONG_NAME
+    data.mkdir()
+    _write_idx(data / "train-images-idx3-ubyte.gz", images[:600])
+    _write_idx(data / "train-labels-idx1-ubyte.gz", labels[:600])
+    model = tmp_path / "fm.npz"
+    assert main(["train", str(data), "--layers", "16", "--epochs", "4", "--batch-size", "32", "--out", str(model)]) == 0
+    console = capsys.readouterr().out
+    epochs = [int(k) for k in re.findall(r"^epoch (\d+)/4 ", console, flags=re.M)]
+    assert epochs == [1, 2, 3, 4]
+    path, fig = drawn[-1]
+    assert path == str(tmp_path / "fm.png")
+    ax = fig.axes[0]
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), epochs)  # the plot counts as the console
+    assert visible_ticks(ax.xaxis) == [1, 2, 3, 4]
+    assert "".join(LONG_NAME.split()) in "".join(ax.get_title().split())  # the whole name, wrapped
+    for what in ("curves", "weights", "architecture"):
+        assert main(["plot", str(model), "--what", what, "--out", str(tmp_path / f"{what}.png")]) == 0
+    assert ax.get_title() == drawn[-3][1].axes[0].get_title()  # plot --what curves titles it as train does
+
+    from conftest import CAT_DIR
+
+    if (CAT_DIR / "train_catvnoncat.h5").is_file():
+        cat = tmp_path / "train_catvnoncat_the_course_cat_pictures_week4_assignment_with_a_long_name.h5"
+        cat.symlink_to(CAT_DIR / "train_catvnoncat.h5")
+        assert main(["train", str(cat), "--layers", "20,7,5", "--epochs", "2", "--out", str(tmp_path / "cat.npz"),
+                     "-q"]) == 0
+        assert main(["plot", str(tmp_path / "cat.npz"), "--what", "weights"]) == 0
+
+    Xm, ym = make_moons(200, noise=0.2, random_state=0)
+    csv_path = tmp_path / f"{LONG_NAME}-moons.csv"
+    np.savetxt(csv_path, np.c_[Xm, ym], delimiter=",", header="x1,x2,label", comments="")
+    assert main(["train", str(csv_path), "--layers", "8", "--epochs", "5", "--out", str(tmp_path / "moons.npz"),
+                 "-q"]) == 0
+    assert main(["plot", str(tmp_path / "moons.npz"), "--what", "boundary", "--data", str(csv_path)]) == 0
+    assert len(drawn) >= 7
+    for path, fig in drawn:
+        assert off_canvas(fig) == [], path

@@ -185,6 +185,12 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
                ) -> Figure:
     """Training (and validation) cost against iterations, drawn like the course's figure.
 
+    The x axis counts as the console does, in whole numbers: a History's costs (mini-batch epochs,
+    or full-batch iterations) at 1, 2, ..., n, as the progress lines print "epoch 1/n" ... "epoch n/n"
+    (the early-stopping line at the best epoch the console names); the course's list at 0, 1, 2, ...
+    hundreds, as the course prints "Cost after iteration 0", 100, 200, ... A title too long for the
+    figure wraps (a long data name or path breaks after its "/", "-" or "_"), so nothing is clipped.
+
     Parameters
     ----------
     history_or_costs : History, dict, sequence of float, or a trained Network / loaded model
@@ -199,7 +205,8 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
         Shown in the title as the course does ("Learning rate =0.0075"); read from a History's
         ``lr`` when it stayed constant.
     title : str, optional
-        A title of your own (the learning rate, if known, is appended).
+        A title of your own (the learning rate, if known, is appended). A model saved by
+        ``deeplayers train`` is titled as ``train`` titles its curve: "DATA: layer_dims = [...]".
     every : int, optional
         Iterations between two recorded costs of a plain list (default 100, as the course
         records them); a History records every iteration/epoch.

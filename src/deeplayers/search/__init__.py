@@ -638,6 +638,9 @@ class SearchResult:
     def plot(self, path: str | os.PathLike | None = None, *, log: bool | None = None) -> Any:
         """All validation cost curves on one set of axes: the best in colour, the others grey.
 
+        x counts epochs 1, 2, ... as the console does. ``log`` (default: when the costs span more
+        than a factor 20) draws the cost axis on a log scale, ticked in plain numbers (0.3, 1, 3).
+
         Returns the matplotlib Figure (drawn on its own Agg canvas, pyplot untouched); with
         ``path``, also writes it as a PNG (atomically).
         """
@@ -668,12 +671,15 @@ class SearchResult:
             ends = sorted({r["epochs_planned"] for r in self.records})[:-1]
             for e in ends:
                 ax.axvline(e, color="0.3", ls=":", lw=0.8, zorder=1)
-        from matplotlib.ticker import MaxNLocator
+        from matplotlib.ticker import FixedLocator, MaxNLocator
 
         from .plots import _fit_text, _layout_with_title
 
-        # epochs as the console counts them: 1, 2, ... whole numbers
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # epochs as the console counts them: 1, 2, ... whole numbers, and no tick before epoch 1
+        n = max((len(c) for _, c in curves), default=1)
+        pad = 0.5 if n == 1 else min(0.5, 0.05 * (n - 1))
+        ax.set_xlim(1 - pad, n + (0.5 if n == 1 else 0.05 * (n - 1)))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True) if n > 1 else FixedLocator([1]))
         if log:
             _plain_log_axis(ax, min(finite), max(finite))
         elif finite:
