@@ -272,7 +272,7 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
     if best is not None and 0 <= best < len(cost_arr):
         ax.axvline(start + best, color="0.4", ls="--", lw=1, label=f"best {unit} ({start + best})")
     # whole epochs / iterations only, and no tick before the first one
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True) if n > 1 else FixedLocator([start]))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]) if n > 1 else FixedLocator([start]))
     pad = 0.5 if n == 1 else min(0.5, 0.05 * (n - 1))
     ax.set_xlim(start - pad, start + n - 1 + (0.5 if n == 1 else 0.05 * (n - 1)))
     ax.set_ylabel("cost")

@@ -679,7 +679,7 @@ class SearchResult:
         n = max((len(c) for _, c in curves), default=1)
         pad = 0.5 if n == 1 else min(0.5, 0.05 * (n - 1))
         ax.set_xlim(1 - pad, n + (0.5 if n == 1 else 0.05 * (n - 1)))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True) if n > 1 else FixedLocator([1]))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]) if n > 1 else FixedLocator([1]))
         if log:
             _plain_log_axis(ax, min(finite), max(finite))
         elif finite:
