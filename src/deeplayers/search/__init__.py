@@ -673,7 +673,7 @@ class SearchResult:
                 ax.axvline(e, color="0.3", ls=":", lw=0.8, zorder=1)
         from matplotlib.ticker import FixedLocator, MaxNLocator
 
-        from .plots import _fit_text, _layout_with_title
+        from ..plots import _fit_text, _layout_with_title
 
         # epochs as the console counts them: 1, 2, ... whole numbers, and no tick before epoch 1
         n = max((len(c) for _, c in curves), default=1)
