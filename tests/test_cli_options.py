@@ -228,6 +228,29 @@ def test_divergence_is_one_line_and_status_2(monkeypatch: pytest.MonkeyPatch, tm
     assert not (tmp_path / "m.npz").exists()
 
 
+def test_library_warnings_are_one_line_in_the_command_lines_words(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import warnings
+
+    # a warning class of the library (the engine's TrainingWarning is one), raised during training
+    LibraryWarning = type("LibraryWarning", (UserWarning,), {"__module__": "deeplayers.errors"})
+    fit = dl.Network.fit
+
+    def fit_and_warn(self: dl.Network, *args: object, **kwargs: object) -> object:
+        history = fit(self, *args, **kwargs)
+        warnings.warn("the cost stalled near guessing;\n a smaller learning_rate may help", LibraryWarning,
+                      stacklevel=2)
+        warnings.warn("not ours", UserWarning, stacklevel=2)
+        return history
+
+    monkeypatch.setattr(dl.Network, "fit", fit_and_warn)
+    with pytest.warns(UserWarning, match="not ours") as caught:  # anything else goes where Python sends it
+        code, _, err = run(["train", "iris", "--epochs", "2", "--out", tmp_path / "m.npz", "--no-plot", "-q"], capsys)
+    assert code == 0
+    assert err.strip().splitlines() == ["warning: the cost stalled near guessing; a smaller --lr may help"]
+    assert [type(w.message).__name__ for w in caught] == ["UserWarning"]
+
+
 # -- features and labels by name -----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def wine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:

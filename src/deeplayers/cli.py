@@ -25,6 +25,7 @@ import os
 import re
 import shlex
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -1108,6 +1109,19 @@ def _error(message: str) -> int:
     return EXIT_USER_ERROR
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+                  line: str | None = None) -> None:
+    """The library's own warnings (a training run that learned nothing, ...) as one line
+    ``warning: ...`` on stderr, in the command line's words; any other warning as Python shows it."""
+    if category.__module__.split(".")[0] == "deeplayers":
+        click.echo(f"warning: {_one_line(cli_message(str(message), _options_of(_ARGV), _STATE.get('data')))}", err=True)
+    else:
+        _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
+
+
+_PYTHON_SHOWWARNING = warnings.showwarning
+
+
 USER_ERRORS = (DeeplayersError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, ImportError)
 
 
@@ -1126,7 +1140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     No arguments at all run ``demo``. User errors (click usage errors, options that do not apply,
     :class:`~deeplayers.errors.DeeplayersError` and its subclasses, missing files, missing optional
     packages) print one line ``error: ...`` to stderr, in the command line's words (see
-    :func:`cli_message`), and give status 2; Ctrl-C gives 130; other exceptions are bugs and propagate.
+    :func:`cli_message`), and give status 2; the library's warnings print one line ``warning: ...``;
+    Ctrl-C gives 130; other exceptions are bugs and propagate.
     """
     global _ARGV
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -1135,7 +1150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv:
         argv = ["demo"]
     try:
-        result = cli.main(args=argv, prog_name="deeplayers", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            result = cli.main(args=argv, prog_name="deeplayers", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except click.exceptions.Abort:
