@@ -84,3 +84,40 @@ def test_resume_refuses_a_different_network_or_options(problem, tmp_path):
     dl.save(_net(), model)
     with pytest.raises(dl.ModelFileError, match="is not a training checkpoint"):
         _net().fit(X, Y, epochs=2, resume=model)
+
+
+def test_resume_refuses_another_leaky_relu_slope_or_activation(problem, tmp_path):
+    """The checkpoint records each g with its parameters: a changed slope is another network."""
+    from deeplayers._atomic import load_npz_with_header, save_npz_with_header
+    from deeplayers.activations import LeakyReLU
+
+    X, Y = problem
+
+    def net(alpha, g2="tanh"):
+        return dl.Network([6, 12, 8, 3], hidden=[LeakyReLU(alpha), g2], output="softmax", seed=7)
+
+    ckpt = tmp_path / "leaky.ckpt"
+    net(0.2).fit(X, Y, epochs=1, checkpoint=ckpt, batch_size=32)
+    with pytest.raises(dl.ModelFileError, match=r"leaky.ckpt was written for a network with g\[1\] = leaky_relu\(alpha=0.2\), "
+                                                r"but this network has g\[1\] = leaky_relu\(alpha=0.01\); resume with the same"):
+        net(0.01).fit(X, Y, epochs=2, resume=ckpt, batch_size=32)
+    with pytest.raises(dl.ModelFileError, match=r"g\[2\] = tanh, but this network has g\[2\] = relu"):
+        net(0.2, "relu").fit(X, Y, epochs=2, resume=ckpt, batch_size=32)
+    # the same slope resumes, and ends where an uninterrupted run ends
+    resumed, full = net(0.2), net(0.2)
+    resumed.fit(X, Y, epochs=2, resume=ckpt, batch_size=32)
+    full.fit(X, Y, epochs=2, batch_size=32)
+    for k, v in full.parameters.items():
+        assert np.array_equal(v, resumed.parameters[k]), k
+    # a checkpoint from before activation parameters were recorded cannot vouch for the slope
+    arrays, header = load_npz_with_header(ckpt)
+    old = {k: v for k, v in header.items() if k not in ("activation_params", "format", "format_version", "arrays", "sha256")}
+    save_npz_with_header(tmp_path / "old.ckpt", arrays, old)
+    with pytest.raises(dl.ModelFileError, match=r"recorded without their parameters \(by an older deeplayers\), but this "
+                                                r"network has g\[1\] = leaky_relu\(alpha=0.2\)"):
+        net(0.2).fit(X, Y, epochs=2, resume=tmp_path / "old.ckpt", batch_size=32)
+    # a damaged spec in the header is a damaged checkpoint, not a crash
+    save_npz_with_header(tmp_path / "bad.ckpt", arrays, {**old, "activation_params": [{"alpha": "x"}, {}, {}]})
+    with pytest.raises(dl.ModelFileError, match=r"bad.ckpt: the checkpoint's network does not hold together \(g\[1\] = "
+                                                r"leaky_relu has parameters .* resume from another checkpoint"):
+        net(0.2).fit(X, Y, epochs=2, resume=tmp_path / "bad.ckpt", batch_size=32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import datasets
+from ._version import __version__
 from .activations import ACTIVATIONS, get_activation
 from .errors import (
     ConfigError,
@@ -17,14 +18,13 @@ from .gradcheck import gradient_check
 from .initializers import INITIALIZERS, initialize
 from .layers import Dense
 from .losses import LOSSES, get_loss
-from .modelfile import Model, Preprocessing, load, save
+from .modelfile import Model, load, save
 from .network import Network
 from .onnx_export import export_onnx
 from .optimizers import OPTIMIZERS, Adam, GradientDescent, Momentum, RMSprop, get_optimizer
+from .preprocessing import Preprocessing
 from .search import search  # deeplayers.search(...); the module stays importable as deeplayers.search
 from .training import Callback, EarlyStopping, History
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Network", "Dense", "History", "Callback", "EarlyStopping", "gradient_check", "initialize",

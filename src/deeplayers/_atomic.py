@@ -41,6 +41,7 @@ from typing import IO, Any
 import numpy as np
 import numpy.lib.format as npy_format
 
+from ._version import __version__
 from .errors import ModelFileError
 
 __all__ = [
@@ -405,8 +406,6 @@ class _Reader:
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise self.fail(f"the header's format_version {version!r} is not a positive integer")
         if version > FORMAT_VERSION:
-            from . import __version__
-
             raise self.fail(f"was written in file format version {version}, newer than this deeplayers "
                             f"{__version__} reads (up to {FORMAT_VERSION})", "upgrade deeplayers to load it")
         if not isinstance(header.get("arrays"), dict) or not isinstance(header.get("sha256"), str):

@@ -42,6 +42,11 @@ class Activation:
         """dZ = dA * g'(Z), shape (n[l], m). ``A`` is g(Z) from the forward pass."""
         raise NotImplementedError
 
+    @property
+    def params(self) -> dict[str, float]:
+        """The parameters that make this g (none for most); ``type(g)(**g.params)`` is the same g."""
+        return {}
+
     def __repr__(self) -> str:
         return self.name
 
@@ -80,6 +85,10 @@ class LeakyReLU(Activation):
 
     def __init__(self, alpha: float = 0.01) -> None:
         self.alpha = float(alpha)
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"alpha": self.alpha}
 
     def forward(self, Z, out=None):
         # max(Z, alpha Z) is g for 0 < alpha < 1

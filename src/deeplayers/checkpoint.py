@@ -1,20 +1,27 @@
 """Checkpoints: everything a training run needs to continue bit for bit.
 
-A checkpoint is written at an epoch boundary and holds the parameters W[l], b[l], the optimizer's
-state (t, v, s, ...), the training RNG's state (mini-batch order, dropout), the epoch to run next,
-the history so far and the state of callbacks such as early stopping. Files use the same checked,
-atomically written container as model files, so a crash mid-write leaves the previous checkpoint.
+A checkpoint is written at an epoch boundary and holds the parameters W[l], b[l], the network's
+spec (:meth:`Network.to_spec`), the optimizer's state (t, v, s, ...), the training RNG's state
+(mini-batch order, dropout), the epoch to run next, the history so far and the state of callbacks
+such as early stopping. Files use the same checked, atomically written container as model files,
+so a crash mid-write leaves the previous checkpoint. Resuming refuses a checkpoint whose spec
+describes another architecture (layer sizes, any g or its parameters, loss, dtype).
+
+This module asks the network it is given for its spec (``net.to_spec()``, ``type(net).from_spec``)
+instead of importing :mod:`deeplayers.network`: the network module imports the training loop,
+which imports this one.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._atomic import load_npz_with_header, save_npz_with_header
-from .errors import ModelFileError
+from .errors import DeeplayersError, ModelFileError
 
 if TYPE_CHECKING:
     from .network import Network
@@ -22,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
 KIND = "checkpoint"
+_PARAMETER = re.compile(r"[Wb][1-9][0-9]*")
 
 
 def save_checkpoint(path: str | os.PathLike, net: Network, state: dict[str, Any]) -> None:
@@ -47,10 +55,7 @@ def save_checkpoint(path: str | os.PathLike, net: Network, state: dict[str, Any]
         callbacks_json.append(cb_json)
     header = {
         "kind": KIND,
-        "layer_dims": net.layer_dims,
-        "activations": net.activations,
-        "loss": net.loss.name,
-        "dtype": net.dtype.name,
+        **net.to_spec(),
         "epoch": int(state["epoch"]),
         "rng": state["rng"],
         "optimizer": {"name": state["optimizer"]["name"], "hyper": state["optimizer"]["hyper"],
@@ -71,18 +76,14 @@ def load_checkpoint(path: str | os.PathLike, net: Network) -> dict[str, Any]:
         raise ModelFileError(f"{path} is not a training checkpoint (kind {header.get('kind')!r}); "
                              "resume needs a file written by fit(..., checkpoint=...)")
     _check_header(header, arrays, path)
-    mine = {"layer_dims": net.layer_dims, "activations": net.activations, "loss": net.loss.name, "dtype": net.dtype.name}
-    for key, value in mine.items():
-        if header.get(key) != value:
-            raise ModelFileError(f"{path} was written for a network with {key} = {header.get(key)!r}, "
-                                 f"but this network has {value!r}; resume with the same architecture")
-    L = net.L
-    params = {}
-    for l in range(1, L + 1):
-        for name in (f"W{l}", f"b{l}"):
-            if name not in arrays:
-                raise ModelFileError(f"{path}: checkpoint is missing {name}")
-            params[name] = arrays[name]
+    params = {k: v for k, v in arrays.items() if _PARAMETER.fullmatch(k)}
+    try:
+        type(net).from_spec(header, params, copy=False)  # the spec is whole and W[l], b[l] fit it
+        difference = net.architecture_difference(header)
+    except DeeplayersError as exc:
+        raise _bad(path, f"network does not hold together ({exc})") from None
+    if difference is not None:
+        raise ModelFileError(f"{path} was written for a network with {difference}; resume with the same architecture")
     opt_state: dict[str, Any] = {"t": np.array(header["optimizer"]["t"])}
     opt_state.update({k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
     callbacks = []
@@ -101,13 +102,17 @@ def load_checkpoint(path: str | os.PathLike, net: Network) -> dict[str, Any]:
     }
 
 
+def _bad(path: str | os.PathLike, what: str) -> ModelFileError:
+    return ModelFileError(f"{path}: the checkpoint's {what}; the file is damaged or was not written by "
+                          "fit(..., checkpoint=...) — resume from another checkpoint or start again")
+
+
 def _check_header(header: dict[str, Any], arrays: dict[str, np.ndarray], path: str | os.PathLike) -> None:
     """Refuse a checkpoint whose header (not covered by the arrays' checksum) is malformed, with a
     ModelFileError instead of a KeyError/TypeError deep inside resume."""
 
     def bad(what: str) -> ModelFileError:
-        return ModelFileError(f"{path}: the checkpoint's {what}; the file is damaged or was not written by "
-                              "fit(..., checkpoint=...) — resume from another checkpoint or start again")
+        return _bad(path, what)
 
     def is_int(v: Any) -> bool:
         return isinstance(v, int) and not isinstance(v, bool)

@@ -5,7 +5,7 @@ cat pictures), an IDX file or directory (MNIST), or a scikit-learn built-in by n
 :class:`Dataset` whose ``X`` is in the notation's layout: one sample per column, (n[0], m).
 Files store one sample per row (as NumPy, scikit-learn and the course's HDF5 files do); images
 (m, h, w[, c]) are flattened the course's way into (h * w * c, m) columns. Values are left raw
-(pixels stay 0..255): scaling is a fitted :class:`~deeplayers.modelfile.Preprocessing` that is
+(pixels stay 0..255): scaling is a fitted :class:`~deeplayers.preprocessing.Preprocessing` that is
 saved with the model, see :meth:`Dataset.suggest_preprocessing`.
 
 Every loader reports a bad file with a :class:`~deeplayers.errors.DataError` saying what is wrong,
@@ -162,9 +162,9 @@ class Dataset:
         return int(self.X.shape[0])
 
     def suggest_preprocessing(self) -> Any:
-        """An unfitted :class:`~deeplayers.modelfile.Preprocessing`: divide by 255 for 8-bit images
+        """An unfitted :class:`~deeplayers.preprocessing.Preprocessing`: divide by 255 for 8-bit images
         (the course), standardize otherwise."""
-        from .modelfile import Preprocessing
+        from .preprocessing import Preprocessing
 
         if self.image_shape is not None and self.source_dtype == "uint8":
             return Preprocessing("divide", value=255.0)

@@ -5,22 +5,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from .activations import Activation, get_activation
-from .errors import ConfigError, DataError, ShapeError
-from .initializers import initialize
+from .activations import ACTIVATIONS, Activation, get_activation
+from .errors import ConfigError, DeeplayersError, ShapeError
+from .initializers import INITIALIZERS, initialize
 from .layers import Dense
-from .losses import Loss, default_loss, get_loss
-from .shapes import as_float_array, check_layer_dims, check_X, check_Y
+from .losses import LOSSES, Loss, default_loss, get_loss
+from .shapes import as_float_array, check_finite, check_layer_dims, check_X, check_Y
+from .training import History
+from .training import fit as _fit
 
-if TYPE_CHECKING:
-    from .training import History
+__all__ = ["Network", "SPEC_KEYS"]
 
-__all__ = ["Network"]
+# what Network.to_spec() describes, in the order it writes it
+SPEC_KEYS = ("layer_dims", "activations", "activation_params", "loss", "dtype", "init", "seed")
+# the part of the spec that fixes what W[l], b[l] mean (init and seed only say where they started)
+_ARCHITECTURE = ("layer_dims", "activations", "activation_params", "loss", "dtype")
 
 
 class Network:
@@ -143,6 +147,120 @@ class Network:
         for layer, W in zip(net.layers, Ws):
             layer.set_parameters(W, np.asarray(parameters[f"b{layer.l}"]), copy=copy)
         return net
+
+    # -- the spec: the one description of a network in files -----------------------------------
+    def to_spec(self) -> dict[str, Any]:
+        """The architecture as JSON-able data; with the arrays W1, b1, ..., WL, bL it is the whole network.
+
+        Keys: ``layer_dims``, ``activations`` (the names g[1..L]), ``activation_params`` (each
+        g's parameters, e.g. ``{"alpha": 0.2}`` for leaky ReLU, ``{}`` for most), ``loss``,
+        ``dtype``, ``init`` and ``seed`` (an int, or None, also when the weights were seeded with
+        a RandomState). Model files, checkpoints, the estimators' state and search all write it;
+        :meth:`from_spec` is its inverse. Custom activation or loss classes cannot be described
+        (ConfigError): a file holds data, never code.
+
+        >>> Network([2, 3, 1], hidden="leaky_relu", seed=0).to_spec()["activation_params"]
+        [{'alpha': 0.01}, {}]
+        """
+        names, params = [], []
+        for layer in self.layers:
+            g = layer.g
+            if ACTIVATIONS.get(g.name) is not type(g):
+                raise ConfigError(f"layer {layer.l} uses a custom activation {type(g).__name__}; only the built-in "
+                                  f"ones ({', '.join(sorted(ACTIVATIONS))}) can be saved")
+            names.append(g.name)
+            params.append(dict(g.params))
+        if LOSSES.get(self.loss.name) is not type(self.loss):
+            raise ConfigError(f"the network uses a custom loss {type(self.loss).__name__}; only built-in losses "
+                              f"({', '.join(sorted(LOSSES))}) can be saved")
+        seed = self.seed
+        seed = int(seed) if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else None
+        return {"layer_dims": list(self.layer_dims), "activations": names, "activation_params": params,
+                "loss": self.loss.name, "dtype": self.dtype.name,
+                "init": self.init if isinstance(self.init, str) else None, "seed": seed}
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None = None, *,
+                  copy: bool = True) -> Network:
+        """The network a spec from :meth:`to_spec` describes, every field checked.
+
+        ``arrays`` holds exactly W1, b1, ..., WL, bL of the spec's shapes and dtype, and becomes
+        the parameters (shared with the caller when ``copy=False``); without it, W[l] is drawn
+        with the spec's ``init`` and ``seed``. Keys other than those of :meth:`to_spec` are
+        ignored, so a file header that holds the spec among other things can be passed whole; a
+        missing ``activation_params`` means every g's defaults. Raises ConfigError (ShapeError for
+        arrays that do not fit) saying which field is wrong.
+
+        >>> net = Network([2, 3, 1], hidden="leaky_relu", seed=0)
+        >>> back = Network.from_spec(net.to_spec(), net.parameters)
+        >>> back.to_spec() == net.to_spec() and (back.parameters["W1"] == net.parameters["W1"]).all()
+        True
+        """
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"a network spec is a dict as Network.to_spec() writes it, got {type(spec).__name__}")
+        dims, acts = spec.get("layer_dims"), spec.get("activations")
+        if (not isinstance(dims, list) or len(dims) < 2
+                or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in dims)):
+            raise ConfigError(f"layer_dims {dims!r:.200} is not a list of positive integers")
+        L = len(dims) - 1
+        params = spec.get("activation_params")
+        if params is None:
+            params = [{}] * L
+        if not isinstance(acts, list) or len(acts) != L or not isinstance(params, list) or len(params) != L:
+            raise ConfigError(f"it needs {L} activations for layer_dims {dims}, found {acts!r:.200}")
+        if arrays is not None:
+            expected = {f"{p}{l}" for l in range(1, L + 1) for p in "Wb"}
+            if set(arrays) != expected:
+                raise ConfigError(f"layer_dims {dims} needs arrays {sorted(expected)}, got {sorted(arrays)}")
+        dtype = spec.get("dtype")
+        if dtype not in ("float32", "float64"):
+            raise ConfigError(f"dtype {dtype!r} is not float32 or float64")
+        gs = [_activation_from_spec(l, name, p) for l, (name, p) in enumerate(zip(acts, params), start=1)]
+        if arrays is not None:
+            for l in range(1, L + 1):
+                for key, shape in ((f"W{l}", (dims[l], dims[l - 1])), (f"b{l}", (dims[l], 1))):
+                    a = arrays[key]
+                    if getattr(a, "shape", None) != shape or getattr(a, "dtype", None) != np.dtype(dtype):
+                        raise ShapeError(f"{key} is {getattr(a, 'dtype', type(a).__name__)} {getattr(a, 'shape', '')}, "
+                                         f"layer_dims {dims} and dtype {dtype} need {shape}")
+        loss, init, seed = spec.get("loss"), spec.get("init"), spec.get("seed")
+        if not isinstance(loss, str) or loss not in LOSSES:
+            raise ConfigError(f"loss {loss!r:.50} is not a known loss")
+        if init is not None and (not isinstance(init, str) or init.lower() not in INITIALIZERS):
+            raise ConfigError(f"init {init!r:.50} is not a known initializer")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+            raise ConfigError(f"seed {seed!r:.50} is not a non-negative integer")
+        try:
+            net = cls(dims, hidden=gs, init=init if arrays is None else None, seed=seed, dtype=dtype, loss=loss)
+        except DeeplayersError as exc:
+            raise ConfigError(f"it describes an invalid network ({exc})") from None
+        net.init = init
+        if arrays is not None:
+            for layer in net.layers:
+                layer.set_parameters(arrays[f"W{layer.l}"], arrays[f"b{layer.l}"], copy=copy)
+        return net
+
+    def architecture_difference(self, spec: Mapping[str, Any]) -> str | None:
+        """None when ``spec`` describes this network's architecture (layer_dims, every g with its
+        parameters, loss, dtype: what W[l], b[l] mean); otherwise the first difference, in words
+        ("g[2] = leaky_relu(alpha=0.2), but this network has g[2] = leaky_relu(alpha=0.01)").
+        ``init`` and ``seed`` are not compared: they only say where training started. A spec
+        without ``activation_params`` (written before they were recorded) cannot vouch for a g
+        that has parameters, so it differs from a network with one."""
+        theirs = type(self).from_spec({**spec, "init": None}).to_spec()  # checked and normalized ("identity" is "linear")
+        mine = self.to_spec()
+        if spec.get("activation_params") is None and any(mine["activation_params"]):
+            l, g = next((l, g) for l, g in enumerate(_gs(mine), start=1) if mine["activation_params"][l - 1])
+            return (f"activations {theirs['activations']} recorded without their parameters (by an older "
+                    f"deeplayers), but this network has g[{l}] = {g}")
+        for key in _ARCHITECTURE:
+            if theirs[key] == mine[key]:
+                continue
+            if key in ("activations", "activation_params"):
+                l, a, b = next((l, a, b) for l, (a, b) in enumerate(zip(_gs(theirs), _gs(mine)), start=1) if a != b)
+                return f"g[{l}] = {a}, but this network has g[{l}] = {b}"
+            return f"{key} = {theirs[key]!r}, but this network has {mine[key]!r}"
+        return None
 
     @property
     def parameters(self) -> dict[str, np.ndarray]:
@@ -303,9 +421,7 @@ class Network:
         With no options this is the course's full-batch gradient descent; the returned
         :class:`~deeplayers.training.History` behaves as the list of costs, one per iteration.
         """
-        from .training import fit
-
-        return fit(self, X, Y, learning_rate=learning_rate, num_iterations=num_iterations,
+        return _fit(self, X, Y, learning_rate=learning_rate, num_iterations=num_iterations,
                    print_cost=print_cost, **options)
 
     # -- description -----------------------------------------------------------------------
@@ -335,18 +451,19 @@ class Network:
         return f"Network(layer_dims={self.layer_dims}, g=[{gs}], loss={self.loss.name}, dtype={self.dtype.name})"
 
 
-def check_finite(name: str, a: np.ndarray, chunk: int = 1 << 22) -> None:
-    """Raise a DataError naming the first NaN/inf entry of ``a`` (row = unit, column = sample).
+def _activation_from_spec(l: int, name: Any, params: Any) -> Activation:
+    cls = ACTIVATIONS.get(name) if isinstance(name, str) else None
+    if cls is None or not isinstance(params, Mapping):
+        raise ConfigError(f"g[{l}] = {name!r:.50} is not a known activation")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in params.values()):
+        raise ConfigError(f"g[{l}] = {name} has parameters {params!r:.100} that are not all finite numbers")
+    try:
+        return cls(**params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"g[{l}] = {name} has invalid parameters {params!r:.100} ({exc})") from None
 
-    Checked in blocks of columns, so a memory-mapped X is never held in memory whole."""
-    cols = max(1, chunk // max(1, a.shape[0])) if a.ndim == 2 else a.size
-    for start in range(0, a.shape[-1] if a.ndim == 2 else 1, cols):
-        block = a[:, start:start + cols] if a.ndim == 2 else a
-        if not np.isfinite(block).all():
-            bad = np.argwhere(~np.isfinite(block))[0]
-            if a.ndim == 2:
-                bad[1] += start
-            where = ", ".join(str(int(i)) for i in bad)
-            raise DataError(
-                f"{name} contains NaN or infinity (first at [{where}]); clean or impute the data before training"
-            )
+
+def _gs(spec: Mapping[str, Any]) -> list[str]:
+    """Each g of a (normalized) spec with its parameters, e.g. ``leaky_relu(alpha=0.2)``."""
+    return [name + (f"({', '.join(f'{k}={v!r}' for k, v in p.items())})" if p else "")
+            for name, p in zip(spec["activations"], spec["activation_params"])]

@@ -244,7 +244,7 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
         doc_string=(f"deeplayers Network layer_dims={net.layer_dims} g={net.activations}; "
                     "input X: (batch, n[0]) samples as rows; output A_L = A[L] as rows"),
     )
-    from . import __version__
+    from ._version import __version__
 
     proto = helper.make_model(graph, producer_name="deeplayers", producer_version=__version__,
                               opset_imports=[helper.make_opsetid("", OPSET)])

@@ -119,3 +119,20 @@ def check_grad(dA: np.ndarray, name: str, shape: tuple[int, int], notation: str)
     """A gradient must have the shape of what it differentiates."""
     if getattr(dA, "shape", None) != shape:
         raise ShapeError(f"{name} must be {notation} = {shape}, got {_shape(dA)}")
+
+
+def check_finite(name: str, a: np.ndarray, chunk: int = 1 << 22) -> None:
+    """Raise a DataError naming the first NaN/inf entry of ``a`` (row = unit, column = sample).
+
+    Checked in blocks of columns, so a memory-mapped X is never held in memory whole."""
+    cols = max(1, chunk // max(1, a.shape[0])) if a.ndim == 2 else a.size
+    for start in range(0, a.shape[-1] if a.ndim == 2 else 1, cols):
+        block = a[:, start:start + cols] if a.ndim == 2 else a
+        if not np.isfinite(block).all():
+            bad = np.argwhere(~np.isfinite(block))[0]
+            if a.ndim == 2:
+                bad[1] += start
+            where = ", ".join(str(int(i)) for i in bad)
+            raise DataError(
+                f"{name} contains NaN or infinity (first at [{where}]); clean or impute the data before training"
+            )

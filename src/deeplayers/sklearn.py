@@ -35,12 +35,13 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .activations import ACTIVATIONS
 from .defaults import DEFAULTS
+from .errors import ConfigError, DeeplayersError, ModelFileError, NotFittedError
 from .initializers import INITIALIZERS
 from .network import Network
 from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
 from .training import SCHEDULES, EarlyStopping, History
 
-__all__ = ["DNNClassifier", "DNNRegressor"]
+__all__ = ["DNNClassifier", "DNNRegressor", "estimator_from_payload"]
 
 _HIDDEN_ACTIVATIONS = sorted(set(ACTIVATIONS) - {"softmax"})
 _SEED_MAX = np.iinfo(np.int32).max
@@ -227,20 +228,18 @@ class _BaseDNN(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64, order="C")
         net = self.network_
         if net.dtype != np.float64:
-            net = Network.from_parameters(net.parameters, hidden=net.activations, dtype="float64",
-                                          loss=net.loss.name)
+            net = Network.from_spec({**net.to_spec(), "dtype": "float64"},
+                                    {k: v.astype(np.float64) for k, v in net.parameters.items()}, copy=False)
         return net.predict_proba(X.T).T
 
     # -- persistence -----------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
-        # the network travels as its parameters and configuration, not its scratch buffers
+        # the network travels as its spec and parameters, not its scratch buffers
         state = dict(super().__getstate__())  # a copy: never change the live estimator
         net = state.get("network_")
         if isinstance(net, Network):
             state["network_"] = {
-                "layer_dims": list(net.layer_dims), "activations": net.activations, "loss": net.loss.name,
-                "dtype": net.dtype.name, "init": net.init, "seed": net.seed,
-                "parameters": {k: np.array(v) for k, v in net.parameters.items()},
+                **net.to_spec(), "parameters": {k: np.array(v) for k, v in net.parameters.items()},
                 "history": net.history.as_dict() if net.history is not None else None,
             }
         return state
@@ -248,14 +247,56 @@ class _BaseDNN(BaseEstimator):
     def __setstate__(self, state: dict[str, Any]) -> None:
         spec = state.get("network_")
         if isinstance(spec, dict):
-            net = Network(spec["layer_dims"], hidden=spec["activations"], init=None, seed=spec["seed"],
-                          dtype=spec["dtype"], loss=spec["loss"])
-            net.init = spec["init"]
-            net.parameters = spec["parameters"]
+            net = Network.from_spec(spec, spec["parameters"], copy=False)
             if spec["history"] is not None:
                 net.history = History.from_dict(spec["history"])
             state = {**state, "network_": net}
         super().__setstate__(state)
+
+    def model_file_payload(self) -> tuple[str, Network, dict[str, np.ndarray], dict[str, Any]]:
+        """What :func:`deeplayers.save` writes for this estimator besides ``network_`` (which it
+        writes itself): the class name, the constructor parameters and the fitted attributes
+        needed to predict and to keep training (classes, feature names, curves, RNG and optimizer
+        state), as arrays and JSON, never pickled. :func:`estimator_from_payload` reads it back."""
+        name = type(self).__name__
+        if _ESTIMATORS.get(name) is not type(self):
+            raise TypeError(f"save() supports the estimators {', '.join(_ESTIMATORS)}, not {name}")
+        if not isinstance(getattr(self, "network_", None), Network):
+            raise NotFittedError(f"this {name} is not fitted yet: call fit(X, y) before saving it")
+        params = {k: _encode_param(v, k) for k, v in self.get_params(deep=False).items()}
+        arrays: dict[str, np.ndarray] = {}
+        fitted: dict[str, Any] = {
+            "n_features_in_": int(self.n_features_in_),
+            "loss_curve_": [float(v) for v in getattr(self, "loss_curve_", [])],
+            "validation_loss_curve_": (None if getattr(self, "validation_loss_curve_", None) is None
+                                       else [float(v) for v in self.validation_loss_curve_]),
+            "n_iter_": int(getattr(self, "n_iter_", 0)),
+        }
+        if hasattr(self, "feature_names_in_"):
+            fitted["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
+        if hasattr(self, "classes_"):
+            fitted["classes_"] = _labels_to_json(np.asarray(self.classes_))
+            fitted["y_type"] = self._label_binarizer.y_type_
+        if hasattr(self, "_y_ndim"):
+            fitted["y_ndim"] = int(self._y_ndim)
+        rs = getattr(self, "_random_state", None)
+        if isinstance(rs, np.random.RandomState):  # to continue training (warm_start) exactly
+            kind, keys, pos, has_gauss, cached = rs.get_state()
+            arrays["rng_keys"] = np.asarray(keys, dtype=np.uint32)
+            fitted["rng"] = {"kind": kind, "pos": int(pos), "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+        opt = getattr(self, "_optimizer", None)
+        if opt is not None:
+            state = opt.get_state()
+            fitted["optimizer"] = {"name": opt.name, "t": int(state.pop("t")),
+                                   "hyper": {k: v for k, v in vars(opt).items()
+                                             if k != "t" and isinstance(v, (int, float))},
+                                   "state": sorted(state)}
+            for k, v in state.items():
+                arrays[f"opt.{k}"] = np.asarray(v)
+        classes = fitted["classes_"]["values"] if "classes_" in fitted else None
+        header = {"estimator": {"class": name, "params": params, "fitted": fitted},
+                  "classes": classes, "preprocessing": {"type": "none"}}
+        return "estimator", self.network_, arrays, header
 
 
 _AUTO_BATCH = 200
@@ -623,3 +664,149 @@ class DNNRegressor(RegressorMixin, _BaseDNN):
         """Predicted targets, shape (m,) or (m, n_targets) as y was at fit."""
         A = self._forward(X)
         return A.ravel() if self._y_ndim == 1 else A
+
+# -- model files -----------------------------------------------------------------------------------
+# An estimator is stored as data, never pickled: the class NAME (looked up in this allowlist), the
+# constructor parameters in a small tagged JSON encoding, and the fitted attributes; the network
+# itself is written and checked by deeplayers.modelfile through its spec.
+_ESTIMATORS: dict[str, type[_BaseDNN]] = {"DNNClassifier": DNNClassifier, "DNNRegressor": DNNRegressor}
+
+
+def _encode_param(value: Any, name: str) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode_param(v, name) for v in value]}
+    if isinstance(value, list):
+        return [_encode_param(v, name) for v in value]
+    if isinstance(value, dict):  # keys may be class labels of any JSON type (class_weight)
+        return {"__dict__": [[_encode_param(k, name), _encode_param(v, name)] for k, v in value.items()]}
+    if isinstance(value, type) and issubclass(value, np.generic) or isinstance(value, np.dtype):
+        return {"__dtype__": np.dtype(value).name}
+    if isinstance(value, Optimizer):
+        hyper = {k: v for k, v in vars(value).items() if k != "t" and isinstance(v, (int, float))}
+        return {"__optimizer__": value.name, "hyper": hyper}
+    if isinstance(value, np.random.RandomState):
+        return None  # the generator's state is stored separately (rng_keys); the param itself is reset
+    raise ConfigError(f"cannot save estimator parameter {name}={value!r:.80}: only numbers, strings, tuples, "
+                      "lists, dicts and optimizers can be stored without pickle")
+
+
+def _decode_param(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode_param(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tuple__" in value and isinstance(value["__tuple__"], list):
+        return tuple(_decode_param(v) for v in value["__tuple__"])
+    if "__dict__" in value and isinstance(value["__dict__"], list):
+        return {_decode_param(k): _decode_param(v) for k, v in value["__dict__"]}
+    if value.get("__dtype__") in ("float32", "float64"):
+        return value["__dtype__"]
+    if value.get("__optimizer__") in OPTIMIZERS and isinstance(value.get("hyper"), dict):
+        opt = OPTIMIZERS[value["__optimizer__"]]()
+        _set_hyper(opt, value["hyper"])
+        return opt
+    raise ModelFileError(f"an estimator parameter has an unknown encoding {value!r:.100}")
+
+
+def _set_hyper(opt: Optimizer, hyper: Any) -> None:
+    if not isinstance(hyper, (dict, type(None))):
+        raise ModelFileError(f"the optimizer's hyperparameters {hyper!r:.80} are not a dict")
+    for k, v in (hyper or {}).items():
+        if hasattr(opt, k) and isinstance(v, (int, float)) and not isinstance(v, bool):
+            setattr(opt, k, v)
+
+
+def _labels_to_json(classes: np.ndarray) -> dict[str, Any]:
+    if classes.dtype.kind in "biufU":
+        return {"dtype": classes.dtype.str, "values": classes.tolist()}
+    if classes.dtype.kind == "O" and all(isinstance(c, str) for c in classes):
+        return {"dtype": "object-str", "values": classes.tolist()}
+    raise ConfigError(f"cannot save class labels of dtype {classes.dtype} ({classes[:5]!r:.80}); use strings or numbers")
+
+
+def _labels_from_json(d: Any) -> np.ndarray:
+    if not isinstance(d, dict) or not isinstance(d.get("values"), list):
+        raise ModelFileError("the estimator's classes are missing")
+    if d.get("dtype") == "object-str":
+        if not all(isinstance(c, str) for c in d["values"]):
+            raise ModelFileError("the estimator's string classes are not all strings")
+        return np.array(d["values"], dtype=object)
+    try:
+        dtype = np.dtype(d.get("dtype"))
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biufU" or not all(isinstance(c, (int, float, str, bool)) for c in d["values"]):
+        raise ModelFileError(f"the estimator's classes have an unsupported dtype {d.get('dtype')!r:.40}")
+    return np.array(d["values"], dtype=dtype)
+
+
+def estimator_from_payload(network: Network, arrays: dict[str, np.ndarray], header: dict[str, Any]) -> _BaseDNN:
+    """The fitted estimator that :meth:`~_BaseDNN.model_file_payload` described, around ``network``
+    (already rebuilt and checked by :func:`deeplayers.load`); ``arrays`` are the estimator's own
+    (RNG and optimizer state). Raises ModelFileError saying what in the file is wrong."""
+    spec = header.get("estimator")
+    if not isinstance(spec, dict) or spec.get("class") not in _ESTIMATORS:
+        cls_name = spec.get("class") if isinstance(spec, dict) else None
+        raise ModelFileError(f"the estimator class {cls_name!r:.60} is not one of {', '.join(_ESTIMATORS)}")
+    params, fitted = spec.get("params"), spec.get("fitted")
+    if not isinstance(params, dict) or not isinstance(fitted, dict):
+        raise ModelFileError("the estimator's params or fitted attributes are missing")
+    cls = _ESTIMATORS[spec["class"]]
+    known = set(cls().get_params(deep=False))
+    if not set(params) <= known:
+        raise ModelFileError(f"unknown {spec['class']} parameters {sorted(set(params) - known)} (a newer deeplayers?)")
+    try:
+        est = cls(**{k: _decode_param(v) for k, v in params.items()})
+        _restore_fitted(est, network, fitted, arrays)
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, DeeplayersError) as exc:
+        raise ModelFileError(f"the estimator could not be rebuilt ({type(exc).__name__}: {exc})") from None
+    return est
+
+
+def _restore_fitted(est: _BaseDNN, net: Network, fitted: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    est.network_ = net
+    est.n_features_in_ = int(fitted["n_features_in_"])
+    if net.layer_dims[0] != est.n_features_in_:
+        raise ModelFileError(f"n_features_in_ = {est.n_features_in_} but the network takes {net.layer_dims[0]}")
+    if "feature_names_in_" in fitted:
+        est.feature_names_in_ = np.array(fitted["feature_names_in_"], dtype=object)
+    est.loss_curve_ = [float(v) for v in fitted.get("loss_curve_", [])]
+    vc = fitted.get("validation_loss_curve_")
+    est.validation_loss_curve_ = None if vc is None else [float(v) for v in vc]
+    est.n_iter_ = int(fitted.get("n_iter_", 0))
+    if isinstance(est, DNNClassifier):
+        classes = _labels_from_json(fitted.get("classes_"))
+        y_type = fitted.get("y_type")
+        lb = LabelBinarizer()
+        if y_type == "multilabel-indicator":
+            lb.fit(np.eye(len(classes), dtype=int) if len(classes) > 1 else np.array([[0], [1]]))
+        else:
+            lb.fit(classes)
+        if lb.y_type_ != y_type:
+            raise ModelFileError(f"the classes {classes.tolist()[:10]} do not give the recorded target type {y_type!r}")
+        est._label_binarizer, est.classes_ = lb, lb.classes_
+        want = len(classes) if y_type != "binary" else 1
+        if net.layer_dims[-1] != want:
+            raise ModelFileError(f"{len(classes)} classes ({y_type}) need {want} output units, the network has "
+                                 f"{net.layer_dims[-1]}")
+    else:
+        est._y_ndim = int(fitted.get("y_ndim", 1))
+    rng = fitted.get("rng")
+    if isinstance(rng, dict) and "rng_keys" in arrays:
+        rs = np.random.RandomState()
+        rs.set_state((str(rng["kind"]), arrays["rng_keys"], int(rng["pos"]), int(rng["has_gauss"]),
+                      float(rng["cached_gaussian"])))
+        est._random_state = rs
+    ospec = fitted.get("optimizer")
+    if isinstance(ospec, dict):
+        opt = est._new_optimizer()
+        _set_hyper(opt, ospec.get("hyper"))
+        opt.set_state({"t": np.array(int(ospec.get("t", 0))),
+                       **{k: arrays[f"opt.{k}"] for k in ospec.get("state", []) if f"opt.{k}" in arrays}})
+        est._optimizer = opt

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import ConfigError, DataError, DivergenceError, ModelFileError, ShapeError
 from .optimizers import Optimizer, _is_real, get_optimizer
-from .shapes import as_float_array, check_Y
+from .shapes import as_float_array, check_finite, check_Y
 
 if TYPE_CHECKING:
     from .network import Network
@@ -585,6 +586,7 @@ class _Checkpoints:
                  cbs: list[Callback], options: dict[str, Any]) -> None:
         if int(every) < 1:
             raise ConfigError(f"checkpoint_every must be a positive number of epochs, got {every!r}")
+        net.to_spec()  # a checkpoint describes the network by its spec: refuse what it cannot describe up front
         self.path, self.every, self.net, self.opt, self.rng = path, int(every), net, opt, rng
         self.cbs, self.options = cbs, options
         self.start: dict[str, Any] | None = None
@@ -602,13 +604,9 @@ class _Checkpoints:
         self.start = self._state(epoch, history)
 
     def save(self, epoch: int, history: History) -> None:
-        from .checkpoint import save_checkpoint
-
         save_checkpoint(self.path, self.net, self._state(epoch, history))
 
     def save_epoch_start(self) -> int:
-        from .checkpoint import save_checkpoint
-
         self.net.parameters = self.start["params"]
         save_checkpoint(self.path, self.net, self.start)
         return int(self.start["epoch"])
@@ -620,8 +618,6 @@ def _hyper(opt: Optimizer) -> dict[str, float]:
 
 def _resume(path: Any, net: Network, opt: Optimizer, rng: np.random.Generator, options: dict[str, Any]
             ) -> dict[str, Any]:
-    from .checkpoint import load_checkpoint
-
     state = load_checkpoint(path, net)
     for key, value in options.items():
         if key in state["options"] and state["options"][key] != value:
@@ -634,8 +630,6 @@ def _resume(path: Any, net: Network, opt: Optimizer, rng: np.random.Generator, o
 
 
 def _check_data(net: Network, X: np.ndarray, Y: np.ndarray, xname: str, yname: str) -> None:
-    from .network import check_finite
-
     check_finite(xname, X)
     check_finite(yname, Y)
     check_Y(Y, net.layer_dims[-1], X.shape[1])

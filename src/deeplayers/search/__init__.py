@@ -54,8 +54,10 @@ import numpy as np
 
 from ..defaults import DEFAULTS
 from ..errors import ConfigError, DataError, DeeplayersError, DivergenceError, ShapeError
+from ..modelfile import save
 from ..network import Network
-from ..training import Callback
+from ..preprocessing import Preprocessing
+from ..training import Callback, History
 
 __all__ = ["search", "SearchResult", "load_space", "sample_settings", "search_command_main", "SPACE_KEYS",
            "METRICS", "load_data"]
@@ -371,14 +373,15 @@ def _fit_options(fit: Mapping[str, Any]) -> dict[str, Any]:
 
 def _run_trial(task: Mapping[str, Any], X: np.ndarray, Y: np.ndarray, X_val: np.ndarray,
                Y_val: np.ndarray) -> dict[str, Any]:
-    """Train one setting and score it; returns the record plus ``_weights`` (the parameters)."""
+    """Train one setting and score it; returns the record plus ``_weights``: the trained network's
+    spec and parameters, from which :func:`_network_from` rebuilds it."""
     t0 = time.perf_counter()
     rec = _Recorder()
     status, error, weights = "ok", None, None
     try:
         net = Network(**task["net"], seed=task["seed"])
         net.fit(X, Y, validation_data=(X_val, Y_val), callbacks=[rec], **_fit_options(task["fit"]))
-        weights = {k: v.copy() for k, v in net.parameters.items()}
+        weights = {"spec": net.to_spec(), "arrays": {k: v.copy() for k, v in net.parameters.items()}}
     except DivergenceError as exc:
         status, error = "diverged", str(exc)
     except DeeplayersError as exc:  # a setting the engine refuses (e.g. dropout for the wrong depth)
@@ -878,8 +881,6 @@ def search(
         X, Y, X_val, Y_val = X[:, train], Y[:, train], X[:, val], Y[:, val]
     prep = None
     if preprocessing is not None:
-        from ..modelfile import Preprocessing
-
         prep = Preprocessing(preprocessing) if isinstance(preprocessing, str) else preprocessing
         prep.fit(X)
         X, X_val = prep.transform(X), prep.transform(X_val)
@@ -984,12 +985,9 @@ def search(
     return result
 
 
-def _network_from(rec: Mapping[str, Any], weights: Mapping[str, np.ndarray]) -> Network:
-    """The trained network of a record, with its curves as ``history``."""
-    from ..training import History
-
-    net = Network(**{**rec["config"]["net"], "init": None}, seed=rec["seed"])
-    net.parameters = dict(weights)
+def _network_from(rec: Mapping[str, Any], weights: Mapping[str, Any]) -> Network:
+    """The trained network of a record (from its spec and parameters), with its curves as ``history``."""
+    net = Network.from_spec(weights["spec"], weights["arrays"], copy=False)
     c = rec["curves"]
     net.history = History(unit="epoch", cost=list(c["cost"]), val_cost=list(c["val_cost"]),
                           metrics={"val_accuracy": list(c["val_accuracy"])} if c["val_accuracy"] else {})
@@ -998,8 +996,6 @@ def _network_from(rec: Mapping[str, Any], weights: Mapping[str, np.ndarray]) -> 
 
 def _save_best(result: SearchResult, path: Path, prep: Any, classes: Sequence[Any] | None) -> Path:
     """The best network as a :func:`deeplayers.save` model file (preprocessing and classes with it)."""
-    from ..modelfile import save
-
     top = result.best
     save(result.best_network, path, preprocessing=prep, classes=classes,
          hyperparameters=_plain({**top["config"]["fit"], "layer_dims": top["layer_dims"],
