@@ -159,6 +159,8 @@ class Network:
         :meth:`from_spec` is its inverse. Custom activation or loss classes cannot be described
         (ConfigError): a file holds data, never code.
 
+        Examples
+        --------
         >>> Network([2, 3, 1], hidden="leaky_relu", seed=0).to_spec()["activation_params"]
         [{'alpha': 0.01}, {}]
         """
@@ -191,9 +193,11 @@ class Network:
         missing ``activation_params`` means every g's defaults. Raises ConfigError (ShapeError for
         arrays that do not fit) saying which field is wrong.
 
+        Examples
+        --------
         >>> net = Network([2, 3, 1], hidden="leaky_relu", seed=0)
         >>> back = Network.from_spec(net.to_spec(), net.parameters)
-        >>> back.to_spec() == net.to_spec() and (back.parameters["W1"] == net.parameters["W1"]).all()
+        >>> back.to_spec() == net.to_spec() and bool((back.parameters["W1"] == net.parameters["W1"]).all())
         True
         """
         if not isinstance(spec, Mapping):
