@@ -41,23 +41,10 @@ from ._version import __version__
 from .errors import ConfigError, DataError, DeeplayersError, ModelFileError, ShapeError
 from .network import Network
 from .preprocessing import Preprocessing, _columns
+from .shapes import check_finite
 from .training import History
 
 __all__ = ["save", "load", "Model", "Preprocessing"]
-
-
-def _check_finite(X: np.ndarray, name: str, chunk: int = 1 << 22) -> None:
-    """DataError naming the first NaN/inf of X (n[0], m) as [feature row, sample column]; checked in
-    blocks of columns so a memory-mapped X is never loaded whole."""
-    if X.dtype.kind not in "fc":
-        return  # integers and booleans are always finite
-    cols = max(1, chunk // max(1, X.shape[0]))
-    for start in range(0, X.shape[1], cols):
-        block = X[:, start:start + cols]
-        if not np.isfinite(block).all():
-            i, j = np.argwhere(~np.isfinite(block))[0]
-            raise DataError(f"{name} contains NaN or infinity (first at [{int(i)}, {int(j) + start}]); clean or impute "
-                            "it before predicting")
 
 
 # -- the model returned by load --------------------------------------------------------------------
@@ -120,7 +107,7 @@ class Model:
         X = _columns(X, "X")
         if X.ndim == 2 and X.shape[1] == 0:
             raise DataError(f"X has no samples: its shape is {X.shape}, need (n[0], m) with m >= 1")
-        _check_finite(X, "X")
+        check_finite("X", X, todo="clean or impute it before predicting")
         X = self.preprocessing.transform(X, self.network.dtype)
         if X.shape[0] != self.network.layer_dims[0]:
             n0 = self.network.layer_dims[0]

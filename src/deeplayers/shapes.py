@@ -121,10 +121,14 @@ def check_grad(dA: np.ndarray, name: str, shape: tuple[int, int], notation: str)
         raise ShapeError(f"{name} must be {notation} = {shape}, got {_shape(dA)}")
 
 
-def check_finite(name: str, a: np.ndarray, chunk: int = 1 << 22) -> None:
-    """Raise a DataError naming the first NaN/inf entry of ``a`` (row = unit, column = sample).
+def check_finite(name: str, a: np.ndarray, chunk: int = 1 << 22, todo: str = "clean or impute the data before training",
+                 ) -> None:
+    """Raise a DataError naming the first NaN/inf entry of ``a`` (row = unit, column = sample),
+    followed by ``todo``.
 
     Checked in blocks of columns, so a memory-mapped X is never held in memory whole."""
+    if a.dtype.kind not in "fc":
+        return  # integers and booleans are always finite
     cols = max(1, chunk // max(1, a.shape[0])) if a.ndim == 2 else a.size
     for start in range(0, a.shape[-1] if a.ndim == 2 else 1, cols):
         block = a[:, start:start + cols] if a.ndim == 2 else a
@@ -134,5 +138,5 @@ def check_finite(name: str, a: np.ndarray, chunk: int = 1 << 22) -> None:
                 bad[1] += start
             where = ", ".join(str(int(i)) for i in bad)
             raise DataError(
-                f"{name} contains NaN or infinity (first at [{where}]); clean or impute the data before training"
+                f"{name} contains NaN or infinity (first at [{where}]); {todo}"
             )
