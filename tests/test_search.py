@@ -331,7 +331,8 @@ def test_optional_dependencies_are_imported_lazily():
 def test_cli_search_command(tmp_path):
     from click.testing import CliRunner
 
-    from deeplayers.search import search_cli, search_command_main
+    from deeplayers.cli import main
+    from deeplayers.cli import search_command as search_cli
 
     (tmp_path / "space.yaml").write_text("learning_rate: {loguniform: [0.001, 0.05]}\nhidden: [[8], [16, 8]]\n"
                                          "optimizer: adam\nbatch_size: 32\n")
@@ -351,8 +352,8 @@ def test_cli_search_command(tmp_path):
     assert r2.exit_code == 0 and "0 trials run, 4 taken from storage" in r2.output
 
     # a user error: status 2, as everywhere on the command line (python -m deeplayers.search is the same program)
-    assert search_command_main(["no_such_data", "--space", '{"learning_rate": [0.1]}', "--out",
-                                str(tmp_path / "x")]) == 2
+    assert main(["search", "no_such_data", "--space", '{"learning_rate": [0.1]}', "--out",
+                 str(tmp_path / "x")]) == 2
     bad = CliRunner().invoke(search_cli, ["iris", "--space", '{"lr": [0.1]}', "--out", str(tmp_path / "y")])
     assert bad.exit_code == 2 and "unknown option(s) ['lr']" in bad.output
     assert math.isfinite(model.network.parameters["W1"].sum())

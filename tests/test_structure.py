@@ -158,9 +158,6 @@ def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 KNOWN_CYCLES = {
     frozenset({f"{PACKAGE}.course", f"{PACKAGE}.course_check"}):
         "course.check() imports course_check, which checks a learner's functions against course's own",
-    frozenset({f"{PACKAGE}.cli", f"{PACKAGE}.search"}):
-        "the search command still lives in deeplayers.search and borrows cli's helpers, while cli registers it "
-        "(issue 12 item 4 moves the command into cli.py)",
 }
 
 

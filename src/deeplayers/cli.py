@@ -38,9 +38,14 @@ from click.core import ParameterSource
 from .activations import ACTIVATIONS
 from .defaults import DEFAULTS
 from .errors import ConfigError, DataError, DeeplayersError, ModelFileError
+from .search import METRICS as SEARCH_METRICS
+from .search import STRATEGIES as SEARCH_STRATEGIES
+from .search import load_data as load_search_data
+from .search import load_space
+from .search import search as run_search
 from .training import SCHEDULES
 
-__all__ = ["main", "cli", "evaluate_metrics", "cli_message"]
+__all__ = ["main", "cli", "evaluate_metrics", "cli_message", "search_command"]
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 HIDDEN = sorted(g for g in ACTIVATIONS if g != "softmax")
@@ -1022,12 +1027,91 @@ def demo(cat: str | None, iterations: int, lr: float) -> None:
     click.echo("\n(deeplayers --help lists the commands: train, predict, evaluate, ...)")
 
 
-def _attach_search() -> None:
+class _UserError(click.ClickException):
+    """A user error raised inside a command: one line and status 2 also when the command runs in a
+    plain click group (``search_command`` attached elsewhere, click's test runner)."""
+
+    exit_code = EXIT_USER_ERROR
+
+
+@cli.command("search", context_settings=CONTEXT)
+@click.argument("data")
+@click.option("--space", "space", required=True, metavar="FILE|JSON",
+              help="Search space (required): a .yaml/.yml/.json file, or JSON text; see the README.")
+@click.option("--strategy", type=click.Choice(SEARCH_STRATEGIES), default="random", show_default=True,
+              help="grid: every combination; random: --n-trials random settings; halving: successive halving "
+                   "of --n-trials settings.")
+@click.option("--n-trials", type=POSITIVE, default=None, metavar="N",
+              help="Settings to draw (a count; random, halving; for grid, a seeded subsample of the grid) "
+                   "[default: every setting of a space without ranges; a space with ranges needs it].")
+@click.option("--epochs", type=POSITIVE, default=None, metavar="N",
+              help=f"Epochs per trial [default: {DEFAULTS['epochs']}], or of the first rung for halving "
+                   "[default: 3].")
+@click.option("--eta", type=IntRange("an integer >= 2", min=2), default=3, metavar="ETA", show_default=True,
+              help="Halving factor: each rung keeps the best 1/eta and trains them eta times longer "
+                   "(--strategy halving only).")
+@click.option("--metric", type=click.Choice(list(SEARCH_METRICS)), default="val_cost", show_default=True,
+              help="Final-epoch value the trials are ranked by: validation cost (lower is better), validation "
+                   "accuracy (higher is better, classifiers only) or training cost.")
+@click.option("--val-split", type=FloatRange("a fraction in (0, 1)", min=0, max=1, min_open=True, max_open=True),
+              default=0.2, show_default=True, metavar="FRACTION",
+              help="Fraction of the samples held out for validation, in (0, 1), the same split for every trial.")
+@click.option("--scale", type=click.Choice(SCALES), default="auto", show_default=True,
+              help="Preprocessing fitted on the training part only and stored in the model file: auto divides "
+                   "8-bit images by 255 and standardizes anything else; divide: by 255.")
+@click.option("--labels", default=None, metavar="COLUMN|KEY",
+              help="Label column of a CSV (header name or 0-based index) [default: the last column], or the "
+                   "labels key of an .npz/.h5. Not for built-in sets (their labels come with them).")
+@click.option("--n-jobs", type=IntRange("a positive integer or -1", min=-1), default=1, metavar="N", show_default=True,
+              help="Trials at once in local processes (-1: one per core); with --scheduler local, the number "
+                   "of Dask workers. Not with a --scheduler address.")
+@click.option("--scheduler", default=None, metavar="ADDRESS|local",
+              help="Run the trials on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' [default: "
+                   "this machine, --n-jobs processes].")
+@click.option("--storage", default=None, metavar="FILE",
+              help="Trials file (JSON Lines) to resume from [default: OUT/trials.jsonl].")
+@click.option("--out", "out", default="search-results", show_default=True, metavar="DIR",
+              help="Directory for results.csv, curves.png, best_model.npz.")
+@click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True, metavar="SEED",
+              help="Seeds the settings drawn, the validation split and each trial (a non-negative integer).")
+@click.option("--max-rows", type=POSITIVE, default=30, show_default=True, metavar="N", help="Rows of the table printed.")
+@click.option("-q", "--quiet", is_flag=True, help="No line per finished trial [default: one line each].")
+@click.pass_context
+def search_command(ctx: click.Context, data: str, space: str, strategy: str, n_trials: int | None,
+               epochs: int | None, eta: int, metric: str, val_split: float, scale: str, labels: str | None,
+               n_jobs: int, scheduler: str | None, storage: str | None, out: str, seed: int, max_rows: int,
+               quiet: bool) -> None:
+    """Search hyperparameters on DATA (digits, iris, breast_cancer, wine, diabetes, or a data file)
+    and rank them by validation cost; writes OUT/results.csv, OUT/curves.png and
+    OUT/best_model.npz, and appends every finished trial to the storage file (rerun the same
+    command to resume a killed search). Options the space does not name keep the practitioner
+    defaults (deeplayers.defaults: Adam, cosine schedule, batches of 128, float32, Xavier)."""
+    refuse_unless(ctx, strategy == "halving", ["eta"], "applies only to --strategy halving")
+    refuse_unless(ctx, scheduler is None or scheduler == "local", ["n_jobs"],
+                  "sets local processes or --scheduler local's workers; a --scheduler address runs on its "
+                  "cluster's workers")
+    if n_jobs == 0:
+        raise click.BadParameter("give a positive number of processes, or -1 for one per core", ctx,
+                                 param_hint="--n-jobs")
     try:
-        from .search import search_cli
-    except ImportError:  # pragma: no cover - the search module needs only click, which we have
-        return
-    cli.add_command(search_cli, "search")
+        check_data_options(data, labels, None)
+        space_d = load_space(space)  # the space is an option too: checked before the data is read
+        refuse_unless(ctx, "epochs" not in space_d, ["epochs"], "conflicts with the space's 'epochs' (which "
+                      "sets each trial's epochs); give one of them")
+        X, Y, classes, suggested = load_search_data(data, _labels_arg(labels))
+        prep = {"auto": suggested, "none": None}.get(scale, scale)
+        Path(out).mkdir(parents=True, exist_ok=True)
+        result = run_search(X, Y, space_d, strategy=strategy, n_trials=n_trials, epochs=epochs, eta=eta,
+                            metric=metric, validation_split=val_split, preprocessing=prep, classes=classes,
+                            n_jobs=n_jobs, scheduler=scheduler, storage=storage or Path(out) / "trials.jsonl",
+                            seed=seed, out_dir=out, verbose=0 if quiet else 1)
+    except (DeeplayersError, FileNotFoundError, ImportError) as exc:
+        options = [o for p in ctx.command.params for o in p.opts if o.startswith("--")]
+        raise _UserError(cli_message(str(exc), options, data)) from None
+    click.echo(result.table(max_rows))
+    for what, p in result.paths.items():
+        click.echo(f"{what}: {p}")
+
 
 
 # -- the command line's words: one translation of the library's messages -----------------------------
@@ -1170,8 +1254,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(cli_message(str(exc) or type(exc).__name__, _options_of(argv), _STATE.get("data")))
     return result if isinstance(result, int) else 0
 
-
-_attach_search()  # last: the search command reuses this module's option types and messages
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -59,7 +59,7 @@ from ..network import Network
 from ..preprocessing import Preprocessing
 from ..training import Callback, History
 
-__all__ = ["search", "SearchResult", "load_space", "sample_settings", "search_command_main", "SPACE_KEYS",
+__all__ = ["search", "SearchResult", "load_space", "sample_settings", "SPACE_KEYS",
            "METRICS", "load_data"]
 
 # options a space may name: architecture (Network(...)) and training (Network.fit(...))
@@ -1008,139 +1008,16 @@ def _save_best(result: SearchResult, path: Path, prep: Any, classes: Sequence[An
 
 
 # -- command line ----------------------------------------------------------------------------------
-def load_data(data: str, labels: str | None = None) -> tuple[np.ndarray, np.ndarray, list[Any] | None, Any]:
-    """What ``deeplayers search DATA`` trains on, through :func:`deeplayers.datasets.load_dataset`.
+def load_data(data: str, labels: Any = None) -> tuple[np.ndarray, np.ndarray, list[Any] | None, Any]:
+    """What ``deeplayers search DATA`` trains on, through :func:`deeplayers.datasets.load_dataset`
+    (``labels`` as it takes them).
 
     Returns X (n[0], m) raw features as columns, Y (n[L], m) (0/1 row for two classes, one-hot
     columns for more, the raw target row for regression), the class labels, and the suggested
     unfitted preprocessing (divide by 255 for 8-bit images, otherwise standardize).
     """
-    from ..cli import _labels_arg
     from ..datasets import load_dataset
 
-    ds = load_dataset(data, labels=_labels_arg(labels))
+    ds = load_dataset(data, labels=labels)
     t = ds.targets()
     return np.asarray(ds.X, dtype=np.float64), t.Y, t.classes, ds.suggest_preprocessing()
-
-
-def _build_cli() -> Any:
-    try:
-        import click
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("the command line needs click: pip install 'deeplayers[search]'") from None
-    from ..cli import (
-        CONTEXT,
-        NON_NEGATIVE,
-        POSITIVE,
-        SCALES,
-        FloatRange,
-        IntRange,
-        check_data_options,
-        cli_message,
-        refuse_unless,
-    )
-
-    class UserError(click.ClickException):
-        exit_code = 2  # a user error, as everywhere on the command line
-
-    @click.command("search", context_settings=CONTEXT)
-    @click.argument("data")
-    @click.option("--space", "space", required=True, metavar="FILE|JSON",
-                  help="Search space (required): a .yaml/.yml/.json file, or JSON text; see the README.")
-    @click.option("--strategy", type=click.Choice(STRATEGIES), default="random", show_default=True,
-                  help="grid: every combination; random: --n-trials random settings; halving: successive halving "
-                       "of --n-trials settings.")
-    @click.option("--n-trials", type=POSITIVE, default=None, metavar="N",
-                  help="Settings to draw (a count; random, halving; for grid, a seeded subsample of the grid) "
-                       "[default: every setting of a space without ranges; a space with ranges needs it].")
-    @click.option("--epochs", type=POSITIVE, default=None, metavar="N",
-                  help=f"Epochs per trial [default: {DEFAULTS['epochs']}], or of the first rung for halving "
-                       "[default: 3].")
-    @click.option("--eta", type=IntRange("an integer >= 2", min=2), default=3, metavar="ETA", show_default=True,
-                  help="Halving factor: each rung keeps the best 1/eta and trains them eta times longer "
-                       "(--strategy halving only).")
-    @click.option("--metric", type=click.Choice(list(METRICS)), default="val_cost", show_default=True,
-                  help="Final-epoch value the trials are ranked by: validation cost (lower is better), validation "
-                       "accuracy (higher is better, classifiers only) or training cost.")
-    @click.option("--val-split", type=FloatRange("a fraction in (0, 1)", min=0, max=1, min_open=True, max_open=True),
-                  default=0.2, show_default=True, metavar="FRACTION",
-                  help="Fraction of the samples held out for validation, in (0, 1), the same split for every trial.")
-    @click.option("--scale", type=click.Choice(SCALES), default="auto", show_default=True,
-                  help="Preprocessing fitted on the training part only and stored in the model file: auto divides "
-                       "8-bit images by 255 and standardizes anything else; divide: by 255.")
-    @click.option("--labels", default=None, metavar="COLUMN|KEY",
-                  help="Label column of a CSV (header name or 0-based index) [default: the last column], or the "
-                       "labels key of an .npz/.h5. Not for built-in sets (their labels come with them).")
-    @click.option("--n-jobs", type=IntRange("a positive integer or -1", min=-1), default=1, metavar="N", show_default=True,
-                  help="Trials at once in local processes (-1: one per core); with --scheduler local, the number "
-                       "of Dask workers. Not with a --scheduler address.")
-    @click.option("--scheduler", default=None, metavar="ADDRESS|local",
-                  help="Run the trials on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' [default: "
-                       "this machine, --n-jobs processes].")
-    @click.option("--storage", default=None, metavar="FILE",
-                  help="Trials file (JSON Lines) to resume from [default: OUT/trials.jsonl].")
-    @click.option("--out", "out", default="search-results", show_default=True, metavar="DIR",
-                  help="Directory for results.csv, curves.png, best_model.npz.")
-    @click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True, metavar="SEED",
-                  help="Seeds the settings drawn, the validation split and each trial (a non-negative integer).")
-    @click.option("--max-rows", type=POSITIVE, default=30, show_default=True, metavar="N", help="Rows of the table printed.")
-    @click.option("-q", "--quiet", is_flag=True, help="No line per finished trial [default: one line each].")
-    @click.pass_context
-    def search_cli(ctx: click.Context, data: str, space: str, strategy: str, n_trials: int | None,
-                   epochs: int | None, eta: int, metric: str, val_split: float, scale: str, labels: str | None,
-                   n_jobs: int, scheduler: str | None, storage: str | None, out: str, seed: int, max_rows: int,
-                   quiet: bool) -> None:
-        """Search hyperparameters on DATA (digits, iris, breast_cancer, wine, diabetes, or a data file)
-        and rank them by validation cost; writes OUT/results.csv, OUT/curves.png and
-        OUT/best_model.npz, and appends every finished trial to the storage file (rerun the same
-        command to resume a killed search). Options the space does not name keep the practitioner
-        defaults (deeplayers.defaults: Adam, cosine schedule, batches of 128, float32, Xavier)."""
-        refuse_unless(ctx, strategy == "halving", ["eta"], "applies only to --strategy halving")
-        refuse_unless(ctx, scheduler is None or scheduler == "local", ["n_jobs"],
-                      "sets local processes or --scheduler local's workers; a --scheduler address runs on its "
-                      "cluster's workers")
-        if n_jobs == 0:
-            raise click.BadParameter("give a positive number of processes, or -1 for one per core", ctx,
-                                     param_hint="--n-jobs")
-        try:
-            check_data_options(data, labels, None)
-            space_d = load_space(space)  # the space is an option too: checked before the data is read
-            refuse_unless(ctx, "epochs" not in space_d, ["epochs"], "conflicts with the space's 'epochs' (which "
-                          "sets each trial's epochs); give one of them")
-            X, Y, classes, suggested = load_data(data, labels)
-            prep = {"auto": suggested, "none": None}.get(scale, scale)
-            Path(out).mkdir(parents=True, exist_ok=True)
-            result = search(X, Y, space_d, strategy=strategy, n_trials=n_trials, epochs=epochs, eta=eta,
-                            metric=metric, validation_split=val_split, preprocessing=prep,
-                            classes=classes, n_jobs=n_jobs, scheduler=scheduler,
-                            storage=storage or Path(out) / "trials.jsonl", seed=seed, out_dir=out,
-                            verbose=0 if quiet else 1)
-        except (DeeplayersError, FileNotFoundError, ImportError) as exc:
-            options = [o for p in ctx.command.params for o in p.opts if o.startswith("--")]
-            raise UserError(cli_message(str(exc), options, data)) from None
-        click.echo(result.table(max_rows))
-        for what, p in result.paths.items():
-            click.echo(f"{what}: {p}")
-
-    return search_cli
-
-
-_CLI: Any = None
-
-
-def __getattr__(name: str) -> Any:
-    # ``search_cli`` (a click command) is built on first use, so importing this module needs no click
-    global _CLI
-    if name == "search_cli":
-        if _CLI is None:
-            _CLI = _build_cli()
-        return _CLI
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def search_command_main(argv: Sequence[str] | None = None) -> int:
-    """Run ``deeplayers search ...`` with ``argv`` (default: sys.argv[1:]); returns the exit status,
-    as the ``deeplayers`` program gives it (2 for a user error, reported as one line)."""
-    from ..cli import main
-
-    return main(["search", *(sys.argv[1:] if argv is None else argv)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from deeplayers.search import search_command_main
+from deeplayers.cli import main
 
 if __name__ == "__main__":
-    sys.exit(search_command_main())
+    sys.exit(main(["search", *sys.argv[1:]]))
