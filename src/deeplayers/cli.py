@@ -1173,6 +1173,10 @@ def cli_message(message: str, options: Sequence[str] | None = None, data: str | 
         text = text.replace(m1.group(0), f"the model expects {m1.group(1)} features, {where} has {m1.group(2)}")
     return text
 
+from .playground.command import playground as _playground  # noqa: E402  (its web server loads lazily)
+
+cli.add_command(_playground)
+
 
 def _attach_check() -> None:
     from .course_check import _check_cli  # deeplayers check FILE.py: a learner's course functions
