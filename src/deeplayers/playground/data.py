@@ -65,7 +65,8 @@ def _gauss(rng: np.random.Generator, m: int, noise: float) -> tuple[np.ndarray, 
 def _spiral(rng: np.random.Generator, m: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     half = m // 2
     y = np.concatenate([np.ones(half), np.zeros(m - half)])
-    t = np.concatenate([np.arange(half) / half, np.arange(m - half) / (m - half)])
+    # positions along each arm: uniform in [0, 1), so Regenerate gives new points even without noise
+    t = np.concatenate([np.sort(rng.uniform(0, 1, half)), np.sort(rng.uniform(0, 1, m - half))])
     r = 5.0 * t
     angle = 1.75 * 2 * np.pi * t + np.pi * (1 - y)
     P = np.column_stack([r * np.sin(angle), r * np.cos(angle)])
