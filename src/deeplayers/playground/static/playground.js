@@ -18,7 +18,7 @@
   const $ = (id) => document.getElementById(id);
   const state = {
     ws: null, session: null, hello: null, cfg: null, desc: null, points: null, frame: null,
-    dirty: false, curve: [], runs: [], hover: null, showTest: false, hashApplied: false,
+    dirty: false, curve: [], runs: [], hover: null, showTest: false, fromHash: null,
   };
   // what tests (and curious users) can read: window.playground.framesRendered etc.
   const api = window.playground = { framesRendered: 0, framesReceived: 0, errors: [], state };
@@ -44,13 +44,15 @@
   }
   // draw an n x n byte grid (offset into bytes) onto a canvas, scaled
   const scratch = document.createElement("canvas");
-  function paint(canvas, bytes, offset, n, discretize) {
+  // the large output picture uses lighter colours, so the data points on it stand out (as in TF Playground)
+  const LIGHT = PALETTE.map((c, i) => (i % 4 === 3 ? 255 : Math.round(255 - (255 - c) * 0.65)));
+  function paint(canvas, bytes, offset, n, discretize, light) {
     scratch.width = n; scratch.height = n;
-    const sctx = scratch.getContext("2d"), img = sctx.createImageData(n, n), d = img.data;
+    const sctx = scratch.getContext("2d"), img = sctx.createImageData(n, n), d = img.data, pal = light ? LIGHT : PALETTE;
     for (let i = 0; i < n * n; i++) {
       let v = bytes[offset + i];
       if (discretize) v = v >= 128 ? 255 : 0;
-      d.set(PALETTE.subarray(v * 4, v * 4 + 4), i * 4);
+      d.set(pal.subarray(v * 4, v * 4 + 4), i * 4);
     }
     sctx.putImageData(img, 0, 0);
     const ctx = canvas.getContext("2d");
@@ -95,13 +97,12 @@
       state.cfg = msg.config; state.desc = msg;
       if (msg.epoch === 0) state.curve = [];
       renderControls();
-      if (structural) buildNetwork();
+      if (structural) { state.frame = null; buildNetwork(); }  // the next frame matches the new network
       renderShapes();
-      writeHash();
-      if (first && !state.hashApplied) {
-        state.hashApplied = true;
-        const fromHash = readHash();
-        if (fromHash && Object.keys(fromHash).length) setConfig(fromHash);
+      if (first && state.fromHash && Object.keys(state.fromHash).length) {
+        setConfig(state.fromHash);  // the shared setting; the hash is rewritten when the server accepts it
+      } else {
+        writeHash();
       }
     },
     points(msg) { state.points = msg; state.dirty = true; },
@@ -403,6 +404,7 @@
     if (!state.dirty || !state.frame || !state.cfg) return;
     state.dirty = false;
     const f = state.frame, hm = f.heatmaps, ng = hm.neuron_grid, c = state.cfg;
+    if (f.weights.length !== nodes.length - 1 || hm.layers.length !== nodes.length - 2) return;  // a frame of the previous network
     $("epoch").textContent = String(f.epoch);
     $("train-loss").textContent = fmt(f.train_loss);
     $("test-loss").textContent = fmt(f.test_loss);
@@ -450,10 +452,10 @@
       "A[L]: P(blue) over the plane; the boundary is where it is 0.5";
     const hv = state.hover;
     if (hv && hv.l < nodes.length - 1 && layerBytes[hv.l - 1]) {
-      paint(cv, layerBytes[hv.l - 1], (hv.j - 1) * hm.neuron_grid ** 2, hm.neuron_grid, false);
+      paint(cv, layerBytes[hv.l - 1], (hv.j - 1) * hm.neuron_grid ** 2, hm.neuron_grid, false, true);
       label = `A[${hv.l}] row ${hv.j}: unit ${hv.j} of layer ${hv.l}`;
     } else {
-      paint(cv, outBytes, 0, hm.grid, c.discretize);
+      paint(cv, outBytes, 0, hm.grid, c.discretize, true);
     }
     $("out-label").textContent = label;
     const p = state.points;
@@ -495,7 +497,7 @@
     const s = state.desc.shapes, box = $("shapes"), L = s.layers.length - 1;
     const rows = s.layers.map((r) => {
       if (r.l === 0) return `<tr><td>0</td><td>input</td><td></td><td></td><td></td><td>A[0] = X: (${r.A[0]}, ${r.A[1]})</td></tr>`;
-      return `<tr><td>${r.l}</td><td>g[${r.l}] = ${r.g}${r.l === L ? " (output)" : ""}</td><td>W[${r.l}]: (${r.W[0]}, ${r.W[1]})</td>` +
+      return `<tr><td>${r.l}</td><td>${r.g}${r.l === L ? " (output)" : ""}</td><td>W[${r.l}]: (${r.W[0]}, ${r.W[1]})</td>` +
         `<td>b[${r.l}]: (${r.b[0]}, ${r.b[1]})</td><td>Z[${r.l}]: (${r.Z[0]}, ${r.Z[1]})</td><td>A[${r.l}]: (${r.A[0]}, ${r.A[1]})</td></tr>`;
     }).join("");
     box.innerHTML = `<table class="shapes-table"><tr><th>l</th><th>g[l]</th><th>W[l]: (n[l], n[l-1])</th><th>b[l]: (n[l], 1)</th><th>Z[l]: (n[l], m)</th><th>A[l]: (n[l], m)</th></tr>${rows}</table>` +
@@ -548,6 +550,7 @@
 
   window.addEventListener("resize", () => { if (state.cfg) buildLinks(); state.dirty = true; });
   wireControls();
+  state.fromHash = readHash();  // read before the first reply rewrites the address
   connect();
   requestAnimationFrame(render);
 })();
