@@ -189,7 +189,8 @@ class Session:
         nL = 2 if self.output == "softmax" else 1
         dims = [len(c["features"]), *c["layers"], nL]
         relu_like = all(g in ("relu", "leaky_relu") for g in c["activations"]) and c["activations"]
-        self.net = Network(dims, hidden=list(c["activations"]), output=self.output,
+        hidden = list(c["activations"])  # the settings the page chose, g[1..L-1]
+        self.net = Network(dims, hidden=hidden, output=self.output,
                            init="he" if relu_like else "xavier", seed=c["seed"] * 1000 + self.run)
         self.opt: Optimizer = get_optimizer(c["optimizer"], c["learning_rate"])
         self.epoch = 0
