@@ -5,6 +5,7 @@ render fails the build, and so this test."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,3 +49,12 @@ def test_a_broken_link_fails_the_build(tmp_path: Path) -> None:
     assert done.returncode != 0
     output = done.stdout + done.stderr
     assert "'missing.md', but the target is not found" in output and "strict mode" in output, output
+
+
+def test_the_api_reference_covers_every_public_module() -> None:
+    package = ROOT / "src" / "deeplayers"
+    public = {p.stem for p in package.glob("*.py") if not p.name.startswith("_")}
+    public |= {p.parent.name for p in package.glob("*/__init__.py")}
+    text = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    referenced = set(re.findall(r"^::: deeplayers\.(\w+)", text, flags=re.M))
+    assert not public - referenced, f"docs/reference.md lacks '::: deeplayers.X' for {sorted(public - referenced)}"
