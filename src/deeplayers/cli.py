@@ -586,13 +586,15 @@ def _limit_option() -> Any:
                    "start from new weights].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output [default: a progress display].")
 @click.option("-v", "--verbose", is_flag=True, help="A line per epoch instead of the progress display.")
+@click.option("--trace", is_flag=True, help="Before training, print the shape trace of one batch: every Z[l], A[l], "
+              "dZ[l], dW[l], db[l], dA[l-1] with its shape and the equation that made it.")
 @click.pass_context
 def train(ctx: click.Context, data: str, labels: str | None, split: str | None, limit: int | None, layers: list[int],
           activation: str, output: str, init: str, optimizer: str, lr: float | None, epochs: int,
           batch_size: int | None, l2: float, dropout: float | None, lr_schedule: str, val_split: float,
           early_stopping: bool, patience: int, seed: int, dtype: str, scale: str, out: str, plot_path: str | None,
           no_plot: bool, checkpoint: str | None, checkpoint_every: int, resume: str | None, quiet: bool,
-          verbose: bool) -> None:
+          verbose: bool, trace: bool) -> None:
     """Train a network on DATA and save it with its preprocessing, classes and history.
 
     Builds layer_dims = [n0, *layers, nL] from the data, prints the summary table, trains with a
@@ -653,6 +655,9 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
          + (f", classes {t.classes}" if t.classes is not None and len(t.classes) <= 20 else ""))
     echo(f"preprocessing: {pre!r}")
     echo(net.summary(A0.shape[1]))
+    if trace:  # one batch through the engine's passes; the parameters are left as they are
+        B = A0.shape[1] if batch_size is None else min(batch_size, A0.shape[1])
+        click.echo(f"shape trace of one batch (m = {B}):\n{net.trace(A0[:, :B], Y_train[:, :B], show=False)}")
     hyper = {
         "layers": layers, "activation": activation, "output": t.output, "init": init, "optimizer": optimizer,
         "learning_rate": lr, "epochs": epochs, "batch_size": batch_size, "l2": l2, "dropout": dropout,

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from .losses import LOSSES, Loss, default_loss, get_loss
 from .shapes import as_float_array, check_finite, check_layer_dims, check_X, check_Y
 from .training import History
 from .training import fit as _fit
+
+if TYPE_CHECKING:
+    from .trace import Trace
 
 __all__ = ["Network", "SPEC_KEYS"]
 
@@ -392,6 +395,14 @@ class Network:
 
         self._backward(Y, l2=l2, on_layer=collect)
         return dict(sorted(grads.items(), key=lambda kv: (int(kv[0][2:]), kv[0][1])))
+
+    def trace(self, X: Any, Y: Any = None, *, show: bool = True) -> Trace:
+        """Print (unless ``show`` is False) and return the shape trace of one forward pass on X and,
+        with Y, the cost and the backward pass: every array with its shape and the equation that
+        made it, ending at the line where the dimensions stop agreeing; see :mod:`deeplayers.trace`."""
+        from .trace import trace
+
+        return trace(self, X, Y, show=show)
 
     # -- using the model -------------------------------------------------------------------
     def predict_proba(self, X: Any, batch_size: int = 8192) -> np.ndarray:
