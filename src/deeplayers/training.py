@@ -234,9 +234,10 @@ class _Progress(Callback):
     def on_train_begin(self, loop: _Loop) -> None:
         total = loop.n_epochs
         self.every = self.every or (1 if self.verbose >= 2 else max(1, total // 10))
-        if sys.stderr.isatty():
-            from tqdm.auto import tqdm
+        from .notebook import in_notebook, progress_bar_class
 
+        if sys.stderr.isatty() or in_notebook():  # a notebook: tqdm's notebook bar
+            tqdm = progress_bar_class()
             self.bar = tqdm(total=total, initial=loop.start_epoch, unit=loop.history.unit, leave=True)
 
     def on_epoch_end(self, loop: _Loop, epoch: int, logs: dict[str, float]) -> None:
@@ -366,7 +367,7 @@ def fit(
     validation_split: float = 0.0,
     early_stopping: bool | EarlyStopping = False,
     callbacks: Sequence[Callback] = (),
-    verbose: int = 0,
+    verbose: int | str = 0,
     seed: int | None = None,
     sample_weight: Any = None,
     checkpoint: str | os.PathLike | None = None,
@@ -398,9 +399,11 @@ def fit(
         Stop when the validation cost (training cost without validation data) stalls, and
         restore the best parameters.
     callbacks : list of Callback
-    verbose : int
-        0 silent; 1 a progress bar (a line every tenth of the run when not on a terminal); 2 a line
-        per epoch. ``print_cost`` prints the course's "Cost after iteration i: J" every
+    verbose : int or "plot"
+        0 silent; 1 a progress bar (a notebook bar in Jupyter; a line every tenth of the run when
+        neither a terminal nor a notebook); 2 a line per epoch; ``"plot"`` a progress bar and, in a
+        notebook, the cost curve redrawn in place as training goes (see :mod:`deeplayers.notebook`).
+        ``print_cost`` prints the course's "Cost after iteration i: J" every
         ``print_every`` iterations.
     seed : int, optional
         Seeds mini-batch order, the validation split and dropout (default: the network's seed).
@@ -458,8 +461,11 @@ def fit(
     cbs = list(callbacks)
     if early_stopping:
         cbs.append(early_stopping if isinstance(early_stopping, EarlyStopping) else EarlyStopping())
+    from .notebook import live_callbacks
+
+    cbs.extend(live_callbacks(verbose))  # verbose="plot": the cost curve drawn live in a notebook
     if verbose:
-        cbs.append(_Progress(verbose))
+        cbs.append(_Progress(1 if verbose == "plot" else verbose))
     options = {"optimizer": opt.name, "batch_size": batch_size, "shuffle": shuffle}
     ckpt = _Checkpoints(checkpoint, checkpoint_every, net, opt, rng, cbs, options) if checkpoint else None
     resumed = _resume(resume, net, opt, rng, options) if resume is not None else None
