@@ -72,7 +72,7 @@ def test_live_plot_draws_one_output_and_updates_it(xor):
     from deeplayers.plots import plot_costs
 
     buf = io.BytesIO()
-    plot_costs(net.history, title=f"layer_dims = [2, 8, 1]: iteration 50/50").savefig(buf, format="png")
+    plot_costs(net.history, title="layer_dims = [2, 8, 1]: iteration 50/50").savefig(buf, format="png")
     assert pictures[-1] == buf.getvalue()
 
 

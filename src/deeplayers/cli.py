@@ -905,10 +905,13 @@ def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str,
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("model")
-@click.option("--what", type=click.Choice(["curves", "boundary", "weights", "architecture"]), required=True,
+@click.option("--what", type=click.Choice(["curves", "boundary", "weights", "features", "architecture"]), required=True,
               help="curves: training/validation cost; boundary: decision boundary over two-feature --data; "
-                   "weights: the rows of W[1] as images; architecture: the network drawn as the course does.")
-@click.option("--data", default=None, help="Two-feature data to draw under the boundary: required by --what boundary, "
+                   "weights: the rows of W[1] as images; features: what each hidden layer's units respond to "
+                   "(layer 1 by W[1], deeper units by the 9 images of --data that excite them most); "
+                   "architecture: the network drawn as the course does.")
+@click.option("--data", default=None, help="Two-feature data to draw under the boundary (--what boundary), or the "
+                                           "images whose activations --what features ranks; required by those two, "
                                            "refused by the others [default: none].")
 @_labels_option(_DATA_HELP["labels"] + " Only with --what boundary.")
 @_split_option()
@@ -917,7 +920,7 @@ def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str,
               help="Image height,width[,channels] in pixels, for --what weights only [default: saved by train, or "
                    "square when n[0] is a square].")
 @click.option("--max-units", type=POSITIVE, default=64, show_default=True, metavar="N",
-              help="Units of layer 1 drawn (a count; --what weights only).")
+              help="Units drawn per layer (a count; --what weights: of layer 1; --what features: 8 unless given).")
 @click.option("--out", "out", default=None, metavar="FILE", help="PNG file to write [default: MODEL-WHAT.png].")
 @click.pass_context
 def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: str | None, split: str | None,
@@ -925,11 +928,14 @@ def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: st
     """Draw a picture of MODEL as a PNG."""
     from . import plots
 
-    refuse_unless(ctx, what == "boundary", ["data", "labels", "split"], "applies only to --what boundary")
-    refuse_unless(ctx, what == "weights", ["image_shape", "max_units"], "applies only to --what weights")
-    if what == "boundary":
+    refuse_unless(ctx, what in ("boundary", "features"), ["data", "split"], "applies only to --what boundary or features")
+    refuse_unless(ctx, what == "boundary", ["labels"], "applies only to --what boundary")
+    refuse_unless(ctx, what in ("weights", "features"), ["image_shape", "max_units"],
+                  "applies only to --what weights or features")
+    if what in ("boundary", "features"):
         if data is None:
-            raise click.UsageError("--what boundary needs --data DATA (two-feature samples to draw)", ctx)
+            raise click.UsageError(f"--what {what} needs --data DATA ("
+                                   + ("two-feature samples to draw)" if what == "boundary" else "the images to rank)"), ctx)
         check_data_options(data, labels, split)
     check_out(out, "--out")
     mdl = _load_model(model)
@@ -938,7 +944,7 @@ def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: st
         plots.plot_costs(mdl, out)
     elif what == "architecture":
         plots.plot_architecture(mdl, out)
-    elif what == "weights":
+    elif what in ("weights", "features"):
         if image_shape:
             shape = tuple(image_shape)
         elif mdl.metadata.get("image_shape"):
@@ -949,7 +955,11 @@ def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: st
             if side * side != n0:
                 raise ConfigError(f"n[0] = {n0} inputs are not a square image; give --image-shape h,w or h,w,c")
             shape = (side, side)
-        plots.plot_weights(mdl, shape, out, max_units=max_units)
+        if what == "weights":
+            plots.plot_weights(mdl, shape, out, max_units=max_units)
+        else:
+            ds = _load_for_model(mdl, str(data), None, split, None, need_labels=False)
+            plots.plot_features(mdl, ds.X, shape, out, units=min(max_units, 8) if not given(ctx, "max_units") else max_units)
     else:
         ds = _load_for_model(mdl, str(data), labels, split, None, need_labels=True)
         plots.plot_decision_boundary(mdl, ds.X, _label_names(ds) if np.asarray(ds.y).ndim == 1 else ds.y, out)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from .network import Network
 
-__all__ = ["plot_costs", "plot_decision_boundary", "plot_weights", "plot_architecture"]
+__all__ = ["plot_costs", "plot_decision_boundary", "plot_weights", "plot_features", "plot_architecture"]
 
 DPI = 100  # pixel size of a saved PNG = figsize (inches) * DPI
 
@@ -591,6 +591,138 @@ def plot_weights(network: Any, image_shape: Sequence[int], path: str | os.PathLi
     if im is not None:
         cax = fig.add_axes((x1 + 0.15 / width, y0 + 0.1 * (y1 - y0), 0.14 / width, 0.8 * (y1 - y0)))
         fig.colorbar(im, cax=cax, ticks=[-1, 0, 1]).set_label("w / max |w| per unit", fontsize=8)
+    return _save(fig, path)
+
+
+# -- what the hidden units respond to ------------------------------------------------------------
+def _image_shape(shape: Sequence[int], n0: int) -> tuple[int, ...]:
+    shape = tuple(int(s) for s in shape)
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise ShapeError(f"image_shape must be (h, w) or (h, w, c), got {shape!r}")
+    if int(np.prod(shape)) != n0:
+        raise ShapeError(f"n[0] = {n0} inputs cannot be reshaped to image_shape {shape} ({int(np.prod(shape))} "
+                         "values); pass the shape the images were flattened from")
+    if len(shape) == 3 and shape[2] == 1:
+        shape = shape[:2]
+    if len(shape) == 3 and shape[2] not in (3, 4):
+        raise ShapeError(f"image_shape {shape}: the last axis must be 1, 3 or 4 channels")
+    return shape
+
+
+def _to_unit(img: np.ndarray) -> np.ndarray:
+    lo, hi = float(img.min()), float(img.max())
+    return (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+
+
+def _mosaic(images: Sequence[np.ndarray], side: int) -> np.ndarray:
+    """side x side images in one picture, a 1-pixel white line between them, each scaled to [0, 1]."""
+    h, w = images[0].shape[:2]
+    rest = images[0].shape[2:]
+    out = np.ones((side * h + side - 1, side * w + side - 1, *rest))
+    for i, img in enumerate(images[: side * side]):
+        r, c = divmod(i, side)
+        out[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = _to_unit(img)
+    return out
+
+
+def feature_activations(model: Any, X: Any, batch_size: int = 4096) -> list[np.ndarray]:
+    """[A[1], ..., A[L-1]] of every hidden layer for X (n[0], m), from the network's own forward pass
+    (in chunks of ``batch_size`` columns; a loaded model's preprocessing is applied first)."""
+    net = _network_of(model)
+    X = model.transform(X) if hasattr(model, "transform") and hasattr(model, "preprocessing") else net._as_X(X)
+    m = X.shape[1]
+    acts = [np.empty((layer.n, m), net.dtype) for layer in net.layers[:-1]]
+    for start in range(0, m, batch_size):
+        A = X[:, start:start + batch_size]
+        for layer, store in zip(net.layers[:-1], acts):
+            A = layer.forward(A, cache=False)
+            store[:, start:start + A.shape[1]] = A
+    return acts
+
+
+def plot_features(model: Any, X: Any, image_shape: Sequence[int], path: str | os.PathLike | None = None, *,
+                  units: int = 8, top: int = 9, title: str | None = None) -> Figure:
+    """What the hidden units respond to: layer 1 by its weights, deeper layers by the images that excite them most.
+
+    Row 1 shows the rows of W[1] of the first ``units`` live units as images (red positive, blue
+    negative weights, as :func:`plot_weights`). Each row l >= 2 shows, for the first ``units``
+    live units of hidden layer l (a unit is live when some image makes A[l] > 0 for it), the
+    ``top`` images of X with the largest activation A[l] of that unit, as one mosaic. Deeper rows
+    are built from the network's own forward pass over X (a loaded model's preprocessing first).
+
+    Parameters
+    ----------
+    model : Network, estimator or loaded model
+    X : array (n[0], m)
+        The images, one per column, as the model reads them (raw for a loaded model); typically the
+        training images. Drawn as they are, each image scaled to [0, 1].
+    image_shape : (h, w) or (h, w, c)
+        The shape each column was flattened from: (28, 28) for MNIST.
+    units : int
+        Units drawn per layer (the first live ones).
+    top : int
+        Images per unit in layers 2 and deeper: a square number up to 25 (4, 9, 16, 25).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    net = _network_of(model)
+    if net.L < 2:
+        raise ConfigError(f"plot_features draws hidden layers; this network has none (layer_dims = {net.layer_dims})")
+    shape = _image_shape(image_shape, net.layer_dims[0])
+    side = math.isqrt(int(top)) if isinstance(top, (int, np.integer)) else 0
+    if side < 2 or side * side != top or top > 25:
+        raise ConfigError(f"top must be a square number of images per unit (4, 9, 16 or 25), got {top!r}")
+    if not isinstance(units, (int, np.integer)) or units < 1:
+        raise ConfigError(f"units must be a positive number of units per layer, got {units!r}")
+    acts = feature_activations(model, X)
+    X_img = np.asarray(X)
+    if X_img.ndim != 2:
+        raise ShapeError(f"X must be (n[0], m) = ({net.layer_dims[0]}, m), got {X_img.shape}")
+    if X_img.shape[1] < top:
+        raise DataError(f"X has {X_img.shape[1]} images; plot_features shows the top {top} per unit: give more")
+    color = len(shape) == 3
+    W = np.asarray(net.parameters["W1"], dtype=float)
+    rows: list[tuple[str, list[tuple[str, np.ndarray]]]] = []
+    for l, A in enumerate(acts, start=1):
+        live = np.flatnonzero(A.max(axis=1) > 0)
+        dead = A.shape[0] - live.size
+        chosen = live[: int(units)]
+        tiles = []
+        for j in chosen:
+            if l == 1:
+                tiles.append((f"unit {j + 1}", W[j].reshape(shape)))
+            else:
+                best = np.argsort(-A[j], kind="stable")[:top]
+                tiles.append((f"unit {j + 1}", _mosaic([X_img[:, i].reshape(shape) for i in best], side)))
+        label = ("layer 1: W[1] rows" if l == 1 else f"layer {l}: top {top}") + (f"\n({dead} dead)" if dead else "")
+        rows.append((label, tiles))
+    cols = max(1, max(len(t) for _, t in rows))
+    tile, gap, left, top_in, bottom = 1.0, 0.22, 1.25, 0.3, 0.1
+    width = left + cols * tile + (cols - 1) * 0.08 + 0.15
+    height = top_in + len(rows) * (tile + gap) + bottom
+    fig = _new_figure(width, height)
+    heading = fig.suptitle(title or f"What the hidden units respond to: layer_dims = {net.layer_dims}",
+                           fontsize=9, y=1 - 0.12 / height, va="top")
+    _fit_text(heading, width * DPI - 16)
+    for r, (label, tiles) in enumerate(rows):
+        y = 1 - (top_in + r * (tile + gap) + gap + tile) / height
+        fig.text(0.08 / width, y + tile / 2 / height, label, fontsize=8, va="center", ha="left")
+        for c, (name, img) in enumerate(tiles):
+            ax = fig.add_axes(((left + c * (tile + 0.08)) / width, y, tile / width, tile / height))
+            if r == 0:
+                if color:
+                    ax.imshow(_to_unit(img)[..., :3], interpolation="nearest")
+                else:
+                    s = np.abs(img).max()
+                    ax.imshow(img / s if s > 0 else img, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+            else:
+                ax.imshow(img[..., :3] if color else img, cmap=None if color else "gray", vmin=0, vmax=1,
+                          interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(name, fontsize=7, pad=2)
     return _save(fig, path)
 
 
