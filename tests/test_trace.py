@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -140,3 +142,17 @@ def test_cli_train_trace_prints_one_batch_and_trains_the_same(tmp_path):
     a, b = dl.load(tmp_path / "a.npz"), dl.load(tmp_path / "b.npz")
     for k, v in a.network.parameters.items():
         np.testing.assert_array_equal(v, b.network.parameters[k])
+
+
+def test_the_docs_show_the_real_trace():
+    """docs/companion.md shows the table and the mismatch of its own example, as printed."""
+    from conftest import REPO
+
+    page = (REPO / "docs" / "companion.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```text\n(.*?)```", page, flags=re.S)
+    rng = np.random.RandomState(1)
+    X = rng.randn(3, 5)
+    Y = (X[0:1] + X[1:2] > 0).astype(float)
+    net = dl.Network([3, 4, 2, 1], seed=1)
+    assert blocks[0].rstrip("\n") == str(net.trace(X, Y, show=False))
+    assert blocks[1].rstrip("\n") == str(net.trace(X.T, show=False))
