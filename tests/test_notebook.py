@@ -66,13 +66,17 @@ def test_live_plot_draws_one_output_and_updates_it(xor):
     # one output, shown once, then redrawn in place every 50 // 25 = 2 iterations (25 pictures in all)
     assert kinds == ["display"] + ["update"] * 24 and live.updates == 25
     pictures = [obj.data for _, obj in log]
-    assert all(png_size(p) == (640, 480) for p in pictures)
+    assert all(png_size(p) == (640, 400) for p in pictures)
     assert len(set(pictures)) == 25  # each redraw shows more of the curve
-    # the last picture is the finished run: the same figure plot_costs draws of the whole history
-    from deeplayers.plots import plot_costs
-
+    # one figure throughout, whose lines now hold the whole run's costs, 1..50
+    train, val = live.figure.axes[0].lines
+    np.testing.assert_array_equal(train.get_xdata(), np.arange(1, 51))
+    np.testing.assert_array_equal(train.get_ydata(), net.history.cost)
+    np.testing.assert_array_equal(val.get_ydata(), net.history.val_cost)
+    assert live.figure.axes[0].get_title() == "layer_dims = [2, 8, 1]: iteration 50/50"
+    # and the last picture is that figure
     buf = io.BytesIO()
-    plot_costs(net.history, title="layer_dims = [2, 8, 1]: iteration 50/50").savefig(buf, format="png")
+    live.figure.savefig(buf, format="png")
     assert pictures[-1] == buf.getvalue()
 
 

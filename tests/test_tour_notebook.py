@@ -55,7 +55,7 @@ def test_the_tour_runs_and_shows_what_it_says(executed):
     # shapes: the trace of a pass, and where a learner's shapes stop agreeing
     assert "dW[1] = (1/m) dZ[1] A[0]^T" in text_of(cell_with(nb, "tr = net.trace(X, Y)"))
     assert "did you mean X.T?" in text_of(cell_with(nb, "tr = net.trace(X.T)"))
-    assert "W[2] has 3 columns, A[1] has 4 rows   <-- shapes disagree" in text_of(cell_with(nb, "dl.trace.trace(params"))
+    assert "W[2] has 3 columns, A[1] has 4 rows   <-- shapes disagree" in text_of(cell_with(nb, "course.trace(X, params)"))
     # check: the planted mistake named, then the fixed function passes
     wrong, right = [c for c in nb.cells if c.cell_type == "code" and "report = course.check(linear_backward)" in c.source]
     assert "likely mistake: dW without 1/m" in text_of(wrong)

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import deeplayers as dl
+from deeplayers import course
 from deeplayers.cli import cli
 from deeplayers.trace import Trace, trace
 
@@ -106,19 +107,22 @@ def test_a_learners_parameters_that_do_not_chain(data):
     X, _ = data
     W1 = np.random.RandomState(0).randn(4, 3)
     params = {"W1": W1, "b1": np.zeros((4, 1)), "W2": W1, "b2": np.zeros((1, 1))}
-    tr = trace(params, X, show=False)
+    tr = course.trace(X, params, show=False)
     assert tr.failed_at.name == "Z[2]" and isinstance(tr.error, dl.ShapeError)
     assert "Z[2] = W[2] A[1] + b[2]   (4, 3)(4, 7) + (1, 1): W[2] has 3 columns, A[1] has 4 rows" in str(tr)
     assert tr.shapes == {"A[0]": (3, 7), "Z[1]": (4, 7), "A[1]": (4, 7)}
     # a 1-D b[l] is named on its line, with the fix
     params = {"W1": W1, "b1": np.zeros(4), "W2": np.ones((1, 4)), "b2": np.zeros((1, 1))}
-    tr = trace(params, X, show=False)
+    tr = course.trace(X, params, show=False)
     assert tr.failed_at.name == "Z[1]" and "b.reshape(-1, 1)" in str(tr.error)
     assert "b[1] must be a column (n[1], 1) = (4, 1)" in str(tr)
     # parameters that chain are traced through a network, with the cost and the backward pass
     params["b1"] = np.zeros((4, 1))
-    tr = trace(params, X, (X[:1] > 0) * 1.0, hidden="tanh", show=False)
+    tr = course.trace(X, params, (X[:1] > 0) * 1.0, hidden="tanh", show=False)
     assert tr.ok and tr.shapes["dW[1]"] == (4, 3) and "tanh(Z[1])" in str(tr)
+    # the trace of a Network wants a Network, and says where a dict goes
+    with pytest.raises(TypeError, match=r"use deeplayers.course.trace\(X, parameters, Y\)"):
+        trace(params, X)
 
 
 def test_softmax_and_unfused_losses(data):

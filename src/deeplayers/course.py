@@ -25,11 +25,12 @@ from .shapes import as_float_array, check_A_prev, check_b, check_grad, check_W, 
 __all__ = [
     "initialize_parameters", "initialize_parameters_deep", "linear_forward", "linear_activation_forward",
     "L_model_forward", "compute_cost", "linear_backward", "linear_activation_backward", "L_model_backward",
-    "update_parameters", "predict", "two_layer_model", "L_layer_model", "check",
+    "update_parameters", "predict", "two_layer_model", "L_layer_model", "check", "trace",
 ]
 
 if TYPE_CHECKING:
     from .course_check import CheckReport
+    from .trace import Trace
 
 Params = dict[str, np.ndarray]
 
@@ -297,6 +298,24 @@ def L_layer_model(X: Any, Y: Any, layers_dims: Any, learning_rate: float = 0.007
                   method: str = "course") -> tuple[Params, list[float]]:
     """[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID by gradient descent; costs every 100 iterations."""
     return _train(layers_dims, method, seed, X, Y, learning_rate, num_iterations, print_cost)
+
+
+def trace(X: Any, parameters: Params, Y: Any = None, *, hidden: str | list[str] = "relu", output: str = "sigmoid",
+          show: bool = True) -> Trace:
+    """The shape trace of the pass ``L_model_forward(X, parameters)`` (and with Y, the cost and
+    ``L_model_backward``) makes: every array with its shape and the equation that made it, printed
+    unless ``show`` is False; see :mod:`deeplayers.trace`.
+
+    Parameters whose W[l] do not chain (W1 reused in layer 2, a W[l] stored transposed, a 1-D b[l])
+    are traced layer by layer, up to the line where the dimensions stop agreeing.
+    """
+    from .trace import trace_parameters
+
+    try:
+        net = Network.from_parameters(parameters, hidden=hidden, output=output, copy=False)
+    except ShapeError:
+        net = None
+    return trace_parameters(parameters, X, Y, network=net, hidden=hidden, output=output, show=show)
 
 
 def check(fn: Any, name: str | None = None, *, time_limit: float = 5.0) -> CheckReport:

@@ -3,7 +3,8 @@
 ``net.fit(X, Y, verbose=1)`` in Jupyter shows tqdm's notebook bar (a text bar when ipywidgets is
 missing); ``verbose="plot"`` also draws the cost curve (validation cost too, when recorded) and
 redraws it in place, in the same output, as training goes (about 25 times a run and at the end):
-one figure, no flicker, no pile of pictures. Outside a notebook ``verbose="plot"`` warns and shows
+one figure, no flicker, no pile of pictures. (Afterwards, :func:`deeplayers.plots.plot_costs`
+draws the finished curve the course's way.) Outside a notebook ``verbose="plot"`` warns and shows
 the progress only.
 """
 
@@ -16,7 +17,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
-from .training import Callback
 
 if TYPE_CHECKING:
     from .training import _Loop
@@ -56,18 +56,22 @@ def check_verbose(verbose: Any) -> None:
                       f"(a progress bar and the cost curve drawn live in a notebook), got {verbose!r}")
 
 
-class LivePlot(Callback):
+class LivePlot:
     """A training callback that draws the cost curve in one notebook output and updates it in place.
 
-    The figure is :func:`deeplayers.plots.plot_costs` of the history so far, shown as a PNG through
-    ``IPython.display.display(..., display_id=True)``; each redraw replaces that output through
-    its handle (``handle.update``), so the notebook keeps one picture. ``updates`` counts the
-    redraws; ``display`` may be given (tests, other front ends): ``display(image) -> handle``.
+    One matplotlib figure (``figure``, on its own Agg canvas, pyplot untouched) holds the training
+    cost (and the validation cost, when recorded) against iterations or epochs 1..n; each redraw
+    sets the lines' data on that figure, renders it as a PNG and replaces the output shown first
+    through ``IPython.display.display(..., display_id=True)`` by its handle (``handle.update``), so
+    the notebook keeps one picture. ``updates`` counts the redraws; ``display`` may be given (tests,
+    other front ends): ``display(image) -> handle``. It has the hooks of
+    :class:`deeplayers.training.Callback` and goes in ``fit(..., callbacks=[LivePlot()])``.
     """
 
     def __init__(self, every: int | None = None, display: Callable[[Any], Any] | None = None) -> None:
         self.every, self._display, self.handle, self.updates = every, display, None, 0
         self._drawn_at = -1
+        self.figure: Any = None
 
     def on_train_begin(self, loop: _Loop) -> None:
         try:
@@ -75,15 +79,35 @@ class LivePlot(Callback):
         except ImportError:
             raise ConfigError("verbose='plot' draws with matplotlib: pip install 'deeplayers[plot]'") from None
         self.every = self.every or max(1, loop.n_epochs // 25)
-        self.handle, self.updates, self._drawn_at = None, 0, -1
+        self.handle, self.updates, self._drawn_at, self.figure = None, 0, -1, None
 
     def _image(self, loop: _Loop, epoch: int) -> Any:
-        from .plots import plot_costs
-
         h = loop.history
-        fig = plot_costs(h, title=f"layer_dims = {loop.net.layer_dims}: {h.unit} {epoch + 1}/{loop.n_epochs}")
+        if self.figure is None:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            self.figure = Figure(figsize=(6.4, 4.0), dpi=100)
+            FigureCanvasAgg(self.figure)
+            ax = self.figure.add_subplot()
+            ax.plot([], [], color="C0", lw=1.8, label="train cost")
+            ax.plot([], [], color="C1", lw=1.8, label="validation cost")
+            ax.set_xlabel("epochs" if h.unit == "epoch" else "iterations")
+            ax.set_ylabel("cost")
+            ax.grid(True, alpha=0.3)
+        ax = self.figure.axes[0]
+        train, val = ax.lines
+        train.set_data(range(1, len(h.cost) + 1), h.cost)
+        val.set_data(range(1, len(h.val_cost) + 1), h.val_cost)
+        if h.val_cost and ax.get_legend() is None:
+            ax.legend(frameon=False)
+        ax.relim()
+        ax.autoscale_view()
+        ax.set_xlim(0.5, max(2, loop.n_epochs) + 0.5)  # the whole run's width: the curve grows into it
+        ax.set_title(f"layer_dims = {loop.net.layer_dims}: {h.unit} {epoch + 1}/{loop.n_epochs}", fontsize=10)
+        self.figure.tight_layout()
         buf = io.BytesIO()
-        fig.savefig(buf, format="png")
+        self.figure.savefig(buf, format="png")
         from IPython.display import Image
 
         return Image(data=buf.getvalue(), format="png")

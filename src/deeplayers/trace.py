@@ -91,22 +91,6 @@ class Trace:
         return f"<Trace of {len(self.shapes)} arrays: {state}>"
 
 
-def _network_of(model: Any, hidden: Any, output: str) -> tuple[Any, dict[str, np.ndarray] | None]:
-    """(the network, or None with the parameters dict when its W[l] do not chain)."""
-    from .network import Network
-
-    if isinstance(model, Network):
-        return model, None
-    params = getattr(model, "parameters", model)
-    if not isinstance(params, dict):
-        raise TypeError(f"trace needs a Network or the course's parameters dict {{'W1': ..., 'b1': ...}}, "
-                        f"got {type(model).__name__}")
-    try:
-        return Network.from_parameters(params, hidden=hidden, output=output, copy=False), None
-    except ShapeError:
-        return None, params  # run layer by layer to show where the shapes stop agreeing
-
-
 def _loose_layer(params: dict[str, np.ndarray], l: int, L: int, hidden: Any, output: str, A_prev: np.ndarray) -> Dense:
     """Layer l built from W[l]'s own shape; raises ShapeError where A[l-1] or b[l] does not fit it."""
     W, b = np.asarray(params[f"W{l}"]), np.asarray(params[f"b{l}"])
@@ -120,16 +104,28 @@ def _loose_layer(params: dict[str, np.ndarray], l: int, L: int, hidden: Any, out
     return layer
 
 
-def trace(model: Any, X: Any, Y: Any = None, *, hidden: str | Sequence[str] = "relu", output: str = "sigmoid",
-          show: bool = True) -> Trace:
-    """Trace one forward pass (and with ``Y`` the cost and the backward pass) through ``model``.
+def trace(net: Any, X: Any, Y: Any = None, *, show: bool = True) -> Trace:
+    """Trace one forward pass (and with ``Y`` the cost and the backward pass) through the Network ``net``.
 
-    ``model`` is a :class:`~deeplayers.Network`, or the course's parameters dict (``hidden`` and
-    ``output`` then name g[l]); W[l] that do not chain are traced layer by layer up to the first
-    product whose dimensions disagree. Prints the table unless ``show`` is False and returns the
-    :class:`Trace`. The engine's passes compute every array; nothing is trained (W[l], b[l] stay).
+    Prints the table unless ``show`` is False and returns the :class:`Trace`. The engine's passes
+    compute every array; nothing is trained (W[l], b[l] and the layers' dW[l], db[l] stay as they
+    were). For the course's parameters dict, see :func:`deeplayers.course.trace`.
     """
-    net, params = _network_of(model, hidden, output)
+    if not (hasattr(net, "layers") and hasattr(net, "_backward")):
+        raise TypeError(f"trace needs a deeplayers Network, got {type(net).__name__}; for the course's parameters "
+                        "dict use deeplayers.course.trace(X, parameters, Y)")
+    return _trace(net, None, X, Y, "relu", "sigmoid", show)
+
+
+def trace_parameters(parameters: dict[str, Any], X: Any, Y: Any = None, *, network: Any = None,
+                     hidden: str | Sequence[str] = "relu", output: str = "sigmoid", show: bool = True) -> Trace:
+    """The trace of the course's parameters dict: through ``network`` (the Network around them, when
+    their W[l] chain), else layer by layer, each layer built from its own W[l], up to the first
+    product whose dimensions disagree. :func:`deeplayers.course.trace` is the way in."""
+    return _trace(network, parameters, X, Y, hidden, output, show)
+
+
+def _trace(net: Any, params: dict[str, Any] | None, X: Any, Y: Any, hidden: Any, output: str, show: bool) -> Trace:
     L = net.L if net is not None else sum(1 for k in params if k.startswith("W"))
     tr = Trace()
     A = as_float_array(X, "X", net.dtype if net is not None else np.dtype(np.float64))
