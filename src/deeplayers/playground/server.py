@@ -95,11 +95,25 @@ class Tab:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def update(self) -> str | None:
+        """One update: epochs_per_update epochs, one at a time, letting the event loop serve this and
+        other tabs between them (an epoch of batch size 1 on 1080 points is 1080 steps)."""
+        s = self.session
+        net = s.net
+        for _ in range(s.config["epochs_per_update"]):
+            error = step_safely(s, 1)
+            if error is not None:
+                return error
+            await asyncio.sleep(0)
+            if s.net is not net:  # a message in between started a new run
+                break
+        return None
+
     async def _train(self) -> None:
         """Train and push a frame, again and again, at most one update per MIN_UPDATE_INTERVAL."""
         while True:
             t0 = time.perf_counter()
-            error = step_safely(self.session)
+            error = await self.update()
             if error is not None:
                 self.task = None
                 await self.send({"type": "error", "message": error, "request": "play"})
@@ -180,7 +194,7 @@ class Playground:
                 await tab.send(s.frame())
             elif kind == "step":
                 await tab.stop()
-                error = step_safely(s)
+                error = await tab.update()
                 if error is not None:
                     await tab.send(_error(error, kind))
                 await tab.status()

@@ -357,10 +357,11 @@ class Session:
         return D.to_csv(X, y, self.config["features"])
 
 
-def step_safely(session: Session) -> str | None:
-    """Train one update; returns an error message (and leaves the last finite parameters) on divergence."""
+def step_safely(session: Session, epochs: int | None = None) -> str | None:
+    """Train ``epochs`` (default: one update's worth); returns an error message (and leaves the last
+    finite parameters) on divergence."""
     try:
-        session.train()
+        session.train(epochs)
     except DivergenceError as exc:
         return str(exc)
     except DeeplayersError as exc:  # pragma: no cover - settings are checked before they reach fit
