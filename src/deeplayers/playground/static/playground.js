@@ -46,11 +46,11 @@
   const scratch = document.createElement("canvas");
   // the large output picture uses lighter colours, so the data points on it stand out (as in TF Playground)
   const LIGHT = PALETTE.map((c, i) => (i % 4 === 3 ? 255 : Math.round(255 - (255 - c) * 0.65)));
-  function paint(canvas, bytes, offset, n, discretize, light) {
+  function paint(canvas, bytes, offset, n, discretize, light, invert) {
     scratch.width = n; scratch.height = n;
     const sctx = scratch.getContext("2d"), img = sctx.createImageData(n, n), d = img.data, pal = light ? LIGHT : PALETTE;
     for (let i = 0; i < n * n; i++) {
-      let v = bytes[offset + i];
+      let v = invert ? 255 - bytes[offset + i] : bytes[offset + i];
       if (discretize) v = v >= 128 ? 255 : 0;
       d.set(pal.subarray(v * 4, v * 4 + 4), i * 4);
     }
@@ -347,7 +347,8 @@
         head.appendChild(units);
         const nl = document.createElement("div"); nl.textContent = `n[${l}] = ${n}`; head.appendChild(nl);
         const sel = document.createElement("select"); sel.setAttribute("data-testid", `activation-${l}`); sel.title = `g[${l}], the activation of layer ${l}`;
-        fillSelect(sel, h.activations, (g) => `g[${l}] = ${g}`);
+        fillSelect(sel, h.activations);
+        const gl = document.createElement("span"); gl.textContent = `g[${l}] `; head.appendChild(gl);
         sel.value = c.activations[l - 1];
         sel.onchange = (e) => { const as = [...state.cfg.activations]; as[l - 1] = e.target.value; setConfig({ activations: as }); };
         head.appendChild(sel);
@@ -422,7 +423,8 @@
     }
     const outBytes = decode(hm.output);
     const last = nodes[nodes.length - 1];
-    last.forEach((t) => paint(t.canvas, outBytes, 0, hm.grid, c.discretize));
+    // softmax: unit 1 is P(orange) = 1 - P(blue), unit 2 is P(blue); sigmoid and linear have one unit
+    last.forEach((t, j) => paint(t.canvas, outBytes, 0, hm.grid, c.discretize, false, last.length === 2 && j === 0));
     // biases and links
     f.weights.forEach((w, i) => {
       const l = i + 1;
