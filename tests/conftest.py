@@ -11,24 +11,34 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parents[1]
+#: the shared data: ../shared beside the repository, or the folder named by DEEPLAYERS_SHARED
 SHARED = Path(os.environ.get("DEEPLAYERS_SHARED", REPO.parent / "shared")) / "data"
 CAT_DIR = SHARED / "catvnoncat"
 MNIST_DIR = SHARED / "mnist"
 
 
-def _need(path: Path) -> Path:
+def in_ci() -> bool:
+    """CI=true (or 1, yes), as CI services set it."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def need_shared(path: Path) -> Path:
+    """``path`` (under the shared data) if it exists. Otherwise the test is skipped, saying how to
+    run it; in CI (``CI=true``) it fails instead, so a missing ../shared can never pass unnoticed."""
     if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing: CI runs with ../shared beside the repository")
-        pytest.skip(f"{path} not present")
+        how = (f"needs the shared data at {path}: put the shared/ folder beside the repository "
+               f"({REPO.parent / 'shared'}) or set DEEPLAYERS_SHARED to the folder that holds data/")
+        if in_ci():
+            pytest.fail(f"{how} (CI=true: missing shared data fails instead of skipping)", pytrace=False)
+        pytest.skip(how)
     return path
 
 
 @pytest.fixture(scope="session")
 def cat_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The course's cat data as the course prepares it: X (12288, m) / 255, Y (1, m)."""
+    d = need_shared(CAT_DIR)
     h5py = pytest.importorskip("h5py")
-    d = _need(CAT_DIR)
     with h5py.File(d / "train_catvnoncat.h5", "r") as f:
         X = f["train_set_x"][:].reshape(209, -1).T / 255.0
         Y = f["train_set_y"][:].reshape(1, -1)
@@ -39,5 +49,12 @@ def cat_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="session")
+def cat_dir() -> Path:
+    """The folder of the course's cat HDF5 files (train_catvnoncat.h5, test_catvnoncat.h5)."""
+    return need_shared(CAT_DIR)
+
+
+@pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    return _need(MNIST_DIR)
+    """The MNIST IDX folder (train-*/t10k-* files)."""
+    return need_shared(MNIST_DIR)

@@ -366,11 +366,10 @@ def test_console_script_is_installed() -> None:
     assert proc.returncode == 0 and "deeplayers" in proc.stdout
 
 
-def test_train_reproduces_the_course_on_the_cat_pictures(cat_data: tuple, tmp_path: Path,
+def test_train_reproduces_the_course_on_the_cat_pictures(cat_dir: Path, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     # the course's 4-layer model from the command line: its published costs (iterations 0 and 100)
-    shared = Path(os.environ.get("DEEPLAYERS_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-    h5 = shared / "data" / "catvnoncat" / "train_catvnoncat.h5"
+    h5 = cat_dir / "train_catvnoncat.h5"
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):  # the suite's machine is small and shared
@@ -383,3 +382,14 @@ def test_train_reproduces_the_course_on_the_cat_pictures(cat_data: tuple, tmp_pa
     assert model.classes == ["non-cat", "cat"] and model.history.unit == "iteration"
     assert model.history.cost[0] == pytest.approx(0.771749, abs=1e-6)
     assert model.history.cost[100] == pytest.approx(0.672053, abs=1e-6)
+
+
+def test_train_at_an_absurd_learning_rate_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # issue 11: this ended at cost 456, accuracy 0.36 and exit 0; the engine's divergence rule by the
+    # cost now stops it, and the command line says so in one line, exit 2, and writes no model
+    code, out, err = run(["train", "iris", "--lr", "1e6", "--epochs", "50", "--out", tmp_path / "m.npz", "--no-plot",
+                          "-q"], capsys)
+    assert code == 2
+    assert err.startswith("error: training diverged at iteration ") and err.count("\n") == 1
+    assert "try a smaller learning rate (it was 1e+06;" in err
+    assert not (tmp_path / "m.npz").exists()

@@ -89,12 +89,10 @@ def test_damaged_idx_files(tmp_path, mnist_dir):
 
 
 # -- the course's cat files (HDF5) ---------------------------------------------------------------
-def test_cat_h5_files(cat_data, mnist_dir):
-    from conftest import CAT_DIR
-
+def test_cat_h5_files(cat_data, cat_dir):
     X, Y, Xt, Yt = cat_data
-    train = load_dataset(CAT_DIR / "train_catvnoncat.h5")
-    test = load_dataset(CAT_DIR / "test_catvnoncat.h5")
+    train = load_dataset(cat_dir / "train_catvnoncat.h5")
+    test = load_dataset(cat_dir / "test_catvnoncat.h5")
     assert train.X.shape == (12288, 209) and test.X.shape == (12288, 50)
     assert np.array_equal(train.X / 255.0, X) and np.array_equal(test.X / 255.0, Xt)  # the course's numbers
     assert np.array_equal(train.y, Y[0]) and int(train.y.sum()) == 72 and int(test.y.sum()) == 33

@@ -136,3 +136,48 @@ def test_costs_stay_finite_for_saturated_outputs(dtype):
         assert np.isfinite(get_loss("bce").dAL(AL, Y)).all()
     # a confident wrong answer costs a lot, but a finite lot
     assert get_loss("bce").cost(AL[:, :1], Y[:, :1]) > 30
+
+
+def test_notebook_display_is_an_html_table():
+    from html.parser import HTMLParser
+
+    class Table(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[list[str]] = []
+            self.caption, self.cell, self.tags = "", None, []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = ""
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th"):
+                self.rows[-1].append(self.cell)
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+            elif self.tags and self.tags[-1] == "caption":
+                self.caption += data
+
+    net = dl.Network([12288, 20, 7, 5, 1], seed=0)
+    html = net._repr_html_()
+    table = Table()
+    table.feed(html)
+    assert html.startswith("<table") and html.endswith("</table>")
+    assert table.rows == [
+        ["l", "layer", "n[l]", "W[l]", "b[l]", "g[l]", "parameters"],
+        ["0", "input", "12288", "", "", "", "0"],
+        ["1", "hidden", "20", "(20, 12288)", "(20, 1)", "relu", "245,780"],
+        ["2", "hidden", "7", "(7, 20)", "(7, 1)", "relu", "147"],
+        ["3", "hidden", "5", "(5, 7)", "(5, 1)", "relu", "40"],
+        ["4", "output", "1", "(1, 5)", "(1, 1)", "sigmoid", "6"],
+    ]
+    assert sum(int(r[-1].replace(",", "")) for r in table.rows[1:]) == net.n_params == 245_973
+    assert "L = 4 layers" in table.caption and "binary_crossentropy" in table.caption
+    assert repr(net).startswith("Network(layer_dims=[12288, 20, 7, 5, 1]")  # the text repr stays

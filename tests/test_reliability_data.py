@@ -44,7 +44,10 @@ def test_the_hierarchy_subclasses_the_matching_built_ins():
     for exc, builtin in pairs.items():
         assert issubclass(exc, errors.DeeplayersError) and issubclass(exc, builtin)
         assert getattr(dl, exc.__name__) is exc
-    assert set(errors.__all__) == {"DeeplayersError", *(e.__name__ for e in pairs)}
+    assert set(errors.__all__) == {"DeeplayersError", "TrainingWarning", *(e.__name__ for e in pairs)}
+    # the one warning: training that finished but learned nothing (a UserWarning, not an error)
+    assert issubclass(errors.TrainingWarning, UserWarning) and not issubclass(errors.TrainingWarning, errors.DeeplayersError)
+    assert dl.TrainingWarning is errors.TrainingWarning
 
 
 # -- Network: fit, predict, forward ------------------------------------------------------------------

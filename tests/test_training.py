@@ -3,6 +3,8 @@ every plug-in (mini-batches, schedules, L2, dropout, validation, early stopping,
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -274,3 +276,128 @@ def test_progress_output_when_not_a_terminal(data, capsys):
     assert "val_cost" in lines[0] and "val_accuracy" in lines[0]
     dl.Network([5, 4, 1], seed=0).fit(X, Y, epochs=20, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+# -- training that went wrong says so (issues 11 and 15) --------------------------------------------
+def _iris():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    return X.T, np.eye(3)[:, y]
+
+
+def test_reference_costs_are_the_prior_and_the_untrained_output():
+    from deeplayers.training import reference_costs
+
+    rng = np.random.RandomState(0)
+    labels = rng.randint(0, 3, 50)
+    Y = np.eye(3)[:, labels]
+    p = np.bincount(labels, minlength=3) / 50
+    prior, guess = reference_costs(dl.Network([2, 3], output="softmax"), Y)
+    assert prior == pytest.approx(-np.sum(p * np.log(p)), rel=1e-12)  # the entropy of the class frequencies
+    assert guess == pytest.approx(np.log(3), rel=1e-12)  # softmax of Z = 0: 1/K each
+    Yb = (rng.rand(2, 40) < [[0.2], [0.7]]).astype(float)  # two independent sigmoid units
+    q = Yb.mean(axis=1)
+    prior, guess = reference_costs(dl.Network([2, 2]), Yb)
+    assert prior == pytest.approx(-np.sum(q * np.log(q) + (1 - q) * np.log(1 - q)), rel=1e-12)
+    assert guess == pytest.approx(2 * np.log(2), rel=1e-12)  # 0.693 per unit
+    Yr = rng.randn(1, 30) * 3 + 5
+    prior, guess = reference_costs(dl.Network([2, 1], output="linear"), Yr)
+    assert prior == pytest.approx(Yr.var() / 2, rel=1e-12) and guess == pytest.approx(np.mean(Yr**2) / 2, rel=1e-12)
+    # weights count like repeated samples
+    w = rng.randint(0, 4, 30)
+    rep = np.repeat(np.arange(30), w)
+    got = reference_costs(dl.Network([2, 1], output="linear"), Yr, w.astype(float))
+    assert got == pytest.approx(reference_costs(dl.Network([2, 1], output="linear"), Yr[:, rep]), rel=1e-12)
+
+
+def test_a_huge_learning_rate_is_divergence_by_the_cost():
+    # issue 11: `deeplayers train iris --lr 1e6` ended at cost 456 with no error, as the clipped
+    # cost never becomes NaN; the cost now stays far above guessing, and fit says so
+    X, Y = _iris()
+    net = dl.Network([4, 20, 7, 5, 3], output="softmax", seed=0)
+    with pytest.raises(dl.DivergenceError, match=r"training diverged at iteration \d+ \(epoch 9\): the cost rose to "
+                                                 r"[\d.]+, more than 10 times the larger of its starting value .* for 10 "
+                                                 r"epochs in a row\. .*try a smaller learning rate \(it was 1e\+06;") as info:
+        net.fit(X, Y, optimizer="adam", learning_rate=1e6, batch_size=64, epochs=50)
+    history = info.value.history
+    assert len(history.cost) == 10 and min(history.cost) > 10 * np.log(3)
+    assert all(np.isfinite(v).all() for v in net.parameters.values())
+    # a run shorter than 10 epochs is judged by the parameters it hands back
+    with pytest.raises(dl.DivergenceError, match=r"when the run ended\..*\(it was 1e\+06;"):
+        dl.Network([4, 20, 7, 5, 3], output="softmax", seed=0).fit(X, Y, optimizer="adam", learning_rate=1e6,
+                                                                   batch_size=64, epochs=3)
+
+
+def test_a_sane_learning_rate_is_not_divergence_and_does_not_warn():
+    X, Y = _iris()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dl.TrainingWarning)
+        h = dl.Network([4, 20, 7, 5, 3], output="softmax", seed=0).fit(X, Y, optimizer="adam", learning_rate=0.01,
+                                                                        batch_size=1, epochs=30)
+    assert h.cost[-1] < 0.2 and h.warnings == []
+
+
+def _stall_data():
+    rng = np.random.RandomState(0)
+    X = rng.randn(20, 300)
+    return X, (X[0] + X[1] > 0).astype(float)[None]
+
+
+def test_a_stall_at_the_cost_of_guessing_warns_and_is_kept():
+    # issue 15: the course's 4-layer model with weights scaled by 0.01 stays at 0.693 (the signal
+    # vanishes through the layers); the same network with He initialisation learns, silently
+    X, Y = _stall_data()
+    net = dl.Network([20, 20, 7, 5, 1], init="small", seed=1)
+    with pytest.warns(dl.TrainingWarning, match=r"training stalled near the cost of guessing: the cost is 0\.6931 after "
+                                                 r"1000 updates .*Usual causes: an initialisation too small .*He or Xavier"
+                                                 r".*a learning rate too small or too large \(it was 0\.0075\)") as rec:
+        h = net.fit(X, Y, learning_rate=0.0075, num_iterations=1000)
+    assert issubclass(dl.TrainingWarning, UserWarning)
+    assert h.warnings == [str(rec[0].message)] and net.history.warnings == h.warnings
+    assert h.cost[-1] == pytest.approx(np.log(2), abs=1e-4)
+    assert dl.training.History.from_dict(h.as_dict()).warnings == h.warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dl.TrainingWarning)
+        h = dl.Network([20, 20, 7, 5, 1], init="he", seed=1).fit(X, Y, learning_rate=0.0075, num_iterations=1000)
+    assert h.warnings == [] and h.cost[-1] < 0.6
+
+
+def test_a_run_that_ends_worse_than_guessing_warns():
+    # gradient descent at 50 overshoots: the cost jumps to 354, falls back, and ends at 0.84, above
+    # its start (0.76) and guessing (0.693) but below the divergence limit; not silently
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(400, noise=0.3, random_state=0)
+    net = dl.Network([2, 16, 16, 1], seed=0)
+    with pytest.warns(dl.TrainingWarning, match=r"training made things worse: the cost ended at 0\.84\d\d after 300 "
+                                                 r"updates .*a learning rate too large.*\(it was 50;"):
+        h = net.fit(X.T, y[None].astype(float), learning_rate=50.0, epochs=300)
+    assert max(h.cost) > 300 and len(h.warnings) == 1
+
+
+def test_history_files_without_warnings_still_load():
+    old = {"unit": "epoch", "cost": [1.0, 0.5], "n_iter": 2}
+    assert dl.training.History.from_dict(old).warnings == []
+    assert dl.training.History.from_dict({**old, "warnings": "damaged"}).warnings == []
+
+
+def test_sample_weights_count_in_the_l2_term_like_repeated_samples(data):
+    # scikit-learn's MLP convention: lambda / (2 sum(w)) ||W||^2, so a weight of 2 is a repeated
+    # row with L2 too (it used to be lambda / (2m), counting rows)
+    X, Y = data
+    w = np.arange(40) % 3
+    idx = np.repeat(np.arange(40), w)
+    a = dl.Network([5, 4, 1], seed=0)
+    ha = a.fit(X, Y, learning_rate=0.1, epochs=20, l2=0.7, sample_weight=w)
+    b = dl.Network([5, 4, 1], seed=0)
+    hb = b.fit(X[:, idx], Y[:, idx], learning_rate=0.1, epochs=20, l2=0.7)
+    np.testing.assert_allclose(ha.cost, hb.cost, rtol=1e-12)
+    for k in a.parameters:
+        np.testing.assert_allclose(a.parameters[k], b.parameters[k], rtol=1e-10, atol=1e-14)
+    # the scale of the weights is a count: doubling them all halves the L2 term's share
+    c = dl.Network([5, 4, 1], seed=0).fit(X, Y, learning_rate=0.1, epochs=1, l2=0.7, sample_weight=2.0 * w)
+    d = dl.Network([5, 4, 1], seed=0).fit(X[:, np.repeat(idx, 2)], Y[:, np.repeat(idx, 2)], learning_rate=0.1,
+                                         epochs=1, l2=0.7)
+    assert c.cost[0] == pytest.approx(d.cost[0], rel=1e-12)

@@ -13,6 +13,7 @@ from .errors import (
     ModelFileError,
     NotFittedError,
     ShapeError,
+    TrainingWarning,
 )
 from .gradcheck import gradient_check
 from .initializers import INITIALIZERS, initialize
@@ -31,6 +32,6 @@ __all__ = [
     "ACTIVATIONS", "LOSSES", "INITIALIZERS", "OPTIMIZERS", "get_activation", "get_loss", "get_optimizer",
     "GradientDescent", "Momentum", "RMSprop", "Adam",
     "DeeplayersError", "ShapeError", "DataError", "ConfigError", "DivergenceError", "ModelFileError",
-    "NotFittedError", "__version__",
+    "NotFittedError", "TrainingWarning", "__version__",
     "save", "load", "Model", "Preprocessing", "export_onnx", "search", "datasets",
 ]

@@ -32,6 +32,7 @@ import socket
 import struct
 import tempfile
 import tokenize
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
@@ -261,6 +262,18 @@ def _sniff(head: bytes) -> str:
     return "not an npz (zip) archive"
 
 
+@contextlib.contextmanager
+def strict_npy_headers() -> Iterator[None]:
+    """Read .npy headers with stray backslashes as damage: NumPy parses a header as a Python
+    literal, and an invalid escape such as ``\\J`` there only warns (DeprecationWarning, or
+    SyntaxWarning on newer Pythons) and reads on. Inside this block it raises ``SyntaxError``,
+    which the readers report as a damaged file."""
+    with warnings.catch_warnings():
+        for category in (DeprecationWarning, SyntaxWarning):
+            warnings.filterwarnings("error", message="invalid escape sequence", category=category)
+        yield
+
+
 class _Reader:
     """Checked reading of one container file; every failure is a ModelFileError."""
 
@@ -272,7 +285,7 @@ class _Reader:
 
     def member_header(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], bool, np.dtype, int]:
         """(shape, fortran_order, dtype, header length) of a member's .npy header, data unread."""
-        with zf.open(info) as fp:
+        with zf.open(info) as fp, strict_npy_headers():
             try:
                 version = npy_format.read_magic(fp)
                 if version == (1, 0):

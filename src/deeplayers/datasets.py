@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ._atomic import strict_npy_headers
 from .errors import ConfigError, DataError
 
 __all__ = [
@@ -512,7 +513,8 @@ def _np_load(path: Path, mmap: bool = False) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     try:
-        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        with strict_npy_headers():  # a stray backslash in the header is damage, not a warning
+            return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "Object arrays" in str(exc) or "Python objects" in str(exc):
             raise DataError(f"{path}: holds Python objects (a pickle); deeplayers never unpickles data files. "
@@ -582,7 +584,8 @@ def load_npz(path: str | os.PathLike, *, labels: str | bool | None = None, split
 
         def get(key: str) -> np.ndarray:
             try:
-                a = archive[key]
+                with strict_npy_headers():
+                    a = archive[key]
             except ValueError as exc:
                 if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
                     raise DataError(f"{path}: array {key!r} holds Python objects (a pickle); deeplayers never "

@@ -14,6 +14,7 @@ __all__ = [
     "DivergenceError",
     "ModelFileError",
     "NotFittedError",
+    "TrainingWarning",
 ]
 
 
@@ -34,7 +35,11 @@ class ConfigError(DeeplayersError, ValueError):
 
 
 class DivergenceError(DeeplayersError, FloatingPointError):
-    """Training produced a NaN or infinite cost."""
+    """Training went wrong: the cost or the parameters became NaN or infinite, or the cost ran far
+    above both its starting value and the cost of guessing (see the README's "Errors and
+    guarantees"). The message names the learning rate; ``history`` holds what the run recorded."""
+
+    history: object = None
 
 
 class ModelFileError(DeeplayersError, ValueError):
@@ -43,3 +48,9 @@ class ModelFileError(DeeplayersError, ValueError):
 
 class NotFittedError(DeeplayersError, AttributeError):
     """A model was used before it was trained or loaded."""
+
+
+class TrainingWarning(UserWarning):
+    """Training finished but learned (almost) nothing: the cost stalled near the cost of guessing,
+    or ended above both its start and guessing. The message names the usual causes (initialisation,
+    learning rate); the run's ``History.warnings`` keeps it."""

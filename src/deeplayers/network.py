@@ -465,6 +465,22 @@ class Network:
         gs = ", ".join(self.activations)
         return f"Network(layer_dims={self.layer_dims}, g=[{gs}], loss={self.loss.name}, dtype={self.dtype.name})"
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: the summary as an HTML table (layer l, n[l], W[l] and b[l]
+        shapes, g[l], parameter count); ``repr`` stays the one-line text."""
+        from html import escape
+
+        head = ("l", "layer", "n[l]", "W[l]", "b[l]", "g[l]", "parameters")
+        rows = [("0", "input", str(self.layer_dims[0]), "", "", "", "0")]
+        rows += [(str(layer.l), "output" if layer.l == self.L else "hidden", str(layer.n), f"({layer.n}, {layer.n_prev})",
+                  f"({layer.n}, 1)", layer.g.name, f"{layer.n_params:,}") for layer in self.layers]
+        th = "".join(f"<th>{escape(h)}</th>" for h in head)
+        body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+        caption = escape(f"Network: L = {self.L} layers, layer_dims = {self.layer_dims}, loss = {self.loss.name}, "
+                         f"dtype = {self.dtype.name}, {self.n_params:,} parameters")
+        return (f'<table class="deeplayers-network"><caption>{caption}</caption>'
+                f"<thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>")
+
 
 def _activation_from_spec(l: int, name: Any, params: Any) -> Activation:
     cls = ACTIVATIONS.get(name) if isinstance(name, str) else None

@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .errors import ConfigError, DataError, DivergenceError, ModelFileError, ShapeError
+from .errors import ConfigError, DataError, DivergenceError, ModelFileError, ShapeError, TrainingWarning
 from .optimizers import Optimizer, _is_real, get_optimizer
 from .shapes import as_float_array, check_finite, check_Y
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from .network import Network
 
 __all__ = [
-    "History", "Callback", "EarlyStopping", "fit", "accuracy",
+    "History", "Callback", "EarlyStopping", "fit", "accuracy", "reference_costs",
     "Constant", "StepDecay", "ExponentialDecay", "InverseTimeDecay", "CosineDecay", "get_schedule",
 ]
 
@@ -38,7 +39,8 @@ class History:
 
     ``cost[i]`` is the training cost of iteration i (full batch, the course) or the mean cost of
     epoch i (mini-batches); ``val_cost``, ``metrics["val_accuracy"]``, ``lr`` and ``time``
-    (seconds since the start) are recorded once per epoch.
+    (seconds since the start) are recorded once per epoch. ``warnings`` keeps the text of every
+    :class:`~deeplayers.TrainingWarning` the run gave (a stall near the cost of guessing).
     """
 
     unit: str = "iteration"
@@ -50,6 +52,7 @@ class History:
     n_iter: int = 0
     best_epoch: int | None = None
     stopped_early: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.cost)
@@ -69,12 +72,15 @@ class History:
             "unit": self.unit, "cost": list(self.cost), "val_cost": list(self.val_cost),
             "metrics": {k: list(v) for k, v in self.metrics.items()}, "lr": list(self.lr),
             "time": list(self.time), "n_iter": self.n_iter, "best_epoch": self.best_epoch,
-            "stopped_early": self.stopped_early,
+            "stopped_early": self.stopped_early, "warnings": list(self.warnings),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+        fields = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        notes = fields.get("warnings")  # files written before warnings were kept have none
+        fields["warnings"] = [w for w in notes if isinstance(w, str)] if isinstance(notes, list) else []
+        return cls(**fields)
 
 
 # -- learning-rate schedules (epoch -> learning rate) --------------------------------------------
@@ -408,7 +414,10 @@ def fit(
     seed : int, optional
         Seeds mini-batch order, the validation split and dropout (default: the network's seed).
     sample_weight : array of shape (m,), optional
-        Non-negative weight of each sample (column) in the cost and its gradient; rescaled to mean 1.
+        Non-negative weight of each sample (column), counted like repeated samples (scikit-learn's
+        MLP convention): each batch's cost is the weighted mean of the samples' losses plus
+        lambda/(2 sum(w)) sum ||W[l]||^2, sum(w) over the batch, so a weight of 2 is the same as
+        the sample given twice.
     checkpoint : path, optional
         Write a checkpoint (parameters, optimizer and RNG state, epoch, history) there, atomically,
         every ``checkpoint_every`` epochs and at the end; on Ctrl-C, the state as the interrupted
@@ -453,8 +462,12 @@ def fit(
     keep = _keep_probs(dropout, net.L)
     if w is not None:
         Y, w = Y[:-1], Y[-1]
-        w = w * (len(w) / w.sum())  # mean 1 over the training set, so costs stay comparable
+        if not w.sum() > 0:
+            raise DataError("sample_weight is zero for every training sample left after the validation split; "
+                            "give some of them a positive weight")
     batches = _Batches(X, Y, batch_size, shuffle, w)
+    weight_total = float(X.shape[1] if w is None else w.sum(dtype=np.float64))
+    J_prior, J_guess = reference_costs(net, Y, w)
     history = History(unit="iteration" if batches.full else "epoch")
     loop = _Loop(net, opt, history, n_epochs, X_val is not None, rng)
 
@@ -485,6 +498,10 @@ def fit(
         opt.update(layer, folded)
 
     blas = _blas_threads(net, batches.B if not batches.full else batches.m)
+    J_start: float | None = None  # the first batch's cost, before any update of this run
+    J_limit = math.inf  # DIVERGE_FACTOR * max(J_start, J_guess), set after the first batch
+    above = 0  # consecutive epochs with a cost above J_limit
+    first_epoch, first_iter = len(history.cost), history.n_iter
     # overflow on the way to divergence is detected explicitly (cost and parameters), not warned about
     errstate = np.errstate(over="ignore", invalid="ignore")
     errstate.__enter__()
@@ -510,21 +527,34 @@ def fit(
                 ckpt.mark_epoch_start(epoch, history)
             total = 0.0
             for A0, Yb, wb in batches(rng):
+                mb = A0.shape[1]
+                sw, l2b = mb, l2
+                if wb is not None:
+                    sw = float(wb.sum(dtype=np.float64))
+                    if sw == 0.0:  # every weight in this batch is zero: nothing to learn from it
+                        continue
+                    # mean 1 within the batch, so J = sum(w loss) / sum(w), and lambda/(2 sum(w)):
+                    # a weight counts as that many repeated samples, L2 included
+                    wb = wb * (mb / sw)
+                    l2b = l2 * (mb / sw)
                 opt.begin_step()
                 net._forward(A0, reuse=True, rng=drop_rng)
                 J = net.loss.cost(layers[-1].cache[2], Yb, wb, reuse=True)
-                if l2:
-                    J += net.l2_cost(l2, A0.shape[1])
+                if l2b:
+                    J += net.l2_cost(l2b, mb)
                 if not math.isfinite(J):
-                    _diverged(net, snapshot, J, history.n_iter, epoch, lr)
-                net._backward(Yb, l2=l2, reuse=True, scale=scale, w=wb, on_layer=update)
-                total += J * A0.shape[1]
+                    _diverged(net, snapshot, J, history.n_iter, epoch, lr, history)
+                if J_start is None:
+                    J_start = J
+                    J_limit = DIVERGE_FACTOR * max(J_start, J_guess) or math.inf
+                net._backward(Yb, l2=l2b, reuse=True, scale=scale, w=wb, on_layer=update)
+                total += J * sw
                 history.n_iter += 1
                 if print_cost and batches.full and (epoch % print_every == 0 or epoch == n_epochs - 1):
                     print(f"Cost after iteration {epoch}: {J}")
             if not _finite_parameters(layers):  # an update overflowed while the cost still looked fine
-                _diverged(net, snapshot, math.nan, history.n_iter - 1, epoch, lr, what="the parameters")
-            J_epoch = J if batches.full else total / batches.m
+                _diverged(net, snapshot, math.nan, history.n_iter - 1, epoch, lr, history, what="the parameters")
+            J_epoch = J if batches.full else total / weight_total
             logs = {"cost": J_epoch, "lr": lr}
             history.cost.append(J_epoch)
             history.lr.append(lr)
@@ -539,6 +569,9 @@ def fit(
                     history.metrics.setdefault("val_accuracy", []).append(acc)
             logs["time"] = time.perf_counter() - t0
             history.time.append(logs["time"])
+            above = above + 1 if J_epoch > J_limit else 0
+            if above >= DIVERGE_EPOCHS:
+                _cost_diverged(J_epoch, J_start, J_guess, f"for {above} {history.unit}s in a row", history, lr)
             if print_cost and not batches.full and (epoch % max(1, print_every // 100) == 0 or epoch == n_epochs - 1):
                 print(f"Cost after epoch {epoch}: {J_epoch}")
             for cb in cbs:
@@ -547,8 +580,12 @@ def fit(
                 ckpt.save(epoch + 1, history)
             if loop.stop:
                 break
+        _check_stall(history, first_epoch, history.n_iter - first_iter, J_start, J_prior, J_guess, lr0, l2)
+        J_final = _returned_cost(history, cbs, first_epoch)
         for cb in cbs:
             cb.on_train_end(loop)
+        if J_final is not None and J_final > J_limit:  # the parameters handed back are worse than guessing
+            _cost_diverged(J_final, J_start, J_guess, "when the run ended", history, lr0)
     except KeyboardInterrupt:
         if ckpt is None or ckpt.start is None:  # nothing trained yet, nothing to save
             raise
@@ -671,13 +708,115 @@ def _finite_parameters(layers: list) -> bool:
     return all(np.isfinite(np.add.reduce(p, axis=None, dtype=np.float64)) for layer in layers for p in (layer.W, layer.b))
 
 
-def _diverged(net: Network, snapshot: list, J: float, it: int, epoch: int, lr: float, what: str = "the cost") -> None:
+def _diverged(net: Network, snapshot: list, J: float, it: int, epoch: int, lr: float, history: History,
+              what: str = "the cost") -> None:
     if not _finite_parameters(net.layers):
         for (W, b), layer in zip(snapshot, net.layers):
             np.copyto(layer.W, W)
             np.copyto(layer.b, b)
     became = f"became {J}" if what == "the cost" else "became NaN or infinite"
-    raise DivergenceError(
+    err = DivergenceError(
         f"training diverged at iteration {it} (epoch {epoch}): {what} {became}. The parameters "
         f"were left at their last finite values; try a smaller learning rate (it was {lr:g})."
     )
+    err.history = history
+    raise err
+
+
+# -- telling a run that went wrong -----------------------------------------------------------------
+#: The cost has diverged when it stays above DIVERGE_FACTOR times the larger of the run's starting
+#: cost (its first batch, before any update) and the cost of guessing (the untrained output g[L](0)
+#: for every sample) for DIVERGE_EPOCHS epochs in a row, or when the parameters the run hands back
+#: (the last epoch's, or the best one's with early stopping) have a cost above that.
+DIVERGE_FACTOR = 10.0
+DIVERGE_EPOCHS = 10
+#: A run of at least STALL_MIN_UPDATES updates gives a TrainingWarning when it ends more than
+#: STALL_BAND (a fraction) above both its starting cost and the cost of guessing (it made things
+#: worse), or when it stalled near guessing: its lowest cost is no more than STALL_BAND below the
+#: cost of predicting the mean of Y, the cost fell by less than STALL_FALL of that over the run's
+#: second half, and it ends below twice the cost of guessing.
+STALL_MIN_UPDATES = 100
+STALL_BAND = 0.01
+STALL_FALL = 0.005
+
+
+def reference_costs(net: Network, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> tuple[float, float]:
+    """``(J_prior, J_guess)`` for targets Y of shape (n[L], m), with the network's loss.
+
+    J_prior is the cost of predicting the (weighted) mean of Y for every sample: the class
+    frequencies for cross-entropy (their entropy), half the variance of Y for MSE; the best any
+    constant output can do. J_guess is the cost of the output an untrained network tends to give,
+    g[L](0) for every sample: log 2 = 0.693 per sigmoid unit, log K for a softmax over K classes,
+    half the mean of Y^2 for a linear output. J_prior <= J_guess for the library's losses.
+    """
+    Y = np.asarray(Y, np.float64)
+    m = Y.shape[1]
+    w = np.ones(m) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    total = w.sum()
+
+    def cost_of(P: np.ndarray) -> float:
+        per_sample = net.loss.per_sample(np.broadcast_to(P, Y.shape), Y)
+        return float(np.dot(per_sample, w) / total)
+
+    g0 = net.layers[-1].g.forward(np.zeros((Y.shape[0], 1)))
+    return cost_of((Y @ w / total)[:, None]), cost_of(g0)
+
+
+def _returned_cost(history: History, cbs: list[Callback], first_epoch: int) -> float | None:
+    """The training cost of the parameters fit hands back: the last epoch's, or the best epoch's
+    when early stopping puts those back."""
+    if len(history.cost) <= first_epoch:
+        return None
+    restores = any(isinstance(cb, EarlyStopping) and cb.restore_best and cb.best_params is not None for cb in cbs)
+    if restores and history.best_epoch is not None and first_epoch <= history.best_epoch < len(history.cost):
+        return history.cost[history.best_epoch]
+    return history.cost[-1]
+
+
+def _cost_diverged(J: float, J_start: float | None, J_guess: float, when: str, history: History,
+                   lr: float) -> None:
+    epoch = len(history.cost) - 1
+    err = DivergenceError(
+        f"training diverged at iteration {history.n_iter - 1} (epoch {epoch}): the cost rose to {J:.6g}, more than "
+        f"{DIVERGE_FACTOR:g} times the larger of its starting value ({J_start:.4g}) and the cost of guessing "
+        f"({J_guess:.4g}), {when}. The learning rate is too large for this network and data: try a smaller "
+        f"learning rate (it was {lr:g}; try 10 to 100 times smaller). The parameters were left as training "
+        f"ended: finite, but worse than guessing."
+    )
+    err.history = history
+    raise err
+
+
+def _check_stall(history: History, first_epoch: int, n_updates: int, J_start: float | None, J_prior: float,
+                 J_guess: float, lr: float, l2: float) -> None:
+    """Warn (TrainingWarning, kept in ``history.warnings``) when a run of at least STALL_MIN_UPDATES
+    updates learned nothing: it ended worse than both its start and guessing, or stalled near guessing."""
+    costs = history.cost[first_epoch:]
+    if n_updates < STALL_MIN_UPDATES or len(costs) < 2 or J_start is None:
+        return
+    J_end, unit = costs[-1], history.unit
+    ran = f"after {n_updates} updates ({len(costs)} {unit}s)"
+    if J_end > (1 + STALL_BAND) * max(J_start, J_guess):
+        msg = (
+            f"training made things worse: the cost ended at {J_end:.4f} {ran}, above both its start "
+            f"({J_start:.4f}) and the cost of guessing ({J_guess:.4f} for the untrained output g(0)); the "
+            f"network predicts worse than a guess. Usual cause: a learning rate too large, so that the updates "
+            f"overshoot (it was {lr:g}; try one 10 times smaller)."
+        )
+    elif (J_prior > 1e-3 * J_guess  # (one class, or constant targets: nothing to learn beyond guessing)
+          and min(costs) >= (1 - STALL_BAND) * J_prior
+          and costs[len(costs) // 2] - J_end < STALL_FALL * J_prior
+          and J_end <= 2 * max(J_guess, J_prior)):  # far above guessing is divergence, not a stall
+        strong_l2 = f", an L2 penalty too strong for the data (lambda = {l2:g})" if l2 else ""
+        msg = (
+            f"training stalled near the cost of guessing: the cost is {J_end:.4f} {ran}, against {J_prior:.4f} "
+            f"for always predicting the mean of Y (the class frequencies) and {J_guess:.4f} for the untrained "
+            f"output g(0); the network has learned (almost) nothing from X. Usual causes: an initialisation too "
+            f"small (weights scaled by 0.01 make the signal and the gradients vanish through the layers; use He "
+            f"or Xavier initialisation), a learning rate too small or too large (it was {lr:g}){strong_l2}, or "
+            f"features that carry no information about Y."
+        )
+    else:
+        return
+    history.warnings.append(msg)
+    warnings.warn(msg, TrainingWarning, stacklevel=4)
