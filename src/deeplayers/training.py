@@ -746,7 +746,7 @@ def reference_costs(net: Network, Y: np.ndarray, sample_weight: np.ndarray | Non
     J_prior is the cost of predicting the (weighted) mean of Y for every sample: the class
     frequencies for cross-entropy (their entropy), half the variance of Y for MSE; the best any
     constant output can do. J_guess is the cost of the output an untrained network tends to give,
-    g[L](0) for every sample: log 2 = 0.693 per sigmoid unit, log K for a softmax over K classes,
+    ``g[L](0)`` for every sample: log 2 = 0.693 per sigmoid unit, log K for a softmax over K classes,
     half the mean of Y^2 for a linear output. J_prior <= J_guess for the library's losses.
     """
     Y = np.asarray(Y, np.float64)
@@ -780,8 +780,8 @@ def _cost_diverged(J: float, J_start: float | None, J_guess: float, when: str, h
         f"training diverged at iteration {history.n_iter - 1} (epoch {epoch}): the cost rose to {J:.6g}, more than "
         f"{DIVERGE_FACTOR:g} times the larger of its starting value ({J_start:.4g}) and the cost of guessing "
         f"({J_guess:.4g}), {when}. The learning rate is too large for this network and data: try a smaller "
-        f"learning rate (it was {lr:g}; try 10 to 100 times smaller). The parameters were left as training "
-        f"ended: finite, but worse than guessing."
+        f"learning rate (it was {lr:g}; try 10 to 100 times smaller). The parameters were left as they were when "
+        f"training stopped: finite, but worse than guessing."
     )
     err.history = history
     raise err
