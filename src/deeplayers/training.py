@@ -7,6 +7,7 @@ L2, dropout, learning-rate schedules, validation, early stopping, progress) plug
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import sys
@@ -571,7 +572,7 @@ def fit(
             history.time.append(logs["time"])
             above = above + 1 if J_epoch > J_limit else 0
             if above >= DIVERGE_EPOCHS:
-                _cost_diverged(J_epoch, J_start, J_guess, f"for {above} {history.unit}s in a row", history, lr)
+                _cost_diverged(J_epoch, J_start, J_guess, f"for {above} {history.unit}s in a row", history, lr0, lr)
             if print_cost and not batches.full and (epoch % max(1, print_every // 100) == 0 or epoch == n_epochs - 1):
                 print(f"Cost after epoch {epoch}: {J_epoch}")
             for cb in cbs:
@@ -585,7 +586,7 @@ def fit(
         for cb in cbs:
             cb.on_train_end(loop)
         if J_final is not None and J_final > J_limit:  # the parameters handed back are worse than guessing
-            _cost_diverged(J_final, J_start, J_guess, "when the run ended", history, lr0)
+            _cost_diverged(J_final, J_start, J_guess, "when the run ended", history, lr0, history.lr[-1])
     except KeyboardInterrupt:
         if ckpt is None or ckpt.start is None:  # nothing trained yet, nothing to save
             raise
@@ -758,7 +759,8 @@ def reference_costs(net: Network, Y: np.ndarray, sample_weight: np.ndarray | Non
         per_sample = net.loss.per_sample(np.broadcast_to(P, Y.shape), Y)
         return float(np.dot(per_sample, w) / total)
 
-    g0 = net.layers[-1].g.forward(np.zeros((Y.shape[0], 1)))
+    # on a copy: the layer's own activation (a user's may record what it sees) is left untouched
+    g0 = copy.deepcopy(net.layers[-1].g).forward(np.zeros((Y.shape[0], 1)))
     return cost_of((Y @ w / total)[:, None]), cost_of(g0)
 
 
@@ -774,13 +776,17 @@ def _returned_cost(history: History, cbs: list[Callback], first_epoch: int) -> f
 
 
 def _cost_diverged(J: float, J_start: float | None, J_guess: float, when: str, history: History,
-                   lr: float) -> None:
+                   lr: float, lr_now: float) -> None:
     epoch = len(history.cost) - 1
+    if not math.isclose(lr_now, lr, rel_tol=1e-9):
+        lr_now = f", {lr_now:.3g} in the last epoch by the schedule"
+    else:
+        lr_now = ""
     err = DivergenceError(
         f"training diverged at iteration {history.n_iter - 1} (epoch {epoch}): the cost rose to {J:.6g}, more than "
         f"{DIVERGE_FACTOR:g} times the larger of its starting value ({J_start:.4g}) and the cost of guessing "
         f"({J_guess:.4g}), {when}. The learning rate is too large for this network and data: try a smaller "
-        f"learning rate (it was {lr:g}; try 10 to 100 times smaller). The parameters were left as they were when "
+        f"learning rate (it was {lr:g}{lr_now}; try 10 to 100 times smaller). The parameters were left as they were when "
         f"training stopped: finite, but worse than guessing."
     )
     err.history = history
