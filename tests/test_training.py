@@ -356,6 +356,10 @@ def test_a_stall_at_the_cost_of_guessing_warns_and_is_kept():
         h = net.fit(X, Y, learning_rate=0.0075, num_iterations=1000)
     assert issubclass(dl.TrainingWarning, UserWarning)
     assert h.warnings == [str(rec[0].message)] and net.history.warnings == h.warnings
+    assert "L2 penalty" not in h.warnings[0]  # named only where the penalty is a visible part of the cost
+    flat = dl.training.History(cost=[0.70] * 200)  # a penalty that is 7% of the final cost is named
+    with pytest.warns(dl.TrainingWarning, match=r"an L2 penalty too strong for the data \(lambda = 3\)"):
+        dl.training._check_stall(flat, 0, 200, 0.70, np.log(2), np.log(2), 0.0075, 3.0, 0.05)
     assert h.cost[-1] == pytest.approx(np.log(2), abs=1e-4)
     assert dl.training.History.from_dict(h.as_dict()).warnings == h.warnings
     with warnings.catch_warnings():

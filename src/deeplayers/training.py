@@ -581,7 +581,8 @@ def fit(
                 ckpt.save(epoch + 1, history)
             if loop.stop:
                 break
-        _check_stall(history, first_epoch, history.n_iter - first_iter, J_start, J_prior, J_guess, lr0, l2)
+        l2_term = net.l2_cost(l2, batches.m if batches.full else batches.B) if l2 else 0.0
+        _check_stall(history, first_epoch, history.n_iter - first_iter, J_start, J_prior, J_guess, lr0, l2, l2_term)
         J_final = _returned_cost(history, cbs, first_epoch)
         for cb in cbs:
             cb.on_train_end(loop)
@@ -794,7 +795,7 @@ def _cost_diverged(J: float, J_start: float | None, J_guess: float, when: str, h
 
 
 def _check_stall(history: History, first_epoch: int, n_updates: int, J_start: float | None, J_prior: float,
-                 J_guess: float, lr: float, l2: float) -> None:
+                 J_guess: float, lr: float, l2: float, l2_term: float) -> None:
     """Warn (TrainingWarning, kept in ``history.warnings``) when a run of at least STALL_MIN_UPDATES
     updates learned nothing: it ended worse than both its start and guessing, or stalled near guessing."""
     costs = history.cost[first_epoch:]
@@ -813,7 +814,8 @@ def _check_stall(history: History, first_epoch: int, n_updates: int, J_start: fl
           and min(costs) >= (1 - STALL_BAND) * J_prior
           and costs[len(costs) // 2] - J_end < STALL_FALL * J_prior
           and J_end <= 2 * max(J_guess, J_prior)):  # far above guessing is divergence, not a stall
-        strong_l2 = f", an L2 penalty too strong for the data (lambda = {l2:g})" if l2 else ""
+        # the L2 penalty is named when it is a visible part (1% or more) of the final cost
+        strong_l2 = f", an L2 penalty too strong for the data (lambda = {l2:g})" if l2_term >= 0.01 * J_end else ""
         msg = (
             f"training stalled near the cost of guessing: the cost is {J_end:.4f} {ran}, against {J_prior:.4f} "
             f"for always predicting the mean of Y (the class frequencies) and {J_guess:.4f} for the untrained "
