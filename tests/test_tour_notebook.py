@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import CAT_DIR, MNIST_DIR, REPO, SHARED, _need
+from conftest import CAT_DIR, MNIST_DIR, REPO, SHARED, need_shared
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -16,8 +16,8 @@ NOTEBOOK = REPO / "examples" / "deep-network-tour.ipynb"
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory):
-    _need(CAT_DIR)
-    _need(MNIST_DIR)
+    need_shared(CAT_DIR)
+    need_shared(MNIST_DIR)
     run_dir = tmp_path_factory.mktemp("tour")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit the notebook without outputs"
