@@ -140,6 +140,26 @@ class FloatRange(_Said, click.FloatRange):
         self.what = what
 
 
+class ThreadsType(click.ParamType):
+    """BLAS threads: ``auto``, a positive count, or -1 for every core (-2 all but one, ...)."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if value is None:
+            return None
+        text = str(value).strip().lower()
+        if text == "auto":
+            return None
+        try:
+            n = int(text)
+        except ValueError:
+            n = 0
+        if n == 0:
+            self.fail(f"give a positive number of threads, -1 for every core, or 'auto', got {value!r}", param, ctx)
+        return n
+
+
 POSITIVE = IntRange("a positive integer", min=1)
 NON_NEGATIVE = IntRange("a non-negative integer", min=0)
 POSITIVE_FLOAT = FloatRange("a positive number", min=0, min_open=True)
@@ -584,6 +604,9 @@ def _limit_option() -> Any:
 @click.option("--resume", default=None, metavar="FILE",
               help="Continue from this checkpoint; give the same data and options as the interrupted run [default: "
                    "start from new weights].")
+@click.option("--threads", type=ThreadsType(), default="auto", show_default=True,
+              help="BLAS threads for the matrix products: a count, -1 for every core, or auto (one for small "
+                   "products, otherwise the cores other programs leave free).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output [default: a progress display].")
 @click.option("-v", "--verbose", is_flag=True, help="A line per epoch instead of the progress display.")
 @click.option("--trace", is_flag=True, help="Before training, print the shape trace of one batch: every Z[l], A[l], "
@@ -593,8 +616,8 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
           activation: str, output: str, init: str, optimizer: str, lr: float | None, epochs: int,
           batch_size: int | None, l2: float, dropout: float | None, lr_schedule: str, val_split: float,
           early_stopping: bool, patience: int, seed: int, dtype: str, scale: str, out: str, plot_path: str | None,
-          no_plot: bool, checkpoint: str | None, checkpoint_every: int, resume: str | None, quiet: bool,
-          verbose: bool, trace: bool) -> None:
+          no_plot: bool, checkpoint: str | None, checkpoint_every: int, resume: str | None, threads: int | None,
+          quiet: bool, verbose: bool, trace: bool) -> None:
     """Train a network on DATA and save it with its preprocessing, classes and history.
 
     Builds layer_dims = [n0, *layers, nL] from the data, prints the summary table, trains with a
@@ -670,7 +693,7 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
                 validation_data=None if A0_val is None else (A0_val, Y_val),
                 early_stopping=EarlyStopping(patience=patience) if early_stopping else False,
                 verbose=0 if quiet else (2 if verbose else 1), seed=seed,
-                checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+                checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, threads=threads)
     except KeyboardInterrupt as exc:
         # the loop saved the state as the interrupted epoch began (its message names the epoch)
         found = re.search(r"interrupted in epoch (\d+)", str(exc))
@@ -1138,6 +1161,7 @@ _OPTION_FOR = {
     "activation": "--activation", "dtype": "--dtype", "patience": "--patience", "checkpoint_every": "--checkpoint-every",
     "seed": "--seed", "metric": "--metric", "strategy": "--strategy", "n_trials": "--n-trials", "n_jobs": "--n-jobs",
     "eta": "--eta", "scheduler": "--scheduler", "preprocessing": "--scale", "limit": "--limit",
+    "threads": "--threads",
 }
 _KEYWORD = "|".join(sorted(_OPTION_FOR, key=len, reverse=True))
 # keyword=value (quoted, '...' or a bare word), and "keyword must ..." / "keyword (lambda) must ..."

@@ -39,6 +39,7 @@ from .errors import ConfigError, DeeplayersError, ModelFileError, NotFittedError
 from .initializers import INITIALIZERS
 from .network import Network
 from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
+from .threads import BlasThreads
 from .training import SCHEDULES, EarlyStopping, History
 
 __all__ = ["DNNClassifier", "DNNRegressor", "estimator_from_payload"]
@@ -69,6 +70,7 @@ class _BaseDNN(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -92,6 +94,7 @@ class _BaseDNN(BaseEstimator):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         warm_start: bool = False,
+        n_jobs: int | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -111,6 +114,7 @@ class _BaseDNN(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.n_jobs = n_jobs
 
     # -- what subclasses provide -----------------------------------------------------------
     _output: str  # g[L] of the network built for the current targets
@@ -195,7 +199,7 @@ class _BaseDNN(BaseEstimator):
             batch_size=self._batch_size(X.shape[0]), l2=self.l2, dropout=self.dropout,
             validation_split=self.validation_fraction if validate else 0.0, early_stopping=stop,
             verbose=self.verbose, seed=int(self._random_state.randint(_SEED_MAX)),
-            sample_weight=sample_weight,
+            sample_weight=sample_weight, threads=self.n_jobs,
         )
         self.loss_curve_.extend(float(J) for J in history.cost)
         if validate:
@@ -230,7 +234,9 @@ class _BaseDNN(BaseEstimator):
         if net.dtype != np.float64:
             net = Network.from_spec({**net.to_spec(), "dtype": "float64"},
                                     {k: v.astype(np.float64) for k, v in net.parameters.items()}, copy=False)
-        return net.predict_proba(X.T).T
+        work = max(layer.n * layer.n_prev for layer in net.layers) * X.shape[0]
+        with BlasThreads(self.n_jobs, work, "n_jobs"):
+            return net.predict_proba(X.T).T
 
     # -- persistence -----------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -354,6 +360,10 @@ _PARAMS_DOC = """
         0 silent; 1 a progress bar (or a line per tenth of the run); 2 a line per epoch.
     warm_start : bool, default=False
         When True, ``fit`` continues from the previous weights and optimizer state.
+    n_jobs : int or None, default=None
+        BLAS threads for training and prediction, as scikit-learn's ``n_jobs``: None chooses (one
+        thread for small matrix products, otherwise the cores other programs leave free), -1
+        every core, -2 all but one, or a positive count (see :mod:`deeplayers.threads`).
 """
 
 _ATTRS_DOC = """
@@ -426,6 +436,7 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         warm_start: bool = False,
+        n_jobs: int | None = None,
         class_weight: dict | str | None = None,
     ) -> None:
         super().__init__(
@@ -433,7 +444,7 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
             lr_schedule=lr_schedule, epochs=epochs,
             batch_size=batch_size, l2=l2, dropout=dropout, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol, init=init,
-            dtype=dtype, random_state=random_state, verbose=verbose, warm_start=warm_start,
+            dtype=dtype, random_state=random_state, verbose=verbose, warm_start=warm_start, n_jobs=n_jobs,
         )
         self.class_weight = class_weight
 

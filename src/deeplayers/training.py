@@ -23,6 +23,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import ConfigError, DataError, DivergenceError, ModelFileError, ShapeError, TrainingWarning
 from .optimizers import Optimizer, _is_real, get_optimizer
 from .shapes import as_float_array, check_finite, check_Y
+from .threads import BlasThreads, check_threads
 
 if TYPE_CHECKING:
     from .network import Network
@@ -181,6 +182,10 @@ class Callback:
 
     def on_train_end(self, loop: _Loop) -> None: ...
 
+    def on_batch_end(self, loop: _Loop, batch: int, n_batches: int) -> None:
+        """After mini-batch ``batch`` (0-based) of ``n_batches`` in ``loop.epoch``. Only callbacks
+        that override it are called, so the loop pays nothing per batch otherwise."""
+
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs; with
@@ -233,28 +238,59 @@ class EarlyStopping(Callback):
 
 
 class _Progress(Callback):
-    """A tqdm bar on a terminal; otherwise one line every ``every`` epochs."""
+    """A tqdm bar on a terminal; otherwise one line every ``every`` epochs.
 
-    def __init__(self, verbose: int, every: int | None = None) -> None:
+    Within a long epoch the display moves too: the bar shows the fraction of the epoch done at
+    least every ``BAR_EVERY`` seconds, and without a bar a line says how far the epoch is every
+    ``LINE_EVERY`` seconds. ``clock`` (seconds) and ``bar`` (True/False, None: a terminal or a
+    notebook decides) are there for tests.
+    """
+
+    BAR_EVERY = 0.5
+    LINE_EVERY = 10.0
+
+    def __init__(self, verbose: int, every: int | None = None, *, clock: Callable[[], float] = time.monotonic,
+                 bar: bool | None = None, file: Any = None) -> None:
         self.verbose, self.every, self.bar = verbose, every, None
+        self.clock, self.want_bar, self.file = clock, bar, file
+        self.refreshes = 0  # within-epoch updates shown so far
 
     def on_train_begin(self, loop: _Loop) -> None:
         total = loop.n_epochs
         self.every = self.every or (1 if self.verbose >= 2 else max(1, total // 10))
         from .notebook import in_notebook, progress_bar_class
 
-        if sys.stderr.isatty() or in_notebook():  # a notebook: tqdm's notebook bar
-            tqdm = progress_bar_class()
-            self.bar = tqdm(total=total, initial=loop.start_epoch, unit=loop.history.unit, leave=True)
+        want = self.want_bar if self.want_bar is not None else (sys.stderr.isatty() or in_notebook())
+        if want:  # a notebook: tqdm's notebook bar
+            tqdm = progress_bar_class() if self.file is None else __import__("tqdm").tqdm
+            self.bar = tqdm(total=total, initial=loop.start_epoch, unit=loop.history.unit, leave=True,
+                            file=self.file)
+        self.last = self.clock()
+
+    def on_batch_end(self, loop: _Loop, batch: int, n_batches: int) -> None:
+        now = self.clock()
+        if now - self.last < (self.BAR_EVERY if self.bar is not None else self.LINE_EVERY):
+            return
+        self.last = now
+        self.refreshes += 1
+        done = batch + 1
+        if self.bar is not None:
+            self.bar.n = loop.epoch + done / n_batches  # tqdm shows the fraction: 2.37/10
+            self.bar.refresh()
+        else:
+            print(f"{loop.history.unit} {loop.epoch + 1}/{loop.n_epochs}: batch {done}/{n_batches}",
+                  file=self.file, flush=True)
 
     def on_epoch_end(self, loop: _Loop, epoch: int, logs: dict[str, float]) -> None:
         shown = {k: v for k, v in logs.items() if k in ("cost", "val_cost", "val_accuracy")}
+        self.last = self.clock()
         if self.bar is not None:
             self.bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
-            self.bar.update(1)
+            self.bar.update(epoch + 1 - self.bar.n)  # whole epochs again after fractions within one
         elif (epoch + 1) % self.every == 0 or epoch + 1 == loop.n_epochs or loop.stop:
             parts = "  ".join(f"{k} {v:.6g}" for k, v in shown.items())
-            print(f"{loop.history.unit} {epoch + 1}/{loop.n_epochs}  {parts}  ({logs['time']:.1f}s)", flush=True)
+            print(f"{loop.history.unit} {epoch + 1}/{loop.n_epochs}  {parts}  ({logs['time']:.1f}s)",
+                  file=self.file, flush=True)
 
     def on_train_end(self, loop: _Loop) -> None:
         if self.bar is not None:
@@ -287,9 +323,9 @@ class _Batches:
     """Shuffled mini-batches gathered into reused buffers (no allocation per batch)."""
 
     def __init__(self, X: np.ndarray, Y: np.ndarray, batch_size: int | None, shuffle: bool,
-                 w: np.ndarray | None = None) -> None:
+                 w: np.ndarray | None = None, rows: bool = False) -> None:
         self.m = X.shape[1]
-        self.full = batch_size is None or batch_size >= self.m
+        self.full = not rows and (batch_size is None or batch_size >= self.m)
         self.X, self.Y, self.w, self.shuffle = X, Y, w, shuffle
         if self.full:
             return
@@ -305,19 +341,72 @@ class _Batches:
                                np.empty((size, self.Yr.shape[1]), self.Yr.dtype))
         return self.bufs[size]
 
+    @property
+    def n_batches(self) -> int:
+        return 1 if self.full else -(-self.m // self.B)
+
     def __call__(self, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
         if self.full:
             yield self.X, self.Y, self.w
             return
         order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
-        for start in range(0, self.m, self.B):
-            idx = order[start:start + self.B]
+        yield from self.gather(order[start:start + self.B] for start in range(0, self.m, self.B))
+
+    def gather(self, index_sets: Any) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        for idx in index_sets:
             xb, yb = self._buf(len(idx))
             # mode="clip": with the default "raise", NumPy gathers into a hidden temporary first
             # (the indices come from a permutation of range(m), so none is ever clipped)
             self.Xr.take(idx, axis=0, out=xb, mode="clip")
             self.Yr.take(idx, axis=0, out=yb, mode="clip")
             yield xb.T, yb.T, None if self.w is None else self.w[idx]
+
+
+class _GivenBatches:
+    """``fit(batches=...)``: the caller's column indices for each batch of each epoch, checked
+    as they come, gathered into the same reused buffers as shuffled mini-batches."""
+
+    full = False
+
+    def __init__(self, spec: Any, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, n_epochs: int) -> None:
+        if callable(spec):
+            self.per_epoch = spec
+        else:
+            try:
+                epochs = list(spec)
+            except TypeError:
+                raise ConfigError("batches must be a callable epoch -> iterable of index arrays, or a sequence with "
+                                  f"one iterable of index arrays per epoch, got {type(spec).__name__}") from None
+            if len(epochs) < n_epochs:
+                raise ConfigError(f"batches gives the batches of {len(epochs)} epochs, but the run has {n_epochs}; "
+                                  "give one entry per epoch, or a callable epoch -> batches")
+            self.per_epoch = epochs.__getitem__
+        self.m = X.shape[1]
+        self.rows = _Batches(X, Y, 1, False, w, rows=True)  # its row copies and buffers
+        self.B = None
+        self.epoch = 0
+        self.n_batches = 0
+
+    def __call__(self, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        epoch = self.epoch
+        sets = [self._check(idx, epoch, i) for i, idx in enumerate(self.per_epoch(epoch))]
+        if not sets:
+            raise ConfigError(f"batches gave no batch for epoch {epoch}; each epoch needs at least one")
+        self.n_batches = len(sets)
+        w = self.rows.w  # what the epoch's cost is averaged over: samples, or their weights
+        self.seen = float(sum(len(idx) for idx in sets) if w is None else sum(w[idx].sum(dtype=np.float64) for idx in sets))
+        yield from self.rows.gather(sets)
+
+    def _check(self, idx: Any, epoch: int, i: int) -> np.ndarray:
+        a = np.asarray(idx)
+        if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iu":
+            raise ConfigError(f"batches: batch {i} of epoch {epoch} must be a non-empty 1-D array of integer column "
+                              f"indices, got {a.dtype} of shape {a.shape}")
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi >= self.m:
+            raise ConfigError(f"batches: batch {i} of epoch {epoch} holds column index {lo if lo < 0 else hi}, "
+                              f"outside 0..m-1 = 0..{self.m - 1}")
+        return a.astype(np.intp, copy=False)
 
 
 def _is_count(x: Any, allow_zero: bool = False) -> bool:
@@ -380,6 +469,8 @@ def fit(
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int = 1,
     resume: str | os.PathLike | None = None,
+    threads: int | None = None,
+    batches: Any = None,
 ) -> History:
     """Train ``net`` on X (n[0], m), Y (n[L], m) and return its :class:`History`.
 
@@ -426,6 +517,16 @@ def fit(
     resume : path, optional
         Continue from a checkpoint: with the same data, seed and options, the result equals an
         uninterrupted run bit for bit. ``epochs`` still counts from the first epoch.
+    threads : int, optional
+        BLAS threads for the matrix products: None chooses (one for small products, otherwise
+        the cores other programs leave free, looked at again as the run goes), a positive count,
+        or -1 for every core (-2 all but one, ...), as scikit-learn's ``n_jobs``; see
+        :mod:`deeplayers.threads`. The previous setting is put back afterwards.
+    batches : callable or sequence, optional
+        Train on a given batch order instead of ``batch_size``/``shuffle``: ``batches(epoch)``
+        (or ``batches[epoch]``) is an iterable of 1-D integer arrays, the column indices of X in
+        each mini-batch of that epoch, in order. The same indices give the same run as a manual
+        loop over ``X[:, idx]``; nothing is copied but the batch itself, into a reused buffer.
     """
     if num_iterations is not None and epochs is not None and num_iterations != epochs:
         raise ConfigError("give num_iterations or epochs, not both (one pass over the data each)")
@@ -437,6 +538,12 @@ def fit(
         raise ConfigError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
     if not _is_real(l2) or l2 < 0 or not np.isfinite(l2):
         raise ConfigError(f"l2 (lambda) must be a non-negative number, got {l2!r}")
+    check_threads(threads)
+    if batches is not None and batch_size is not None:
+        raise ConfigError("give batch_size or batches, not both: batches already says which columns form each batch")
+    if batches is not None and validation_split:
+        raise ConfigError("batches name columns of X, which validation_split would reorder; "
+                          "pass validation_data=(X_val, Y_val) instead")
 
     X = net._as_X(X)
     Y = net._as_Y(Y, X.shape[1])
@@ -466,7 +573,7 @@ def fit(
         if not w.sum() > 0:
             raise DataError("sample_weight is zero for every training sample left after the validation split; "
                             "give some of them a positive weight")
-    batches = _Batches(X, Y, batch_size, shuffle, w)
+    batches = _Batches(X, Y, batch_size, shuffle, w) if batches is None else _GivenBatches(batches, X, Y, w, n_epochs)
     weight_total = float(X.shape[1] if w is None else w.sum(dtype=np.float64))
     J_prior, J_guess = reference_costs(net, Y, w)
     history = History(unit="iteration" if batches.full else "epoch")
@@ -498,7 +605,11 @@ def fit(
     def update(layer: Any, dA_prev: Any) -> None:
         opt.update(layer, folded)
 
-    blas = _blas_threads(net, batches.B if not batches.full else batches.m)
+    batch_cbs = [cb for cb in cbs if type(cb).on_batch_end is not Callback.on_batch_end]
+    # multiply-adds of the largest product per batch (a given batch order: its size is not known yet)
+    work = max(layer.n * layer.n_prev for layer in layers) * (batches.m if batches.full or batches.B is None
+                                                               else batches.B)
+    blas = BlasThreads(threads, work).apply()
     J_start: float | None = None  # the first batch's cost, before any update of this run
     J_limit = math.inf  # DIVERGE_FACTOR * max(J_start, J_guess), set after the first batch
     above = 0  # consecutive epochs with a cost above J_limit
@@ -521,13 +632,16 @@ def fit(
             loop.epoch = epoch
             lr = opt.learning_rate = float(schedule(epoch, lr0))
             scale = lr if folded else 1.0
+            blas.refresh()
+            if isinstance(batches, _GivenBatches):
+                batches.epoch = epoch
             for (W, b), layer in zip(snapshot, layers):  # last finite parameters, for divergence
                 np.copyto(W, layer.W)
                 np.copyto(b, layer.b)
             if ckpt:
                 ckpt.mark_epoch_start(epoch, history)
             total = 0.0
-            for A0, Yb, wb in batches(rng):
+            for i, (A0, Yb, wb) in enumerate(batches(rng)):
                 mb = A0.shape[1]
                 sw, l2b = mb, l2
                 if wb is not None:
@@ -553,9 +667,12 @@ def fit(
                 history.n_iter += 1
                 if print_cost and batches.full and (epoch % print_every == 0 or epoch == n_epochs - 1):
                     print(f"Cost after iteration {epoch}: {J}")
+                if batch_cbs:
+                    for cb in batch_cbs:
+                        cb.on_batch_end(loop, i, batches.n_batches)
             if not _finite_parameters(layers):  # an update overflowed while the cost still looked fine
                 _diverged(net, snapshot, math.nan, history.n_iter - 1, epoch, lr, history, what="the parameters")
-            J_epoch = J if batches.full else total / weight_total
+            J_epoch = J if batches.full else total / (batches.seen if isinstance(batches, _GivenBatches) else weight_total)
             logs = {"cost": J_epoch, "lr": lr}
             history.cost.append(J_epoch)
             history.lr.append(lr)
@@ -598,30 +715,13 @@ def fit(
     finally:
         errstate.__exit__(None, None, None)
         opt.learning_rate = lr0  # the schedule's base, so a later fit with this optimizer starts from it
-        if blas is not None:
-            blas.restore_original_limits()
+        blas.restore()
         for layer in layers:
             layer.keep_prob = 1.0
             layer.cache = None  # drop references to the training data
             layer._ws.clear()  # and the per-batch buffers
     net.history = history
     return history
-
-
-# below this many multiply-adds in a layer's largest matrix product per batch, BLAS threads cost
-# more in synchronisation than they save (measured: tiny 2-16-16-1 networks run ~2x faster on one)
-SMALL_GEMM = 1 << 20
-
-
-def _blas_threads(net: Network, batch: int) -> Any:
-    """Limit BLAS to one thread for small matrices; returns the limiter (or None)."""
-    if max(layer.n * layer.n_prev for layer in net.layers) * batch >= SMALL_GEMM:
-        return None
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it BLAS keeps its own threading
-        return None
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _Checkpoints:

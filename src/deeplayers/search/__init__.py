@@ -57,6 +57,7 @@ from ..errors import ConfigError, DataError, DeeplayersError, DivergenceError, S
 from ..modelfile import save
 from ..network import Network
 from ..preprocessing import Preprocessing
+from ..threads import available_cores, blas_threads
 from ..training import Callback, History
 
 __all__ = ["search", "SearchResult", "load_space", "sample_settings", "SPACE_KEYS",
@@ -351,6 +352,10 @@ class _Recorder(Callback):
 
     def __init__(self) -> None:
         self.curves: dict[str, list[float]] = {"cost": [], "val_cost": [], "val_accuracy": []}
+        self.threads: int | None = None
+
+    def on_train_begin(self, loop: Any) -> None:
+        self.threads = blas_threads()  # what the trial's products really run on
 
     def on_epoch_end(self, loop: Any, epoch: int, logs: dict[str, float]) -> None:
         self.curves["cost"].append(float(logs["cost"]))
@@ -380,7 +385,8 @@ def _run_trial(task: Mapping[str, Any], X: np.ndarray, Y: np.ndarray, X_val: np.
     status, error, weights = "ok", None, None
     try:
         net = Network(**task["net"], seed=task["seed"])
-        net.fit(X, Y, validation_data=(X_val, Y_val), callbacks=[rec], **_fit_options(task["fit"]))
+        net.fit(X, Y, validation_data=(X_val, Y_val), callbacks=[rec], threads=task.get("threads"),
+                **_fit_options(task["fit"]))
         weights = {"spec": net.to_spec(), "arrays": {k: v.copy() for k, v in net.parameters.items()}}
     except DivergenceError as exc:
         status, error = "diverged", str(exc)
@@ -407,6 +413,7 @@ def _run_trial(task: Mapping[str, Any], X: np.ndarray, Y: np.ndarray, X_val: np.
         "val_cost": c["val_cost"][-1] if ok else None,
         "val_accuracy": c["val_accuracy"][-1] if ok and c["val_accuracy"] else None,
         "time": elapsed,
+        "threads": rec.threads,
         "curves": c,
         "_weights": weights,
     }
@@ -503,9 +510,26 @@ class _Executor:
             raise ConfigError(f"scheduler must be None, 'local', an address like 'tcp://host:8786' or a "
                               f"dask.distributed.Client, got {scheduler!r}")
 
+    def threads_per_trial(self) -> int | None:
+        """BLAS threads for each trial, so that workers x threads <= cores: with n_jobs joblib
+        processes (or a local Dask cluster of n workers) cores // n each; serially, or on a remote
+        Dask cluster whose machines we cannot see, fit's automatic choice (None), which looks at
+        the free cores of the machine the trial runs on."""
+        if self.client is not None:
+            if self._cluster is None:
+                return None
+            workers = len(self.client.scheduler_info().get("workers", {})) or 1
+        elif self.n_jobs == 1:
+            return None
+        else:
+            workers = self.n_jobs
+        return max(1, available_cores() // workers)
+
     def run(self, tasks: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         if not tasks:
             return
+        threads = self.threads_per_trial()
+        tasks = [{**t, "threads": threads} for t in tasks]
         if self.client is not None:
             from distributed import as_completed
 

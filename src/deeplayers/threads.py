@@ -1,0 +1,197 @@
+"""How many BLAS threads deeplayers' matrix products use: the one place that decides.
+
+Every face passes its option here (``Network.fit(threads=...)``, the estimators' ``n_jobs``, the
+command line's ``--threads``, search's workers). The values follow scikit-learn's ``n_jobs``:
+
+* ``None``: automatic (below);
+* a positive count: that many threads;
+* ``-1``: every core this process may run on; ``-2`` all but one, and so on (cores + 1 + n).
+
+The automatic choice: one thread when the largest matrix product of a batch is small (below
+:data:`SMALL_GEMM` multiply-adds, threads cost more in synchronisation than they save); otherwise
+the cores nobody else is using right now (the cores this process may run on, less the other
+runnable threads the kernel counts in ``/proc/loadavg`` less this process's own, or the 1-minute load average elsewhere),
+at least 1, and never more than BLAS's own setting at start-up (``OPENBLAS_NUM_THREADS``,
+``OMP_NUM_THREADS``). OpenBLAS threads busy-wait for each other: beside two CPU-bound processes on
+2 cores, 2 threads were several times slower than 1, so the free cores are the safe default. The
+automatic count is looked at again at each epoch, so a run adapts when other programs start or stop.
+
+The thread pools are found once (a :class:`threadpoolctl.ThreadpoolController`), not once per
+call; only when Python has imported modules since, which may have loaded another BLAS, are they
+looked for again.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["SMALL_GEMM", "available_cores", "free_cores", "check_threads", "resolve_threads", "blas_threads",
+           "BlasThreads"]
+
+# below this many multiply-adds in a layer's largest matrix product per batch, BLAS threads cost
+# more in synchronisation than they save (measured: tiny 2-16-16-1 networks run ~2x faster on one)
+SMALL_GEMM = 1 << 20
+
+_controller: Any = None  # the process's ThreadpoolController, made on first use
+_startup_threads: int | None = None  # BLAS's own thread count when deeplayers first looked
+_modules_seen = 0  # len(sys.modules) when the controller was made
+
+
+def _get_controller() -> Any:
+    """The process's ThreadpoolController (None without threadpoolctl), created once."""
+    global _controller, _startup_threads, _modules_seen
+    if _controller is None or len(sys.modules) != _modules_seen:
+        # made again only when Python imported something since (which may have loaded another
+        # BLAS, e.g. SciPy's or PyTorch's): a cheap test, so fits reuse one controller
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            return None
+        _modules_seen = len(sys.modules)
+        _controller = ThreadpoolController()
+        counts = [p.num_threads for p in _controller.select(user_api="blas").lib_controllers]
+        if _startup_threads is None and counts:
+            _startup_threads = max(counts)
+    return _controller
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity; ``os.cpu_count()`` where unknown)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _own_running() -> int:
+    """This process's threads that are running or runnable now (BLAS threads spin after a
+    product, so they are counted here, not as another program's load); at least 1, the caller."""
+    n = 0
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                    state = f.read().rpartition(")")[2].split()[0]
+            except (OSError, IndexError):
+                continue
+            n += state == "R"
+    except OSError:
+        pass
+    return max(1, n)
+
+
+def _others_running() -> float:
+    """Threads of other programs competing for the CPU now: the runnable count of /proc/loadavg
+    less this process's own; the 1-minute load average elsewhere."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            running = int(f.read().split()[3].split("/")[0])
+        return max(0, running - _own_running())
+    except (OSError, ValueError, IndexError):
+        try:
+            return max(0.0, os.getloadavg()[0])
+        except (AttributeError, OSError):
+            return 0.0
+
+
+def free_cores(samples: int = 5) -> int:
+    """Cores nobody else is using right now: at least 1, at most :func:`available_cores`. The
+    runnable count is a snapshot, so the median of ``samples`` looks, a millisecond apart, is used."""
+    cores = available_cores()
+    looks = []
+    for i in range(max(1, samples)):
+        if i:
+            time.sleep(0.001)
+        looks.append(_others_running())
+    others = sorted(looks)[len(looks) // 2]
+    return max(1, min(cores, cores - int(round(others))))
+
+
+def check_threads(threads: Any, name: str = "threads") -> int | None:
+    """``threads`` checked: None, a positive int, or a negative int (cores + 1 + n, as
+    scikit-learn's ``n_jobs``). Raises ConfigError naming ``name`` (the face's word for it)."""
+    if threads is None:
+        return None
+    import numbers
+
+    if (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)) and not (
+            isinstance(threads, float) and threads.is_integer()):
+        raise ConfigError(f"{name} must be a whole number of threads (a positive count, -1 for every core) or "
+                          f"None for the automatic choice, got {threads!r:.40}")
+    threads = int(threads)
+    if threads == 0:
+        raise ConfigError(f"{name} must not be 0: give a positive count of threads, -1 for every core, or None "
+                          "for the automatic choice")
+    return threads
+
+
+def resolve_threads(threads: int | None, work: int, name: str = "threads") -> int:
+    """The BLAS thread count for ``threads`` (see :func:`check_threads`) when a batch's largest
+    matrix product is ``work`` multiply-adds."""
+    threads = check_threads(threads, name)
+    cores = available_cores()
+    if threads is not None:
+        return threads if threads > 0 else max(1, cores + 1 + threads)
+    if work < SMALL_GEMM:
+        return 1
+    _get_controller()
+    n = free_cores()
+    return min(n, _startup_threads) if _startup_threads else n
+
+
+def blas_threads() -> int | None:
+    """BLAS's thread count now (the largest over the BLAS libraries loaded), None when unknown."""
+    ctl = _get_controller()
+    if ctl is None:
+        return None
+    counts = [p.num_threads for p in ctl.select(user_api="blas").lib_controllers]
+    return max(counts) if counts else None
+
+
+class BlasThreads:
+    """Sets BLAS's thread count for a run, adapts the automatic count at each :meth:`refresh`
+    and puts the previous setting back on :meth:`restore` (or leaving a ``with`` block)."""
+
+    def __init__(self, threads: int | None, work: int, name: str = "threads") -> None:
+        self.auto = check_threads(threads, name) is None and work >= SMALL_GEMM
+        self.threads, self.work, self.name = threads, work, name
+        self.count = resolve_threads(threads, work, name)
+        self._limiter: Any = None
+        self._now: int | None = None
+        self._looked = time.monotonic()
+
+    def apply(self) -> BlasThreads:
+        ctl = _get_controller()
+        if ctl is not None:
+            self._limiter = ctl.limit(limits=self.count, user_api="blas")
+            self._now = self.count
+        return self
+
+    def refresh(self) -> None:
+        """Look at the free cores again (automatic count only; at most once a second)."""
+        if not self.auto or self._limiter is None:
+            return
+        now = time.monotonic()
+        if now - self._looked < 1.0:
+            return
+        self._looked = now
+        count = resolve_threads(None, self.work)
+        if count != self._now:
+            _get_controller().limit(limits=count, user_api="blas")  # the first limiter keeps the original
+            self.count = self._now = count
+
+    def restore(self) -> None:
+        if self._limiter is not None:
+            self._limiter.restore_original_limits()
+            self._limiter = None
+
+    def __enter__(self) -> BlasThreads:
+        return self.apply()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.restore()

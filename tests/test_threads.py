@@ -1,0 +1,234 @@
+"""Issue 13: BLAS threads decided in one place (threads.py) and really applied, progress within an
+epoch, and training on a given batch order."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+import deeplayers as dl
+from deeplayers import threads as th
+from deeplayers.errors import ConfigError
+from deeplayers.training import Callback, _Progress
+
+
+def _blas_now() -> int:
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+class _Seen(Callback):
+    """Records BLAS's thread count as threadpoolctl reports it inside the run."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def on_epoch_end(self, loop, epoch, logs) -> None:
+        self.seen.append(_blas_now())
+
+
+def _data(n0: int = 30, m: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n0, m))
+    return X, (X[:1] * X[1:2] > 0).astype(np.float64)
+
+
+# -- the option, on each face ------------------------------------------------------------------------
+@pytest.mark.parametrize("bad, words", [
+    (0, "threads must not be 0"), ("2", "threads must be a whole number"), (1.5, "threads must be a whole number"),
+    (True, "threads must be a whole number"),
+])
+def test_fit_refuses_bad_threads(bad, words) -> None:
+    X, Y = _data()
+    with pytest.raises(ConfigError, match=words):
+        dl.Network([30, 4, 1], seed=0).fit(X, Y, epochs=1, threads=bad)
+
+
+@pytest.mark.parametrize("threads", [1, 2, -1])
+def test_fit_applies_the_thread_count_and_restores_it(threads) -> None:
+    before = _blas_now()
+    X, Y = _data()
+    seen = _Seen()
+    dl.Network([30, 4, 1], seed=0).fit(X, Y, epochs=2, batch_size=100, threads=threads, callbacks=[seen])
+    want = threads if threads > 0 else th.available_cores()
+    assert seen.seen == [want, want]
+    assert _blas_now() == before
+
+
+def test_automatic_threads_small_products_one_thread_large_ones_the_free_cores(monkeypatch) -> None:
+    X, Y = _data()
+    seen = _Seen()
+    dl.Network([30, 4, 1], seed=0).fit(X, Y, epochs=1, batch_size=100, callbacks=[seen])
+    assert seen.seen == [1]  # 30 x 4 x 100 multiply-adds: below SMALL_GEMM
+    assert th.resolve_threads(None, th.SMALL_GEMM - 1) == 1
+    # large products: the cores nobody else uses, at least one
+    cores = th.available_cores()
+    monkeypatch.setattr(th, "_others_running", lambda: 0)
+    assert th.free_cores() == cores
+    assert th.resolve_threads(None, th.SMALL_GEMM) == min(cores, th._startup_threads or cores)
+    monkeypatch.setattr(th, "_others_running", lambda: cores + 3)  # a loaded machine
+    assert th.free_cores() == 1 and th.resolve_threads(None, 1 << 30) == 1
+    assert th.resolve_threads(-1, 1) == cores and th.resolve_threads(-cores - 5, 1) == 1
+    assert th.resolve_threads(3, 1) == 3
+
+
+def test_estimator_n_jobs_checked_and_applied() -> None:
+    pytest.importorskip("sklearn")
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from deeplayers.sklearn import DNNClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 5))
+    y = (X[:, 0] > 0).astype(int)
+    for bad in (0, "all", 2.5):
+        with pytest.raises(InvalidParameterError, match="'n_jobs' parameter of DNNClassifier must be an int"):
+            DNNClassifier(n_jobs=bad, epochs=1).fit(X, y)
+    seen: list[int] = []
+    real = th.BlasThreads.apply
+
+    def spy(self):
+        out = real(self)
+        seen.append(_blas_now())
+        return out
+
+    th.BlasThreads.apply = spy
+    try:
+        DNNClassifier(n_jobs=1, epochs=2).fit(X, y).predict(X)
+    finally:
+        th.BlasThreads.apply = real
+    assert seen == [1, 1]  # fit, then predict
+
+
+def test_cli_threads_checked_and_passed(tmp_path, capsys, monkeypatch) -> None:
+    from deeplayers.cli import main
+
+    for bad in ("0", "many", "1.5"):
+        assert main(["train", "wine", "--threads", bad, "--out", str(tmp_path / "m.npz"), "--no-plot", "-q"]) == 2
+        err = capsys.readouterr().err
+        assert f"Invalid value for '--threads': give a positive number of threads, -1 for every core, or 'auto', " \
+               f"got '{bad}'" in err
+    counts: list[int] = []
+    real = th.BlasThreads.apply
+    monkeypatch.setattr(th.BlasThreads, "apply", lambda self: (counts.append(self.count), real(self))[1])
+    assert main(["train", "wine", "--layers", "4", "--epochs", "1", "--threads", "-1", "--out",
+                 str(tmp_path / "m.npz"), "--no-plot", "-q"]) == 0
+    assert counts == [th.available_cores()]
+
+
+def test_search_workers_times_threads_within_the_cores() -> None:
+    pytest.importorskip("joblib")
+    X, Y = _data(m=200)
+    space = {"hidden": [[4], [6]], "learning_rate": [0.1]}
+    res = dl.search(X, Y, space, strategy="grid", epochs=2, n_jobs=2, storage=None, seed=0)
+    threads = [r["threads"] for r in res.records]
+    assert len(threads) == 2 and all(isinstance(t, int) and t >= 1 for t in threads)
+    assert all(2 * t <= max(2, th.available_cores()) for t in threads)
+    assert th.BlasThreads.__module__ == "deeplayers.threads"
+
+
+def test_threadpool_controller_made_once(monkeypatch) -> None:
+    import threadpoolctl
+
+    th._get_controller()
+    made = []
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", lambda *a, **k: made.append(1))
+    X, Y = _data()
+    net = dl.Network([30, 4, 1], seed=0)
+    for _ in range(3):
+        net.fit(X, Y, epochs=1, threads=1)
+    assert made == []
+
+
+# -- progress within an epoch ---------------------------------------------------------------------------
+class _Clock:
+    def __init__(self, step: float) -> None:
+        self.t, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.t += self.step
+        return self.t
+
+
+def test_progress_bar_moves_within_a_long_epoch() -> None:
+    X, Y = _data(m=200)
+    out = io.StringIO()
+    # every batch "takes" 0.125 s: a 200-batch epoch of 25 s refreshes the bar every 0.5 s (4 batches)
+    bar = _Progress(1, clock=_Clock(0.125), bar=True, file=out)
+    dl.Network([30, 4, 1], seed=0).fit(X, Y, epochs=2, batch_size=1, callbacks=[bar])
+    assert bar.refreshes == 2 * 200 // 4
+    text = out.getvalue()
+    assert "0.5/2" in text and "1.5/2" in text and "2/2" in text  # fractions of an epoch, then whole ones
+    # no time passing: no refresh within epochs
+    still = _Progress(1, clock=_Clock(0.0), bar=True, file=io.StringIO())
+    dl.Network([30, 4, 1], seed=0).fit(X, Y, epochs=1, batch_size=1, callbacks=[still])
+    assert still.refreshes == 0
+
+
+def test_progress_lines_within_a_long_epoch_without_a_terminal() -> None:
+    X, Y = _data(m=100)
+    out = io.StringIO()
+    lines = _Progress(1, clock=_Clock(1.0), bar=False, file=out)  # a second per batch
+    dl.Network([30, 4, 1], seed=0).fit(X, Y, epochs=1, batch_size=1, callbacks=[lines])
+    within = [s for s in out.getvalue().splitlines() if ": batch " in s]
+    assert within[:2] == ["epoch 1/1: batch 10/100", "epoch 1/1: batch 20/100"] and len(within) == 10
+
+
+# -- a given batch order -------------------------------------------------------------------------------
+def _orders(m: int, epochs: int, B: int) -> list[list[np.ndarray]]:
+    rng = np.random.default_rng(5)
+    return [[o[s:s + B] for s in range(0, m, B)] for o in (rng.permutation(m) for _ in range(epochs))]
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "adam"])
+def test_given_batches_equal_a_manual_loop(optimizer) -> None:
+    X, Y = _data(m=250)
+    order = _orders(250, 3, 64)
+    net = dl.Network([30, 8, 1], seed=2)
+    h = net.fit(X, Y, epochs=3, batches=order, optimizer=optimizer, learning_rate=0.05)
+    # by hand: the same batches, the same optimizer, one step each, in the notation
+    ref = dl.Network([30, 8, 1], seed=2)
+    opt = dl.optimizers.get_optimizer(optimizer, 0.05)
+    costs = []
+    for epoch in range(3):
+        total = 0.0
+        for idx in order[epoch]:
+            Xb, Yb = X[:, idx], Y[:, idx]
+            AL = ref.forward(Xb)
+            total += ref.cost(AL, Yb) * len(idx)
+            grads = ref.backward(Yb)
+            opt.begin_step()
+            for layer in ref.layers:
+                layer.dW[...], layer.db[...] = grads[f"dW{layer.l}"], grads[f"db{layer.l}"]
+                opt.update(layer, False)
+        costs.append(total / 250)
+    for k, v in net.parameters.items():
+        np.testing.assert_allclose(v, ref.parameters[k], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h.cost, costs, rtol=1e-12)
+    # a callable gives the same run
+    again = dl.Network([30, 8, 1], seed=2)
+    again.fit(X, Y, epochs=3, batches=lambda e: order[e], optimizer=optimizer, learning_rate=0.05)
+    for k, v in net.parameters.items():
+        np.testing.assert_array_equal(v, again.parameters[k])
+
+
+def test_given_batches_checked() -> None:
+    X, Y = _data(m=50)
+    net = dl.Network([30, 4, 1], seed=0)
+    with pytest.raises(ConfigError, match="batch_size or batches, not both"):
+        net.fit(X, Y, epochs=1, batches=[[np.arange(10)]], batch_size=10)
+    with pytest.raises(ConfigError, match="gives the batches of 1 epochs, but the run has 2"):
+        net.fit(X, Y, epochs=2, batches=[[np.arange(10)]])
+    with pytest.raises(ConfigError, match=r"batch 1 of epoch 0 holds column index 50, outside 0..m-1 = 0..49"):
+        net.fit(X, Y, epochs=1, batches=[[np.arange(10), np.arange(45, 51)]])
+    with pytest.raises(ConfigError, match="batch 0 of epoch 0 must be a non-empty 1-D array of integer"):
+        net.fit(X, Y, epochs=1, batches=[[np.array([0.5, 1.0])]])
+    with pytest.raises(ConfigError, match="validation_split would reorder"):
+        net.fit(X, Y, epochs=1, batches=[[np.arange(10)]], validation_split=0.2)
+
+
+def test_cpu_count_is_sane() -> None:
+    assert 1 <= th.available_cores() <= (os.cpu_count() or 1)
