@@ -33,7 +33,7 @@ class _Seen(Callback):
 def _data(n0: int = 30, m: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n0, m))
-    return X, (X[:1] * X[1:2] > 0).astype(np.float64)
+    return X, (X[:1] + X[1:2] > 0).astype(np.float64)
 
 
 # -- the option, on each face ------------------------------------------------------------------------
