@@ -56,3 +56,44 @@ def test_gradient_check_catches_a_wrong_derivative(monkeypatch):
     assert dl.gradient_check(net, X, Y) > 1e-3
     for k, v in net.parameters.items():  # parameters restored exactly
         assert np.array_equal(v, params_before[k])
+
+
+# -- large networks: a seeded sample of each W[l], b[l] (issue 13) ---------------------------------
+def test_sampled_check_finds_a_planted_bug_in_a_large_layer(monkeypatch):
+    from deeplayers.activations import Tanh
+
+    net, X, Y = _problem([60, 50, 40, 1], ["tanh", "relu"], "sigmoid", "binary_crossentropy", 3)
+    right = dl.gradient_check(net, X, Y)
+    # W1 (3,000 entries) and W2 (2,000) sampled at 200 each; b1, b2, W3, b3 whole
+    assert right.checked == 200 + 50 + 200 + 40 + 40 + 1 and right.total == net.n_params == 5131
+    assert right.per_layer["W1"] == (200, 3000) and right.per_layer["b3"] == (1, 1)
+    assert not right.all_checked and right.describe() == ("531 of 5,131 parameters checked (a seeded random sample "
+                                                          "of each W[l], b[l])")
+    assert right < 1e-7
+    # a wrong g' in layer 1 only (tanh' taken as 1): only dW[1], db[1] are wrong, and the sample sees it
+    monkeypatch.setattr(Tanh, "backward", lambda self, dA, Z, A, out=None: np.multiply(dA, 1.0, out=out))
+    wrong = dl.gradient_check(net, X, Y)
+    assert wrong > 1e-3 and wrong.checked == 531
+    assert dl.gradient_check(net, X, Y, seed=1) > 1e-3  # another sample, the same verdict
+
+
+def test_sample_none_checks_every_entry_and_bad_samples_are_refused():
+    net, X, Y = _problem([4, 5, 3], "relu", "sigmoid", "binary_crossentropy", 0)
+    full = dl.gradient_check(net, X, Y, sample=None)
+    assert full.all_checked and full.checked == net.n_params == 43
+    assert full.describe() == "43 of 43 parameters checked (every one)"
+    assert dl.gradient_check(net, X, Y, sample=3).checked == 3 + 3 + 3 + 3  # W1, b1, W2, b2 (3 entries)
+    with pytest.raises(dl.ConfigError, match="sample must be a positive number of entries per W"):
+        dl.gradient_check(net, X, Y, sample=0)
+
+
+def test_cli_gradcheck_samples_large_networks_and_says_how_many(capsys):
+    from deeplayers.cli import main
+
+    assert main(["gradcheck", "--layer-dims", "60,50,40,1", "--activation", "tanh"]) == 0
+    out = capsys.readouterr().out
+    assert "531 of 5,131 parameters checked (a seeded random sample of each W[l], b[l])" in out and "PASS" in out
+    assert main(["gradcheck", "--layer-dims", "5,4,1", "--all"]) == 0
+    assert "29 of 29 parameters checked (every one)" in capsys.readouterr().out
+    assert main(["gradcheck", "--all", "--entries", "10"]) == 2
+    assert "--entries samples entries, and --all checks every one" in capsys.readouterr().err

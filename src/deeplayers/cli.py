@@ -894,16 +894,22 @@ def summary(model: str) -> None:
 @click.option("--threshold", type=NON_NEGATIVE_FLOAT, default=2e-7, show_default=True, metavar="RATIO",
               help="PASS when the relative difference is below this (a ratio).")
 @click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True, metavar="SEED",
-              help="Seeds the weights and the random data (a non-negative integer).")
+              help="Seeds the weights, the random data and the entries sampled (a non-negative integer).")
+@click.option("--entries", type=POSITIVE, default=None, metavar="N",
+              help="Entries checked per W[l] and b[l]: larger arrays are checked at N entries drawn at random "
+                   "(seeded), each costing two forward passes [default: 200].")
+@click.option("--all", "check_all", is_flag=True, help="Check every entry of every W[l], b[l] (slow on large networks) "
+              "[default: a sample of --entries per array].")
 @click.pass_context
 def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str, m: int, l2: float, epsilon: float,
-              threshold: float, seed: int) -> None:
+              threshold: float, seed: int, entries: int | None, check_all: bool) -> None:
     """Check backpropagation against finite differences on random data.
 
-    Prints ||grad - gradapprox|| / (||grad|| + ||gradapprox||) over every W[l], b[l] and PASS or
-    FAIL; the exit status is 1 on FAIL.
+    Prints ||grad - gradapprox|| / (||grad|| + ||gradapprox||) over the entries checked of every
+    W[l], b[l] (a seeded sample of each larger array, or --all), how many it checked, and PASS or
+    FAIL; the exit status is 1 on FAIL. A progress bar shows on a terminal.
     """
-    from .gradcheck import gradient_check
+    from .gradcheck import SAMPLE, gradient_check
     from .network import Network
 
     refuse_unless(ctx, len(dims) > 2, ["activation"], "applies to hidden layers, and --layer-dims with two sizes "
@@ -918,9 +924,12 @@ def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str,
         Y = rng.integers(0, 2, (nL, m)).astype(np.float64)
     else:
         Y = rng.standard_normal((nL, m))
-    diff = gradient_check(net, X, Y, epsilon=epsilon, l2=l2)
+    refuse_unless(ctx, not check_all, ["entries"], "samples entries, and --all checks every one")
+    click.echo(f"layer_dims {dims}, g = {activation}/{output}, loss {net.loss.name}, m = {m}, {net.n_params:,} parameters")
+    diff = gradient_check(net, X, Y, epsilon=epsilon, l2=l2, sample=None if check_all else (entries or SAMPLE),
+                          seed=seed, progress=sys.stderr.isatty())
     ok = diff < threshold
-    click.echo(f"layer_dims {dims}, g = {activation}/{output}, loss {net.loss.name}, m = {m}, {net.n_params} parameters")
+    click.echo(diff.describe())
     click.echo(f"relative difference {diff:.3e} (threshold {threshold:g}): {'PASS' if ok else 'FAIL'}")
     if not ok:
         raise SystemExit(1)

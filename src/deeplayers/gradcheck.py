@@ -1,4 +1,5 @@
-"""Gradient checking: backprop against centered finite differences over every parameter."""
+"""Gradient checking: backprop against centered finite differences, over every parameter of a
+small network and over a seeded random sample of each W[l], b[l] of a large one."""
 
 from __future__ import annotations
 
@@ -6,39 +7,93 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ConfigError
 from .network import Network
 
-__all__ = ["gradient_check"]
+__all__ = ["gradient_check", "GradientCheck", "SAMPLE"]
+
+# entries checked per W[l] or b[l] by default: arrays up to this size are checked whole
+SAMPLE = 200
 
 
-def gradient_check(network: Network, X: Any, Y: Any, epsilon: float = 1e-7, l2: float = 0.0) -> float:
+class GradientCheck(float):
+    """The relative difference (a float, compared and printed as one) and how many parameters it
+    covered: ``checked`` of ``total``, ``per_layer`` as ``{"W1": (checked, size), ...}``."""
+
+    checked: int
+    total: int
+    per_layer: dict[str, tuple[int, int]]
+
+    def __new__(cls, value: float, checked: int, total: int, per_layer: dict[str, tuple[int, int]]) -> GradientCheck:
+        self = super().__new__(cls, value)
+        self.checked, self.total, self.per_layer = checked, total, per_layer
+        return self
+
+    @property
+    def all_checked(self) -> bool:
+        return self.checked == self.total
+
+    def describe(self) -> str:
+        """``"1,200 of 235,146 parameters checked (a random sample of each W[l], b[l])"``."""
+        how = "every one" if self.all_checked else "a seeded random sample of each W[l], b[l]"
+        return f"{self.checked:,} of {self.total:,} parameters checked ({how})"
+
+
+def gradient_check(network: Network, X: Any, Y: Any, epsilon: float = 1e-7, l2: float = 0.0, *,
+                   sample: int | None = SAMPLE, seed: int = 0, progress: bool = False) -> GradientCheck:
     """Relative difference ||grad - gradapprox|| / (||grad|| + ||gradapprox||).
 
-    ``gradapprox`` perturbs each entry of each W[l], b[l] by +-epsilon:
-    (J(theta + eps) - J(theta - eps)) / (2 eps). Use float64; below ~1e-7 means backprop is right.
-    The parameters are restored exactly afterwards.
+    ``gradapprox`` perturbs entries of W[l], b[l] by +-epsilon:
+    (J(theta + eps) - J(theta - eps)) / (2 eps), two forward passes each. Use float64; below
+    ~1e-7 means backprop is right. The parameters are restored exactly afterwards.
+
+    ``sample``: entries checked per array; an array with more is checked at ``sample`` entries
+    drawn at random (``seed``) without replacement, so a 784-256-128-10 network takes seconds,
+    not many minutes, and a mistake in any layer still shows (every layer is sampled). None
+    checks every entry. ``progress`` shows a progress bar. The result is a float that also says
+    how many entries it covered (:class:`GradientCheck`: ``checked``, ``total``, ``per_layer``).
     """
+    if sample is not None and (isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or sample < 1):
+        raise ConfigError(f"sample must be a positive number of entries per W[l], b[l], or None for all, got {sample!r}")
     X = network._as_X(X)
     Y = network._as_Y(Y, X.shape[1])
     network.forward(X)
     grads = network.backward(Y, l2=l2)
-    analytic, numeric = [], []
+    rng = np.random.default_rng(seed)
+    plan = []
     for layer in network.layers:
-        for p, key in ((layer.W, f"dW{layer.l}"), (layer.b, f"db{layer.l}")):
-            approx = np.empty_like(p)
-            flat, out = p.reshape(-1), approx.reshape(-1)  # views: writes go to the live parameter
-            for i in range(flat.size):
+        for p, key in ((layer.W, f"W{layer.l}"), (layer.b, f"b{layer.l}")):
+            idx = np.arange(p.size) if sample is None or p.size <= sample else np.sort(
+                rng.choice(p.size, size=int(sample), replace=False))
+            plan.append((key, p, idx))
+    checked = sum(len(idx) for _, _, idx in plan)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=checked, unit="param", desc="gradient check", leave=False)
+    analytic, numeric = [], []
+    try:
+        for key, p, idx in plan:
+            flat = p.reshape(-1)  # a view: writes go to the live parameter
+            out = np.empty(len(idx), dtype=np.float64)
+            for j, i in enumerate(idx):
                 old = flat[i]
                 flat[i] = old + epsilon
                 J_plus = network.cost(network._forward(X, cache=False), Y, l2)
                 flat[i] = old - epsilon
                 J_minus = network.cost(network._forward(X, cache=False), Y, l2)
                 flat[i] = old
-                out[i] = (J_plus - J_minus) / (2 * epsilon)
-            analytic.append(grads[key].ravel())
+                out[j] = (J_plus - J_minus) / (2 * epsilon)
+                if bar is not None:
+                    bar.update(1)
+            analytic.append(grads[f"d{key}"].reshape(-1)[idx])
             numeric.append(out)
+    finally:
+        if bar is not None:
+            bar.close()
     grad, gradapprox = np.concatenate(analytic), np.concatenate(numeric)
     denom = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
-    if denom == 0:
-        return 0.0
-    return float(np.linalg.norm(grad - gradapprox) / denom)
+    value = 0.0 if denom == 0 else float(np.linalg.norm(grad - gradapprox) / denom)
+    per_layer = {key: (len(idx), p.size) for key, p, idx in plan}
+    return GradientCheck(value, checked, network.n_params, per_layer)
