@@ -181,3 +181,28 @@ def test_notebook_display_is_an_html_table():
     assert sum(int(r[-1].replace(",", "")) for r in table.rows[1:]) == net.n_params == 245_973
     assert "L = 4 layers" in table.caption and "binary_crossentropy" in table.caption
     assert repr(net).startswith("Network(layer_dims=[12288, 20, 7, 5, 1]")  # the text repr stays
+
+
+def test_predict_proba_one_pass_in_float32_end_to_end(monkeypatch):
+    """Issue 13: 10,000 samples in one pass (chunks only past PREDICT_BYTES), float32 throughout."""
+    from deeplayers.layers import Dense
+
+    net = dl.Network([20, 16, 3], output="softmax", seed=0, dtype="float32")
+    X = np.random.default_rng(0).standard_normal((20, 10_000))  # float64 data
+    calls: list[tuple[int, np.dtype]] = []
+    forward = Dense.forward
+    monkeypatch.setattr(Dense, "forward", lambda self, A, **kw: (calls.append((A.shape[1], A.dtype)), forward(self, A, **kw))[1])
+    P = net.predict_proba(X)
+    assert P.dtype == np.float32 and P.shape == (3, 10_000)
+    assert calls == [(10_000, np.dtype(np.float32)), (10_000, np.dtype(np.float32))]  # one pass, no float64 anywhere
+    calls.clear()
+    chunked = net.predict_proba(X, batch_size=4096)
+    assert [m for m, _ in calls] == [4096, 4096, 4096, 4096, 1808, 1808]
+    np.testing.assert_allclose(chunked, P, rtol=1e-5, atol=1e-6)
+    # the float64 reference: float32 inference agrees to float32 precision
+    ref = dl.Network.from_spec({**net.to_spec(), "dtype": "float64"},
+                               {k: v.astype(np.float64) for k, v in net.parameters.items()}).predict_proba(X)
+    np.testing.assert_allclose(P, ref, rtol=1e-4, atol=1e-6)
+    assert (P.argmax(axis=0) == ref.argmax(axis=0)).mean() > 0.999
+    with pytest.raises(dl.ConfigError, match="batch_size must be a positive number of columns or None, got 0"):
+        net.predict_proba(X, batch_size=0)

@@ -26,6 +26,8 @@ __all__ = ["Network", "SPEC_KEYS"]
 
 # what Network.to_spec() describes, in the order it writes it
 SPEC_KEYS = ("layer_dims", "activations", "activation_params", "loss", "dtype", "init", "seed")
+# predict_proba's one-pass limit: the bytes of the largest A[l] (larger inputs go in chunks)
+PREDICT_BYTES = 128 * 2**20
 # the part of the spec that fixes what W[l], b[l] mean (init and seed only say where they started)
 _ARCHITECTURE = ("layer_dims", "activations", "activation_params", "loss", "dtype")
 
@@ -405,10 +407,19 @@ class Network:
         return trace(self, X, Y, show=show)
 
     # -- using the model -------------------------------------------------------------------
-    def predict_proba(self, X: Any, batch_size: int = 8192) -> np.ndarray:
-        """A[L] of shape (n[L], m), computed in chunks of ``batch_size`` columns (no cache kept)."""
+    def predict_proba(self, X: Any, batch_size: int | None = None) -> np.ndarray:
+        """A[L] of shape (n[L], m), in the network's dtype (X is converted to it; a float32
+        network computes in float32 throughout), no cache kept, each g applied in place.
+
+        One pass over all m columns when the largest A[l] fits in ``PREDICT_BYTES`` (128 MB),
+        otherwise chunks of columns that do; ``batch_size`` sets the chunk instead.
+        """
         X = self._as_X(X, finite=True)
         m = X.shape[1]
+        if batch_size is None:
+            batch_size = max(1, PREDICT_BYTES // (max(self.layer_dims[1:]) * self.dtype.itemsize))
+        elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive number of columns or None, got {batch_size!r}")
         if m <= batch_size:
             return self._forward(X, cache=False)
         AL = np.empty((self.layer_dims[-1], m), self.dtype)
