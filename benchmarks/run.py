@@ -43,7 +43,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SHARED = Path(os.environ.get("DEEPLAYERS_SHARED", REPO.parent / "shared")) / "data"
 IMPLS = ["deeplayers", "torch", "sklearn", "numpy", "gemm-floor"]
-CONFIGS = ["mnist", "course", "wide", "tiny", "inference"]
+CONFIGS = ["mnist", "course", "wide", "tiny", "inference", "loaded"]
+# the loaded case's competing load: this many CPU-bound processes beside the worker
+LOAD_PROCESSES = 2
 IMPL_LABEL = {"deeplayers": "deeplayers", "torch": "PyTorch", "sklearn": "scikit-learn",
               "numpy": "NumPy baseline", "gemm-floor": "GEMM floor", "deeplayers-course": "deeplayers.course"}
 # environment variables that slow a current NumPy's OpenBLAS (workplace docs): unset for the workers
@@ -70,6 +72,7 @@ class Case:
     impls: list[str] = field(default_factory=lambda: list(IMPLS))
     iterations: int = 0  # course_fn: num_iterations per L_layer_model call
     data: str = "random"
+    loaded: bool = False  # timed twice: on the quiet machine and beside LOAD_PROCESSES busy processes
 
     @property
     def n_weights(self) -> int:
@@ -104,6 +107,12 @@ def make_cases(configs: list[str], quick: bool) -> list[Case]:
             cases.append(Case("inference", c, "infer", [784, 256, 128, 10], "softmax", "float32", None, 0.1,
                               m=2000 if q else 10000, warmup=1 if q else 3, timed=3 if q else 20,
                               impls=["deeplayers", "torch", "sklearn", "numpy"]))
+        elif c == "loaded":
+            # the mnist epoch with default settings (each library's own thread choice), quiet and
+            # beside two CPU-bound processes: the ratio is what a user of a busy machine feels
+            cases.append(Case("loaded", c, "train", [784, 256, 128, 10], "softmax", "float32", 128, 0.1,
+                              m=4096 if q else 60000, warmup=1, timed=2 if q else 3, impls=["deeplayers", "torch"],
+                              loaded=True))
         else:
             raise SystemExit(f"unknown config {c!r}; choose from {', '.join(CONFIGS)}")
     return cases
@@ -144,7 +153,7 @@ def build_data(case: Case, seed: int = 1234) -> tuple[dict[str, np.ndarray], str
     initial W{l} (n[l], n[l-1]), b{l} (n[l],); Xinf (m, n0) for inference."""
     rng = np.random.default_rng(0)
     dt = np.dtype(case.dtype)
-    if case.config in ("mnist", "inference"):
+    if case.config in ("mnist", "inference", "loaded"):
         X, y, source = _mnist("test" if case.kind == "infer" else "train", case.m, rng)
     elif case.config == "course":
         X, y, source = _cat(rng)
@@ -219,6 +228,74 @@ def run_worker(spec: dict, tmp: Path, timeout: float) -> dict:
         with np.load(spec["params_out"]) as f:
             res["_arrays"] = {k: f[k] for k in f.files}
     return res
+
+
+class CompetingLoad:
+    """``n`` CPU-bound processes (``while True: pass``), each ending by itself after ``limit``
+    seconds should the harness die; stopped (killed and reaped) on leaving the ``with`` block."""
+
+    def __init__(self, n: int, limit: float) -> None:
+        self.n, self.limit = n, limit
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self) -> CompetingLoad:
+        code = f"import time\nend = time.monotonic() + {self.limit:.0f}\nwhile time.monotonic() < end: pass"
+        self.procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(self.n)]
+        time.sleep(0.5)  # let them reach the scheduler's run queue
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.wait()
+        self.procs = []
+
+
+def run_loaded(case: Case, impls: list[str], data_path: Path, tmp: Path, args: argparse.Namespace) -> dict[str, dict]:
+    """The loaded case: each implementation's epoch with its default settings (no --threads), on
+    the quiet machine and beside LOAD_PROCESSES CPU-bound processes, interleaved (all quiet runs,
+    then all loaded ones, the order rotated each repeat). The loaded result is kept (the smallest
+    median over the repeats), with ``quiet_times`` and ``load_ratio`` = loaded / quiet median."""
+    first = case.warmup
+    results: dict[str, dict] = {}
+    quiet: dict[str, float] = {}
+    for rep in range(args.repeats):
+        order = impls[rep % len(impls):] + impls[:rep % len(impls)] if impls else []
+        for phase in ("quiet", "loaded"):
+            load = CompetingLoad(LOAD_PROCESSES, args.timeout * len(order)) if phase == "loaded" else None
+            if load is not None:
+                load.__enter__()
+            try:
+                for impl in order:
+                    spec = {**{k: v for k, v in asdict(case).items() if k not in ("impls", "loaded")},
+                            "kind": "train", "case": f"{case.name}-{phase}", "impl": impl, "data": str(data_path),
+                            "seed": 1234, "epochs": case.warmup + case.timed, "repeats": case.timed,
+                            "threads": None, "clock": "wall"}
+                    print(f"{case.name + ' ' + phase:>16} {impl:<11}", end=" ", flush=True, file=sys.stderr)
+                    res = run_worker(spec, tmp, args.timeout)
+                    if "error" in res:
+                        print(f"FAILED: {res['error']}", file=sys.stderr)
+                        results.setdefault(impl, res)
+                        continue
+                    med = float(np.median(res["epoch_times"][first:]))
+                    print(f"{med:.4g} s/epoch", file=sys.stderr)
+                    if phase == "quiet":
+                        quiet[impl] = min(med, quiet.get(impl, np.inf))
+                        continue
+                    prev = results.get(impl)
+                    medians = ([] if prev is None or "error" in prev else prev["repeat_medians"]) + [med]
+                    if prev is None or "error" in prev or med < float(np.median(prev["epoch_times"][first:])):
+                        results[impl] = res
+                    results[impl]["repeat_medians"] = medians
+            finally:
+                if load is not None:
+                    load.__exit__(None, None, None)
+    for impl, res in results.items():
+        if "error" not in res and impl in quiet:
+            res["quiet_seconds"] = quiet[impl]
+            res["load_ratio"] = float(np.median(res["epoch_times"][first:])) / quiet[impl]
+    return results
 
 
 def available(impl: str) -> str | None:
@@ -296,6 +373,8 @@ def analyse(case: Case, results: dict[str, dict], peak: dict[str, float]) -> lis
         if r.get("alloc"):
             row["alloc"] = r["alloc"]
         row["blas"] = r.get("blas")
+        if r.get("load_ratio") is not None:
+            row["quiet_seconds"], row["load_ratio"] = r["quiet_seconds"], r["load_ratio"]
         rows.append(row)
     return rows
 
@@ -352,6 +431,10 @@ def targets(rows: list[dict]) -> list[dict]:
     alloc = (by.get(("mnist", "deeplayers")) or {}).get("alloc")
     add("mnist: bytes allocated and freed per mini-batch", alloc and alloc["transient_bytes_median"], 4096, "<=",
         "{:,.0f}")
+    dl_load, torch_load = get("loaded", "deeplayers", "load_ratio"), get("loaded", "torch", "load_ratio")
+    add("loaded: deeplayers' epoch beside 2 CPU-bound processes / quiet", dl_load, 2.0, "<=")
+    add("loaded: deeplayers' ratio / PyTorch's ratio", dl_load / torch_load if dl_load and torch_load else None,
+        1.0, "<=")
     r = by.get(("mnist", "deeplayers"))
     if r is not None:
         data_params = r.get("data_bytes")
@@ -424,6 +507,19 @@ def render_markdown(meta: dict, case_rows: list[tuple[Case, list[dict], dict]], 
         verdict = "agree" if agree["agree"] else "DISAGREE"
         lines.append(f"- {case.name}: {_f(agree['max_rel_diff'], '{:.2e}')} (tolerance {agree['tolerance']:.0e}): "
                      f"{verdict}; parameters {_f(agree.get('max_param_rel_diff'), '{:.1e}')}")
+    loaded = [(case, rows) for case, rows, _ in case_rows if case.loaded]
+    for case, rows in loaded:
+        lines += ["", f"## A loaded machine ({case.name})", "",
+                  f"The mnist epoch ({case.dtype}, m={case.m:,}, B={case.batch_size}) with each library's default "
+                  f"settings (no thread option), on the quiet machine and beside {LOAD_PROCESSES} CPU-bound "
+                  "processes (`while True: pass`), run one after the other in the same run:", "",
+                  "| implementation | quiet s/epoch | loaded s/epoch | loaded / quiet |", "| --- | ---: | ---: | ---: |"]
+        for r in rows:
+            if "error" in r:
+                lines.append(f"| {IMPL_LABEL.get(r['impl'], r['impl'])} | skipped: {r['error'][:120]} | | |")
+                continue
+            lines.append(f"| {IMPL_LABEL.get(r['impl'], r['impl'])} | {_f(r.get('quiet_seconds'), '{:.4g}')} | "
+                         f"{_f(r['seconds'], '{:.4g}')} | {_f(r.get('load_ratio'), '{:.2f}')} |")
     lines += ["", "## Targets (issue 4)", "", "| target | measured | required | met |", "| --- | ---: | ---: | :---: |"]
     for t in tgts:
         met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
@@ -549,6 +645,10 @@ def main(argv: list[str] | None = None) -> int:
             results: dict[str, dict] = {}
             impls = [i for i in case.impls if i in wanted and i not in skipped]
             first_timed = case.warmup if case.kind == "train" else 0
+            if case.loaded:
+                case_rows.append((case, run_loaded(case, impls, data_path, tmp, args)))
+                data_path.unlink()
+                continue
             for rep in range(args.repeats):
                 # rotate the order each repeat, so a change in the machine's load hits every implementation
                 for impl in impls[rep % len(impls):] + impls[:rep % len(impls)] if impls else []:

@@ -36,3 +36,26 @@ def test_quick_tiny_benchmark_agrees(tmp_path: Path) -> None:
     assert case["agreement"]["agree"], case["agreement"]
     # deeplayers followed the harness's batch order through the public fit(shuffle=True, seed) API
     assert rows["deeplayers"]["mode"].startswith("one fit(epochs=E")
+
+
+def test_loaded_case_is_planned_and_its_load_is_reaped() -> None:
+    """The loaded-machine case (issue 13): the mnist epoch for deeplayers and PyTorch with default
+    settings; the competing processes really run while inside the block and are gone after it."""
+    import os
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import run
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    (case,) = run.make_cases(["loaded"], quick=True)
+    assert case.loaded and case.impls == ["deeplayers", "torch"] and case.layer_dims == [784, 256, 128, 10]
+    with run.CompetingLoad(2, limit=30) as load:
+        pids = [p.pid for p in load.procs]
+        assert len(pids) == 2 and all(p.poll() is None for p in load.procs)  # running
+    for pid in pids:  # killed and reaped: no such process any more
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        raise AssertionError(f"competing process {pid} still exists")
