@@ -68,11 +68,40 @@ def test_automatic_threads_small_products_one_thread_large_ones_the_free_cores(m
     cores = th.available_cores()
     monkeypatch.setattr(th, "_others_running", lambda: 0)
     assert th.free_cores() == cores
-    assert th.resolve_threads(None, th.SMALL_GEMM) == min(cores, th._startup_threads or cores)
+    assert th.resolve_threads(None, th.SMALL_GEMM, cap=cores) == cores
+    assert th.resolve_threads(None, th.SMALL_GEMM, cap=1) == 1  # never above BLAS's own setting
     monkeypatch.setattr(th, "_others_running", lambda: cores + 3)  # a loaded machine
     assert th.free_cores() == 1 and th.resolve_threads(None, 1 << 30) == 1
     assert th.resolve_threads(-1, 1) == cores and th.resolve_threads(-cores - 5, 1) == 1
     assert th.resolve_threads(3, 1) == 3
+
+
+def test_automatic_count_follows_the_load_at_most_once_a_second(monkeypatch) -> None:
+    cores = th.available_cores()
+    before = _blas_now()
+    if cores < 2 or before < 2:
+        pytest.skip("needs two cores and BLAS allowed two threads")
+    others = [0]
+    monkeypatch.setattr(th, "_others_running", lambda: others[0])
+    monkeypatch.setattr(th, "_free_cache", None)  # no look at the real machine shared
+    clock = _Clock(0.0)
+    bt = th.BlasThreads(None, 1 << 30, clock=clock).apply()
+    try:
+        assert _blas_now() == min(cores, before)  # a quiet machine: the free cores
+        others[0] = cores + 3  # then a competing load starts
+        clock.t += 0.5
+        bt.refresh()
+        assert _blas_now() == min(cores, before)  # not looked at again within the second
+        clock.t += 0.6
+        bt.refresh()
+        assert _blas_now() == 1 and bt.count == 1
+        others[0] = 0
+        clock.t += 1.0
+        bt.refresh()
+        assert _blas_now() == min(cores, before)  # and back when it stops
+    finally:
+        bt.restore()
+    assert _blas_now() == before
 
 
 def test_estimator_n_jobs_checked_and_applied() -> None:

@@ -10,11 +10,12 @@ command line's ``--threads``, search's workers). The values follow scikit-learn'
 The automatic choice: one thread when the largest matrix product of a batch is small (below
 :data:`SMALL_GEMM` multiply-adds, threads cost more in synchronisation than they save); otherwise
 the cores nobody else is using right now (the cores this process may run on, less the other
-runnable threads the kernel counts in ``/proc/loadavg`` less this process's own, or the 1-minute load average elsewhere),
-at least 1, and never more than BLAS's own setting at start-up (``OPENBLAS_NUM_THREADS``,
-``OMP_NUM_THREADS``). OpenBLAS threads busy-wait for each other: beside two CPU-bound processes on
-2 cores, 2 threads were several times slower than 1, so the free cores are the safe default. The
-automatic count is looked at again at each epoch, so a run adapts when other programs start or stop.
+runnable threads the kernel counts in ``/proc/loadavg`` less this process's own; the 1-minute load
+average elsewhere), at least 1, and never more than BLAS's setting when the run starts
+(``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``, or a caller's ``threadpool_limits``). OpenBLAS
+threads busy-wait for each other: beside two CPU-bound processes on 2 cores, 2 threads were several
+times slower than 1, so the free cores are the safe default. The automatic count is looked at again
+at epoch ends, at most once a second, so a long run adapts when other programs start or stop.
 
 The thread pools are found once (a :class:`threadpoolctl.ThreadpoolController`), not once per
 call; only when Python has imported modules since, which may have loaded another BLAS, are they
@@ -38,13 +39,13 @@ __all__ = ["SMALL_GEMM", "available_cores", "free_cores", "check_threads", "reso
 SMALL_GEMM = 1 << 20
 
 _controller: Any = None  # the process's ThreadpoolController, made on first use
-_startup_threads: int | None = None  # BLAS's own thread count when deeplayers first looked
 _modules_seen = 0  # len(sys.modules) when the controller was made
+_free_cache: tuple[float, int] | None = None  # (when, free cores): runs started within a second share a look
 
 
 def _get_controller() -> Any:
     """The process's ThreadpoolController (None without threadpoolctl), created once."""
-    global _controller, _startup_threads, _modules_seen
+    global _controller, _modules_seen
     if _controller is None or len(sys.modules) != _modules_seen:
         # made again only when Python imported something since (which may have loaded another
         # BLAS, e.g. SciPy's or PyTorch's): a cheap test, so fits reuse one controller
@@ -54,9 +55,6 @@ def _get_controller() -> Any:
             return None
         _modules_seen = len(sys.modules)
         _controller = ThreadpoolController()
-        counts = [p.num_threads for p in _controller.select(user_api="blas").lib_controllers]
-        if _startup_threads is None and counts:
-            _startup_threads = max(counts)
     return _controller
 
 
@@ -130,18 +128,28 @@ def check_threads(threads: Any, name: str = "threads") -> int | None:
     return threads
 
 
-def resolve_threads(threads: int | None, work: int, name: str = "threads") -> int:
+def resolve_threads(threads: int | None, work: int, name: str = "threads", cap: int | None = None,
+                    fresh: bool = True) -> int:
     """The BLAS thread count for ``threads`` (see :func:`check_threads`) when a batch's largest
-    matrix product is ``work`` multiply-adds."""
+    matrix product is ``work`` multiply-adds; the automatic count never exceeds ``cap`` (default:
+    BLAS's setting now, which ``OPENBLAS_NUM_THREADS`` or a caller's ``threadpool_limits`` set).
+    ``fresh=False`` may reuse a look at the free cores taken less than a second ago (many short
+    calls, e.g. predictions, then cost no sampling each)."""
     threads = check_threads(threads, name)
     cores = available_cores()
     if threads is not None:
         return threads if threads > 0 else max(1, cores + 1 + threads)
     if work < SMALL_GEMM:
         return 1
-    _get_controller()
-    n = free_cores()
-    return min(n, _startup_threads) if _startup_threads else n
+    global _free_cache
+    cap = blas_threads() if cap is None else cap
+    now = time.monotonic()
+    if not fresh and _free_cache is not None and now - _free_cache[0] < 1.0:
+        n = _free_cache[1]
+    else:
+        n = free_cores()
+        _free_cache = (now, n)
+    return min(n, cap) if cap else n
 
 
 def blas_threads() -> int | None:
@@ -157,13 +165,15 @@ class BlasThreads:
     """Sets BLAS's thread count for a run, adapts the automatic count at each :meth:`refresh`
     and puts the previous setting back on :meth:`restore` (or leaving a ``with`` block)."""
 
-    def __init__(self, threads: int | None, work: int, name: str = "threads") -> None:
+    def __init__(self, threads: int | None, work: int, name: str = "threads", *,
+                 clock: Any = time.monotonic) -> None:
         self.auto = check_threads(threads, name) is None and work >= SMALL_GEMM
-        self.threads, self.work, self.name = threads, work, name
-        self.count = resolve_threads(threads, work, name)
+        self.threads, self.work, self.name, self.clock = threads, work, name, clock
+        self.cap = blas_threads() if self.auto else None  # the setting before ours: the automatic count's ceiling
+        self.count = resolve_threads(threads, work, name, self.cap, fresh=False)
         self._limiter: Any = None
         self._now: int | None = None
-        self._looked = time.monotonic()
+        self._looked = clock()
 
     def apply(self) -> BlasThreads:
         ctl = _get_controller()
@@ -176,11 +186,11 @@ class BlasThreads:
         """Look at the free cores again (automatic count only; at most once a second)."""
         if not self.auto or self._limiter is None:
             return
-        now = time.monotonic()
+        now = self.clock()
         if now - self._looked < 1.0:
             return
         self._looked = now
-        count = resolve_threads(None, self.work)
+        count = resolve_threads(None, self.work, cap=self.cap)
         if count != self._now:
             _get_controller().limit(limits=count, user_api="blas")  # the first limiter keeps the original
             self.count = self._now = count
