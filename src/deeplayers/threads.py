@@ -152,12 +152,16 @@ def resolve_threads(threads: int | None, work: int, name: str = "threads", cap: 
     return min(n, cap) if cap else n
 
 
+def _blas_libs() -> list[Any]:
+    """The BLAS libraries' controllers (threadpoolctl LibController: ``num_threads``,
+    ``set_num_threads``), from the process's one ThreadpoolController."""
+    ctl = _get_controller()
+    return [] if ctl is None else [lib for lib in ctl.lib_controllers if lib.user_api == "blas"]
+
+
 def blas_threads() -> int | None:
     """BLAS's thread count now (the largest over the BLAS libraries loaded), None when unknown."""
-    ctl = _get_controller()
-    if ctl is None:
-        return None
-    counts = [p.num_threads for p in ctl.select(user_api="blas").lib_controllers]
+    counts = [lib.num_threads for lib in _blas_libs()]
     return max(counts) if counts else None
 
 
@@ -171,20 +175,26 @@ class BlasThreads:
         self.threads, self.work, self.name, self.clock = threads, work, name, clock
         self.cap = blas_threads() if self.auto else None  # the setting before ours: the automatic count's ceiling
         self.count = resolve_threads(threads, work, name, self.cap, fresh=False)
-        self._limiter: Any = None
+        self._original: list[tuple[Any, int]] | None = None
         self._now: int | None = None
         self._looked = clock()
 
     def apply(self) -> BlasThreads:
-        ctl = _get_controller()
-        if ctl is not None:
-            self._limiter = ctl.limit(limits=self.count, user_api="blas")
-            self._now = self.count
+        # each library's own get/set calls (a microsecond each), not threadpoolctl's limit(), which
+        # gathers every library's full description first (tens of microseconds: a small fit's cost)
+        self._original = [(lib, lib.num_threads) for lib in _blas_libs()]
+        self._set(self.count)
         return self
+
+    def _set(self, count: int) -> None:
+        for lib, _ in self._original:
+            if lib.num_threads != count:
+                lib.set_num_threads(count)
+        self._now = count
 
     def refresh(self) -> None:
         """Look at the free cores again (automatic count only; at most once a second)."""
-        if not self.auto or self._limiter is None:
+        if not self.auto or self._original is None:
             return
         now = self.clock()
         if now - self._looked < 1.0:
@@ -192,13 +202,16 @@ class BlasThreads:
         self._looked = now
         count = resolve_threads(None, self.work, cap=self.cap)
         if count != self._now:
-            _get_controller().limit(limits=count, user_api="blas")  # the first limiter keeps the original
-            self.count = self._now = count
+            self._set(count)
+            self.count = count
 
     def restore(self) -> None:
-        if self._limiter is not None:
-            self._limiter.restore_original_limits()
-            self._limiter = None
+        """Each library back to its count before :meth:`apply`."""
+        if self._original is not None:
+            for lib, n in self._original:
+                if lib.num_threads != n:
+                    lib.set_num_threads(n)
+            self._original = None
 
     def __enter__(self) -> BlasThreads:
         return self.apply()
