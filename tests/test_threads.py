@@ -159,6 +159,16 @@ def test_search_workers_times_threads_within_the_cores() -> None:
     assert th.BlasThreads.__module__ == "deeplayers.threads"
 
 
+def test_search_on_a_local_dask_cluster_shares_the_cores_too() -> None:
+    pytest.importorskip("distributed")
+    X, Y = _data(m=200)
+    res = dl.search(X, Y, {"hidden": [[4], [6]], "learning_rate": [0.1]}, strategy="grid", epochs=2, n_jobs=2,
+                    scheduler="local", storage=None, seed=0)
+    threads = [r["threads"] for r in res.records]
+    assert len(threads) == 2 and all(isinstance(t, int) and 1 <= t and 2 * t <= max(2, th.available_cores())
+                                     for t in threads)
+
+
 def test_threadpool_controller_made_once(monkeypatch) -> None:
     import threadpoolctl
 
