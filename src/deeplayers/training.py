@@ -275,7 +275,8 @@ class _Progress(Callback):
         self.refreshes += 1
         done = batch + 1
         if self.bar is not None:
-            self.bar.n = loop.epoch + done / n_batches  # tqdm shows the fraction: 2.37/10
+            n = round(loop.epoch + done / n_batches, 2)  # tqdm shows the fraction: 2.37/10
+            self.bar.n = int(n) if n.is_integer() else n
             self.bar.refresh()
         else:
             print(f"{loop.history.unit} {loop.epoch + 1}/{loop.n_epochs}: batch {done}/{n_batches}",
@@ -286,7 +287,8 @@ class _Progress(Callback):
         self.last = self.clock()
         if self.bar is not None:
             self.bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
-            self.bar.update(epoch + 1 - self.bar.n)  # whole epochs again after fractions within one
+            self.bar.n = epoch  # whole epochs again after fractions within one
+            self.bar.update(1)
         elif (epoch + 1) % self.every == 0 or epoch + 1 == loop.n_epochs or loop.stop:
             parts = "  ".join(f"{k} {v:.6g}" for k, v in shown.items())
             print(f"{loop.history.unit} {epoch + 1}/{loop.n_epochs}  {parts}  ({logs['time']:.1f}s)",
