@@ -261,10 +261,14 @@ class _Progress(Callback):
         from .notebook import in_notebook, progress_bar_class
 
         want = self.want_bar if self.want_bar is not None else (sys.stderr.isatty() or in_notebook())
-        if want:  # a notebook: tqdm's notebook bar
-            tqdm = progress_bar_class() if self.file is None else __import__("tqdm").tqdm
-            self.bar = tqdm(total=total, initial=loop.start_epoch, unit=loop.history.unit, leave=True,
-                            file=self.file)
+        if want:
+            bar = dict(total=total, initial=loop.start_epoch, unit=loop.history.unit, leave=True)
+            if self.file is None:  # tqdm's notebook bar in a notebook, its text bar on a terminal
+                self.bar = progress_bar_class()(**bar)
+            else:
+                from tqdm import tqdm
+
+                self.bar = tqdm(file=self.file, **bar)
         self.last = self.clock()
 
     def on_batch_end(self, loop: _Loop, batch: int, n_batches: int) -> None:
@@ -607,7 +611,8 @@ def fit(
     def update(layer: Any, dA_prev: Any) -> None:
         opt.update(layer, folded)
 
-    batch_cbs = [cb for cb in cbs if type(cb).on_batch_end is not Callback.on_batch_end]
+    # callbacks are duck-typed (notebook.LivePlot has only the epoch hooks): call those that define this one
+    batch_cbs = [cb for cb in cbs if getattr(type(cb), "on_batch_end", Callback.on_batch_end) is not Callback.on_batch_end]
     # multiply-adds of the largest product per batch (a given batch order: its size is not known yet)
     work = max(layer.n * layer.n_prev for layer in layers) * (batches.m if batches.full or batches.B is None
                                                                else batches.B)
