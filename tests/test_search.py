@@ -357,3 +357,21 @@ def test_cli_search_command(tmp_path):
     bad = CliRunner().invoke(search_cli, ["iris", "--space", '{"lr": [0.1]}', "--out", str(tmp_path / "y")])
     assert bad.exit_code == 2 and "unknown option(s) ['lr']" in bad.output
     assert math.isfinite(model.network.parameters["W1"].sum())
+
+
+def test_deeplayers_search_is_the_module_and_calling_it_searches():
+    import importlib
+    import types
+
+    import deeplayers.search as module
+
+    assert isinstance(module, types.ModuleType) and module is importlib.import_module("deeplayers.search")
+    assert dl.search is module and module.SearchResult.__module__ == "deeplayers.search.results"
+    for part in ("space", "trials", "storage", "executors", "results"):
+        assert isinstance(importlib.import_module(f"deeplayers.search.{part}"), types.ModuleType)
+    X = np.random.default_rng(0).normal(size=(2, 40))
+    Y = (X[:1] + X[1:] > 0).astype(float)
+    space = {"learning_rate": [0.05], "hidden": [[4]], "optimizer": "adam"}
+    by_call = dl.search(X, Y, space, epochs=3, storage=None, seed=1)
+    by_function = module.search(X, Y, space, epochs=3, storage=None, seed=1)
+    assert by_call.trials[0]["val_cost"] == by_function.trials[0]["val_cost"]

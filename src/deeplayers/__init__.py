@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from . import datasets
+from . import (
+    datasets,
+    search,  # the module deeplayers.search; calling it, deeplayers.search(X, Y, space), runs search.search
+)
 from ._version import __version__
 from .activations import ACTIVATIONS, get_activation
 from .errors import (
@@ -24,7 +27,6 @@ from .network import Network
 from .onnx_export import export_onnx
 from .optimizers import OPTIMIZERS, Adam, GradientDescent, Momentum, RMSprop, get_optimizer
 from .preprocessing import Preprocessing
-from .search import search  # deeplayers.search(...); the module stays importable as deeplayers.search
 from .training import Callback, EarlyStopping, History
 
 __all__ = [

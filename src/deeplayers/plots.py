@@ -51,6 +51,44 @@ def _save(fig: Figure, path: str | os.PathLike | None) -> Figure:
     return fig
 
 
+def _whole_number_x(ax: Any, start: int, n: int) -> None:
+    """An x axis of n whole-number steps from ``start`` (epochs or iterations as the console counts
+    them): ticks in steps of 1, 2, 5 or 10 and no tick before the first one."""
+    from matplotlib.ticker import FixedLocator, MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]) if n > 1 else FixedLocator([start]))
+    pad = 0.5 if n == 1 else min(0.5, 0.05 * (n - 1))
+    ax.set_xlim(start - pad, start + n - 1 + (0.5 if n == 1 else 0.05 * (n - 1)))
+
+
+def _plain_log_axis(ax: Any, lo: float, hi: float) -> None:
+    """A log-scale y axis from lo to hi whose ticks read as plain numbers (0.3, 1, 3), not 3x10^0:
+    the densest of 1-2-3-5, 1-2-5, 1-3 or 1 per decade that gives at most 8 ticks, written with %g."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_yscale("log")
+    lo, hi = lo / 1.15, hi * 1.15  # a little air above and below the curves
+    ax.set_ylim(lo, hi)
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    ticks: list[float] = []
+    for mantissas in ((1, 2, 3, 5), (1, 2, 5), (1, 3), (1,)):
+        ticks = [float(f"{m}e{d}") for d in decades for m in mantissas if lo <= m * 10.0 ** d <= hi]
+        if len(ticks) <= 8:
+            break
+    if len(ticks) > 8:  # many decades: every other power of ten, and so on
+        ticks = ticks[::math.ceil(len(ticks) / 8)]
+    if len(ticks) < 3:  # less than a decade: every digit, or plain steps when even that is too coarse
+        ticks = [float(f"{m}e{d}") for d in decades for m in range(1, 10) if lo <= m * 10.0 ** d <= hi]
+        if len(ticks) < 2:
+            from matplotlib.ticker import MaxNLocator
+
+            ticks = [float(f"{v:.3g}") for v in MaxNLocator(4).tick_values(lo, hi) if lo <= v <= hi]
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_locator(LogLocator(subs=tuple(range(2, 10))))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 # -- text that stays on the canvas ---------------------------------------------------------------
 _ELLIPSIS = "…"
 
@@ -258,8 +296,6 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
     if learning_rate is None and lrs and np.allclose(lrs, lrs[0]):
         learning_rate = float(lrs[0])
 
-    from matplotlib.ticker import FixedLocator, MaxNLocator
-
     fig = _new_figure(6.4, 4.8)
     ax = fig.add_subplot()
     n = max(len(cost_arr), len(val))
@@ -272,9 +308,7 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
     if best is not None and 0 <= best < len(cost_arr):
         ax.axvline(start + best, color="0.4", ls="--", lw=1, label=f"best {unit} ({start + best})")
     # whole epochs / iterations only, and no tick before the first one
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]) if n > 1 else FixedLocator([start]))
-    pad = 0.5 if n == 1 else min(0.5, 0.05 * (n - 1))
-    ax.set_xlim(start - pad, start + n - 1 + (0.5 if n == 1 else 0.05 * (n - 1)))
+    _whole_number_x(ax, start, n)
     ax.set_ylabel("cost")
     plural = "epochs" if unit == "epoch" else "iterations"
     if every == 100:
