@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from . import course
+from . import course_functions as course
 from .activations import get_activation
 from .errors import ConfigError
 from .losses import BinaryCrossEntropy
