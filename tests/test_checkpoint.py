@@ -21,7 +21,7 @@ def _net():
     return dl.Network([6, 12, 8, 3], output="softmax", seed=7)
 
 
-OPTIONS = dict(optimizer="adam", learning_rate=0.01, batch_size=32, dropout=[0.8, 0.9], l2=0.01,
+OPTIONS = dict(optimizer="adam", learning_rate=0.01, batch_size=32, keep_prob=[0.8, 0.9], l2=0.01,
                validation_split=0.2, lr_schedule="exponential", early_stopping=EarlyStopping(patience=50))
 
 

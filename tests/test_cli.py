@@ -19,7 +19,7 @@ from deeplayers.cli import cli, main
 
 COMMANDS = {
     "train": ["--labels", "--layers", "--activation", "--output", "--optimizer", "--lr", "--epochs", "--iterations",
-              "--batch-size", "--l2", "--dropout", "--val-split", "--early-stopping", "--seed", "--dtype", "--scale",
+              "--batch-size", "--l2", "--keep-prob", "--val-split", "--early-stopping", "--seed", "--dtype", "--scale",
               "--out", "--plot", "--checkpoint", "--checkpoint-every", "--resume", "--limit", "--split"],
     "predict": ["--out", "--proba"],
     "evaluate": ["--json", "--split"],
@@ -139,7 +139,7 @@ def test_user_errors_print_one_line_and_exit_2(case: str, expected: str, iris_mo
         "bad layers": ["train", "iris", "--layers", "20,x"],
         "unknown option": ["train", "iris", "--bogus"],
         "bad val split": ["train", "iris", "--val-split", "1.5"],
-        "bad dropout": ["train", "iris", "--dropout", "1.5"],
+        "bad dropout": ["train", "iris", "--keep-prob", "1.5"],
         "non-numeric csv cell": ["train", _bad_csv(tmp_path)],
         "labels do not fit the output": ["train", "iris", "--output", "sigmoid"],
         "shape mismatch at predict": ["predict", iris_model, "digits", "--out", tmp_path / "p.csv"],

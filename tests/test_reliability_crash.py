@@ -42,7 +42,7 @@ def problem():
 def network():
     return dl.Network([8, 24, 16, 3], output="softmax", seed=3)
 
-OPTIONS = dict(optimizer="adam", learning_rate=0.01, batch_size=16, dropout=[0.9, 0.8], l2=0.001,
+OPTIONS = dict(optimizer="adam", learning_rate=0.01, batch_size=16, keep_prob=[0.9, 0.8], l2=0.001,
                lr_schedule="exponential", seed=11)
 EPOCHS = 80
 """

@@ -77,7 +77,7 @@ def test_pipeline():
 
 
 def test_clone_keeps_parameters_drops_fit():
-    clf = DNNClassifier(hidden_layer_sizes=(8, 4), activation=("tanh", "relu"), dropout=0.9, random_state=3)
+    clf = DNNClassifier(hidden_layer_sizes=(8, 4), activation=("tanh", "relu"), keep_prob=0.9, random_state=3)
     clf.fit(*_iris())
     twin = clone(clf)
     assert twin.get_params() == clf.get_params()

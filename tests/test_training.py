@@ -160,13 +160,13 @@ def test_dropout_is_inverted_and_only_in_training(data):
     np.testing.assert_allclose(A1[kept], np.maximum(Z1, 0)[kept] / keep, rtol=1e-12)  # scaled by 1/keep_prob
     net[1].keep_prob = 1.0
     np.testing.assert_array_equal(net.predict_proba(X), P)  # inference never drops
-    h1 = dl.Network([5, 50, 50, 1], seed=3).fit(X, Y, epochs=3, dropout=1.0)
+    h1 = dl.Network([5, 50, 50, 1], seed=3).fit(X, Y, epochs=3, keep_prob=1.0)
     h2 = dl.Network([5, 50, 50, 1], seed=3).fit(X, Y, epochs=3)
     assert h1.cost == h2.cost
-    h3 = dl.Network([5, 50, 50, 1], seed=3).fit(X, Y, epochs=3, dropout=[0.5, 0.9])
+    h3 = dl.Network([5, 50, 50, 1], seed=3).fit(X, Y, epochs=3, keep_prob=[0.5, 0.9])
     assert h3.cost[0] != h2.cost[0]
     with pytest.raises(dl.ConfigError, match="one keep probability per hidden layer"):
-        dl.Network([5, 50, 50, 1]).fit(X, Y, epochs=1, dropout=[0.5])
+        dl.Network([5, 50, 50, 1]).fit(X, Y, epochs=1, keep_prob=[0.5])
 
 
 def test_dropout_gradient_matches_finite_differences_with_a_fixed_mask(data):

@@ -182,6 +182,22 @@ def refuse_unless(ctx: click.Context, condition: bool, names: Sequence[str], why
             raise click.UsageError(f"{_option_name(opt)} {why}", ctx)
 
 
+def _dropout_hint(exc: click.UsageError, argv: Sequence[str]) -> str:
+    """``--dropout`` is no option: elsewhere a dropout is the DROP rate, and here it was the keep
+    probability; say so, with the value converted, instead of click's bare 'No such option'."""
+    if not (isinstance(exc, click.NoSuchOption) and exc.option_name == "--dropout" and exc.ctx is not None
+            and any(p.name == "keep_prob" for p in exc.ctx.command.params)):
+        return ""
+    given = next((a.split("=", 1)[1] if "=" in a else (argv[i + 1] if i + 1 < len(argv) else "")
+                  for i, a in enumerate(argv) if a == "--dropout" or a.startswith("--dropout=")), "")
+    try:
+        keep = f"{1 - float(given):g}"
+    except ValueError:
+        keep = "KEEP"
+    return (f"--dropout is not an option: give --keep-prob, the probability of KEEPING a hidden unit "
+            f"(--keep-prob = 1 - the drop rate; --dropout {given} would be --keep-prob {keep})")
+
+
 def _option_name(param: click.Parameter) -> str:
     """The option's first long name (``--epochs`` of ``--epochs/--iterations``, ``--quiet`` of ``-q/--quiet``)."""
     return next((o for o in param.opts if o.startswith("--")), param.opts[0] if param.opts else param.name or "?")
@@ -567,10 +583,10 @@ def _limit_option() -> Any:
               help="Mini-batch size in samples, or 'full' for full-batch training (the course).")
 @click.option("--l2", type=NON_NEGATIVE_FLOAT, default=DEFAULTS["l2"], show_default=True, metavar="LAMBDA",
               help="L2 regularization lambda (adds lambda/(2m) sum ||W[l]||^2 to the cost; 0: none).")
-@click.option("--dropout", type=FloatRange("a KEEP probability in (0, 1]", min=0, max=1, min_open=True), default=None,
-              metavar="KEEP",
-              help="Dropout KEEP probability of the hidden layers, in (0, 1] (e.g. 0.8 keeps 80%) [default: no "
-                   "dropout].")
+@click.option("--keep-prob", type=FloatRange("a KEEP probability in (0, 1]", min=0, max=1, min_open=True),
+              default=None, metavar="KEEP",
+              help="Inverted dropout's KEEP probability for the hidden layers, in (0, 1] (e.g. 0.8 keeps 80%, "
+                   "drops 20%) [default: no dropout].")
 @click.option("--lr-schedule", type=click.Choice(list(SCHEDULES)), default=DEFAULTS["lr_schedule"], show_default=True,
               help="Learning-rate schedule per epoch (cosine: anneal from --lr towards 0 over --epochs; constant: "
                    "keep --lr).")
@@ -614,7 +630,7 @@ def _limit_option() -> Any:
 @click.pass_context
 def train(ctx: click.Context, data: str, labels: str | None, split: str | None, limit: int | None, layers: list[int],
           activation: str, output: str, init: str, optimizer: str, lr: float | None, epochs: int,
-          batch_size: int | None, l2: float, dropout: float | None, lr_schedule: str, val_split: float,
+          batch_size: int | None, l2: float, keep_prob: float | None, lr_schedule: str, val_split: float,
           early_stopping: bool, patience: int, seed: int, dtype: str, scale: str, out: str, plot_path: str | None,
           no_plot: bool, checkpoint: str | None, checkpoint_every: int, resume: str | None, threads: int | None,
           quiet: bool, verbose: bool, trace: bool) -> None:
@@ -637,7 +653,7 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
 
     # every option is checked before anything is read or printed
     check_data_options(data, labels, split)
-    refuse_unless(ctx, bool(layers), ["activation", "dropout"], "applies to hidden layers, and --layers '' has none")
+    refuse_unless(ctx, bool(layers), ["activation", "keep_prob"], "applies to hidden layers, and --layers '' has none")
     refuse_unless(ctx, early_stopping, ["patience"], "applies only with --early-stopping")
     refuse_unless(ctx, checkpoint is not None, ["checkpoint_every"], "applies only with --checkpoint FILE")
     refuse_unless(ctx, not no_plot, ["plot_path"], "names the cost-curve file, but --no-plot draws none")
@@ -683,13 +699,13 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
         click.echo(f"shape trace of one batch (m = {B}):\n{net.trace(A0[:, :B], Y_train[:, :B], show=False)}")
     hyper = {
         "layers": layers, "activation": activation, "output": t.output, "init": init, "optimizer": optimizer,
-        "learning_rate": lr, "epochs": epochs, "batch_size": batch_size, "l2": l2, "dropout": dropout,
+        "learning_rate": lr, "epochs": epochs, "batch_size": batch_size, "l2": l2, "keep_prob": keep_prob,
         "lr_schedule": lr_schedule, "val_split": val_split, "early_stopping": early_stopping,
         "patience": patience, "seed": seed, "dtype": dtype, "scale": scale, "limit": limit,
     }
     try:
         net.fit(A0, Y_train, learning_rate=lr, epochs=epochs, optimizer=optimizer, batch_size=batch_size, l2=l2,
-                dropout=dropout, lr_schedule=None if lr_schedule == "constant" else lr_schedule,
+                keep_prob=keep_prob, lr_schedule=None if lr_schedule == "constant" else lr_schedule,
                 validation_data=None if A0_val is None else (A0_val, Y_val),
                 early_stopping=EarlyStopping(patience=patience) if early_stopping else False,
                 verbose=0 if quiet else (2 if verbose else 1), seed=seed,
@@ -1165,7 +1181,7 @@ def search_command(ctx: click.Context, data: str, space: str, strategy: str, n_t
 #: library keyword -> the option that sets it (used only when the running command has that option)
 _OPTION_FOR = {
     "learning_rate": "--lr", "num_iterations": "--epochs", "epochs": "--epochs", "batch_size": "--batch-size",
-    "l2": "--l2", "dropout": "--dropout", "validation_split": "--val-split", "lr_schedule": "--lr-schedule",
+    "l2": "--l2", "keep_prob": "--keep-prob", "validation_split": "--val-split", "lr_schedule": "--lr-schedule",
     "output": "--output", "labels": "--labels", "split": "--split", "optimizer": "--optimizer", "init": "--init",
     "activation": "--activation", "dtype": "--dtype", "patience": "--patience", "checkpoint_every": "--checkpoint-every",
     "seed": "--seed", "metric": "--metric", "strategy": "--strategy", "n_trials": "--n-trials", "n_jobs": "--n-jobs",
@@ -1299,7 +1315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except click.UsageError as exc:
         cmd = exc.ctx.command_path if exc.ctx is not None else "deeplayers"
-        return _error(f"{exc.format_message()} (see '{cmd} --help')")
+        return _error(f"{_dropout_hint(exc, argv) or exc.format_message()} (see '{cmd} --help')")
     except click.ClickException as exc:
         return _error(exc.format_message())
     except USER_ERRORS as exc:

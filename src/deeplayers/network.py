@@ -447,6 +447,9 @@ class Network:
         With no options this is the course's full-batch gradient descent; the returned
         :class:`~deeplayers.training.History` behaves as the list of costs, one per iteration.
         """
+        if "dropout" in options:
+            raise ConfigError(f"fit takes keep_prob, the probability of KEEPING a hidden unit (the course's word), "
+                              f"not dropout: use keep_prob = 1 - dropout (got dropout={options['dropout']!r})")
         return _fit(self, X, Y, learning_rate=learning_rate, num_iterations=num_iterations,
                    print_cost=print_cost, **options)
 

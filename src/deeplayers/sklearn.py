@@ -60,7 +60,7 @@ class _BaseDNN(BaseEstimator):
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "l2": [Interval(Real, 0, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="right"), list, tuple, None],
+        "keep_prob": [Interval(Real, 0, 1, closed="right"), list, tuple, None],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -84,7 +84,7 @@ class _BaseDNN(BaseEstimator):
         epochs: int = DEFAULTS["epochs"],
         batch_size: int | str | None = DEFAULTS["batch_size"],
         l2: float = DEFAULTS["l2"],
-        dropout: float | tuple[float, ...] | None = None,
+        keep_prob: float | tuple[float, ...] | None = None,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
@@ -104,7 +104,7 @@ class _BaseDNN(BaseEstimator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.l2 = l2
-        self.dropout = dropout
+        self.keep_prob = keep_prob
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -196,7 +196,7 @@ class _BaseDNN(BaseEstimator):
         history: History = self.network_.fit(
             X.T, Y.T, epochs=epochs, optimizer=self._optimizer, learning_rate=self.learning_rate,
             lr_schedule=self.lr_schedule,
-            batch_size=self._batch_size(X.shape[0]), l2=self.l2, dropout=self.dropout,
+            batch_size=self._batch_size(X.shape[0]), l2=self.l2, keep_prob=self.keep_prob,
             validation_split=self.validation_fraction if validate else 0.0, early_stopping=stop,
             verbose=self.verbose, seed=int(self._random_state.randint(_SEED_MAX)),
             sample_weight=sample_weight, threads=self.n_jobs,
@@ -337,9 +337,11 @@ _PARAMS_DOC = """
     l2 : float, default=1e-4
         lambda of the L2 penalty lambda/(2 m_batch) sum ||W[l]||^2, the same convention and
         default as scikit-learn's ``alpha``.
-    dropout : float or tuple of float, default=None
+    keep_prob : float or tuple of float, default=None
         KEEP probabilities of inverted dropout for the hidden layers (the course's ``keep_prob``:
-        0.8 drops 20% of the units), one for all or one per hidden layer. None keeps all.
+        0.8 drops 20% of the units), one for all or one per hidden layer. None keeps all. (There is
+        no ``dropout`` parameter: a drop rate p is ``keep_prob = 1 - p``; model files written
+        before the rename, whose ``dropout`` held this keep probability, load as ``keep_prob``.)
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data and stop when its cost has not
         improved by ``tol`` for ``n_iter_no_change`` epochs; the best epoch's weights are kept.
@@ -426,7 +428,7 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
         epochs: int = DEFAULTS["epochs"],
         batch_size: int | str | None = DEFAULTS["batch_size"],
         l2: float = DEFAULTS["l2"],
-        dropout: float | tuple[float, ...] | None = None,
+        keep_prob: float | tuple[float, ...] | None = None,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
@@ -442,7 +444,7 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
         super().__init__(
             hidden_layer_sizes, activation, optimizer=optimizer, learning_rate=learning_rate,
             lr_schedule=lr_schedule, epochs=epochs,
-            batch_size=batch_size, l2=l2, dropout=dropout, early_stopping=early_stopping,
+            batch_size=batch_size, l2=l2, keep_prob=keep_prob, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol, init=init,
             dtype=dtype, random_state=random_state, verbose=verbose, warm_start=warm_start, n_jobs=n_jobs,
         )
@@ -767,6 +769,8 @@ def estimator_from_payload(network: Network, arrays: dict[str, np.ndarray], head
     if not isinstance(params, dict) or not isinstance(fitted, dict):
         raise ModelFileError("the estimator's params or fitted attributes are missing")
     cls = _ESTIMATORS[spec["class"]]
+    if "dropout" in params and "keep_prob" not in params:  # written before the rename: the same keep probability
+        params = {("keep_prob" if k == "dropout" else k): v for k, v in params.items()}
     known = set(cls().get_params(deep=False))
     if not set(params) <= known:
         raise ModelFileError(f"unknown {spec['class']} parameters {sorted(set(params) - known)} (a newer deeplayers?)")

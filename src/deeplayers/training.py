@@ -420,15 +420,15 @@ def _is_count(x: Any, allow_zero: bool = False) -> bool:
     return _is_real(x) and np.isfinite(x) and int(x) == x and x >= (0 if allow_zero else 1)
 
 
-def _keep_probs(dropout: Any, L: int) -> list[float]:
-    if dropout is None or dropout is False:
+def _keep_probs(keep_prob: Any, L: int) -> list[float]:
+    if keep_prob is None or keep_prob is False:
         return [1.0] * (L - 1)
-    probs = [float(dropout)] * (L - 1) if np.isscalar(dropout) else [float(p) for p in dropout]
+    probs = [float(keep_prob)] * (L - 1) if np.isscalar(keep_prob) else [float(p) for p in keep_prob]
     if len(probs) != L - 1:
-        raise ConfigError(f"dropout needs one keep probability per hidden layer (L - 1 = {L - 1}), got {len(probs)}")
+        raise ConfigError(f"keep_prob needs one keep probability per hidden layer (L - 1 = {L - 1}), got {len(probs)}")
     for l, p in enumerate(probs, start=1):
         if not 0 < p <= 1:
-            raise ConfigError(f"dropout keep probability for layer {l} must be in (0, 1], got {p}")
+            raise ConfigError(f"keep_prob (dropout's KEEP probability) for layer {l} must be in (0, 1], got {p}")
     return probs
 
 
@@ -464,7 +464,7 @@ def fit(
     shuffle: bool = True,
     lr_schedule: Any = None,
     l2: float = 0.0,
-    dropout: float | Sequence[float] | None = None,
+    keep_prob: float | Sequence[float] | None = None,
     validation_data: tuple[Any, Any] | None = None,
     validation_split: float = 0.0,
     early_stopping: bool | EarlyStopping = False,
@@ -495,8 +495,10 @@ def fit(
         ``(name, {params})`` pair or ``f(epoch, lr0) -> lr``.
     l2 : float
         lambda: adds lambda/(2m) sum ||W[l]||^2 to the cost and (lambda/m) W[l] to dW[l].
-    dropout : float or list of float
-        Keep probabilities of inverted dropout for the hidden layers 1..L-1 (1.0 keeps all).
+    keep_prob : float or list of float
+        Keep probabilities of inverted dropout for the hidden layers 1..L-1 (the course's
+        ``keep_prob``; 1.0 keeps all, 0.8 drops 20%). There is no ``dropout=``: a drop rate p is
+        ``keep_prob = 1 - p``.
     validation_data : (X_val, Y_val), or validation_split : float
         Held-out data scored after every epoch (``val_cost``, ``val_accuracy``).
     early_stopping : bool or EarlyStopping
@@ -573,7 +575,7 @@ def fit(
     opt = get_optimizer(optimizer, learning_rate)
     lr0 = opt.learning_rate
     schedule = get_schedule(lr_schedule, n_epochs)
-    keep = _keep_probs(dropout, net.L)
+    keep = _keep_probs(keep_prob, net.L)
     if w is not None:
         Y, w = Y[:-1], Y[-1]
         if not w.sum() > 0:

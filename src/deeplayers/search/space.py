@@ -19,7 +19,7 @@ from ..errors import ConfigError
 
 # options a space may name: architecture (Network(...)) and training (Network.fit(...))
 _NET_KEYS = ("layer_dims", "hidden", "depth", "width", "activation", "output", "init", "dtype", "loss")
-_FIT_KEYS = ("learning_rate", "epochs", "optimizer", "batch_size", "l2", "dropout", "lr_schedule", "shuffle",
+_FIT_KEYS = ("learning_rate", "epochs", "optimizer", "batch_size", "l2", "keep_prob", "lr_schedule", "shuffle",
              "early_stopping")
 SPACE_KEYS = _NET_KEYS + _FIT_KEYS
 STRATEGIES = ("grid", "random", "halving")
@@ -126,7 +126,7 @@ def load_space(space: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
     layer sizes, e.g. ``[[20, 7, 5], [64, 32]]``), or ``depth`` and ``width`` (``depth`` hidden
     layers of ``width`` units), or ``layer_dims`` (whole ``[n0, ..., nL]``), ``activation`` (g of
     the hidden layers), ``output``, ``init``, ``dtype``, ``loss``, ``optimizer``, ``batch_size``,
-    ``l2``, ``dropout`` (keep probabilities), ``lr_schedule``, ``epochs``, ``shuffle``,
+    ``l2``, ``keep_prob`` (dropout's keep probabilities), ``lr_schedule``, ``epochs``, ``shuffle``,
     ``early_stopping``. Values: a scalar (fixed), a list (choices), ``{"loguniform": [lo, hi]}``,
     ``{"uniform": [lo, hi]}``, ``{"randint": [lo, hi]}`` (add ``"num": N`` to grid a range),
     ``{"choice": [...]}`` or ``{"value": x}``. A flat list of integers under ``hidden`` or
@@ -149,6 +149,9 @@ def load_space(space: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
         raise ConfigError(f"space must be a dict or a path to a YAML/JSON file, got {type(space).__name__}")
     if not isinstance(d, dict) or not d:
         raise ConfigError(f"the space must be a non-empty mapping of option -> values, got {d!r:.200}")
+    if "dropout" in d:
+        raise ConfigError("the space names 'dropout'; it takes keep_prob, the probability of KEEPING a hidden unit "
+                          "(the course's word): use keep_prob = 1 - dropout")
     unknown = [k for k in d if k not in SPACE_KEYS and k != "num_iterations"]
     if unknown:
         raise ConfigError(f"unknown option(s) {unknown} in the space; searchable options are: {', '.join(SPACE_KEYS)}")
