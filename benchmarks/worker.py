@@ -106,7 +106,7 @@ def _dl_probe_order(m: int, B: int, seed: int, orders: np.ndarray) -> bool:
 
     n_epochs = min(2, len(orders))
     rec = Recorder()
-    net = dl.Network([1, 1], hidden=[rec], loss="mse", init=None, dtype="float64")
+    net = dl.Network([1, 1], activations=[rec], loss="mse", init=None, dtype="float64")
     net.parameters = {"W1": np.ones((1, 1)), "b1": np.zeros((1, 1))}
     X = np.arange(m, dtype=np.float64)[None, :]
     try:

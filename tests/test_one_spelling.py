@@ -61,3 +61,20 @@ def test_a_search_space_takes_keep_prob_and_refuses_dropout():
     assert res.trials[0]["config"]["fit"]["keep_prob"] == 0.8 and res.trials[0]["status"] == "ok"
     with pytest.raises(dl.ConfigError, match="use keep_prob = 1 - dropout"):
         dl.search(X, Y, {"dropout": [0.2]}, epochs=2, storage=None)
+
+
+def test_network_takes_hidden_and_output_or_a_full_activations_list():
+    X = np.random.default_rng(1).normal(size=(3, 7))
+    by_list = dl.Network([3, 4, 5, 2], activations=["tanh", "relu", "softmax"], seed=0)
+    by_parts = dl.Network([3, 4, 5, 2], hidden=["tanh", "relu"], output="softmax", seed=0)
+    assert by_list.activations == by_parts.activations == ["tanh", "relu", "softmax"]
+    np.testing.assert_array_equal(by_list.predict_proba(X), by_parts.predict_proba(X))
+    # a hidden list of all L names used to drop output= silently: refused, saying what to write
+    with pytest.raises(dl.ConfigError, match=r"got 3 names, which would leave output='linear' unused: give all L "
+                                             r"as activations=\[\.\.\.\]"):
+        dl.Network([3, 4, 5, 2], hidden=["tanh", "relu", "softmax"], output="linear")
+    with pytest.raises(dl.ConfigError, match="give either activations=.* or hidden=/output=, not both"):
+        dl.Network([3, 4, 2], activations=["tanh", "sigmoid"], output="softmax")
+    with pytest.raises(dl.ConfigError, match="activations= needs one activation per layer l = 1..L: 2 names"):
+        dl.Network([3, 4, 2], activations=["tanh"])
+    assert dl.Network.from_spec(by_list.to_spec(), by_list.parameters).activations == by_list.activations

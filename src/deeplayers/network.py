@@ -32,6 +32,26 @@ PREDICT_BYTES = 128 * 2**20
 _ARCHITECTURE = ("layer_dims", "activations", "activation_params", "loss", "dtype")
 
 
+def _activation_list(L: int, hidden: Any, output: Any, activations: Sequence[Any] | None) -> list[Any]:
+    """g[1..L] from either ``hidden`` and ``output`` or ``activations``, never a mix of the two."""
+    if activations is not None:
+        if not (isinstance(hidden, str) and hidden == "relu" and isinstance(output, str) and output == "sigmoid"):
+            raise ConfigError("give either activations=[g1, ..., gL] or hidden=/output=, not both")
+        if isinstance(activations, (str, Activation)) or len(activations) != L:
+            raise ConfigError(f"activations= needs one activation per layer l = 1..L: {L} names, got {activations!r}")
+        return list(activations)
+    if isinstance(hidden, (str, Activation)):
+        return [hidden] * (L - 1) + [output]
+    hidden = list(hidden)
+    if len(hidden) == L:
+        raise ConfigError(f"hidden takes the L-1 = {L - 1} hidden layers' g[l], and got {L} names, which would leave "
+                          f"output={output!r} unused: give all L as activations=[...], or the hidden ones only")
+    if len(hidden) != L - 1:
+        raise ConfigError(f"give one activation per layer l = 1..L: {L - 1} hidden ones plus output=..., or "
+                          f"activations=[{L} names]; got hidden={hidden}")
+    return [*hidden, output]
+
+
 class Network:
     """A deep L-layer network in the course's notation.
 
@@ -43,7 +63,9 @@ class Network:
         g[l] for the hidden layers l = 1..L-1: one name for all, or a list of L-1 names.
     output : str
         g[L]: ``sigmoid`` (binary / multi-label), ``softmax`` (multi-class) or ``linear`` (regression).
-        A list of L names may be given as ``hidden`` instead, in which case ``output`` is ignored.
+    activations : list of str, optional
+        g[1..L], one per layer, instead of ``hidden`` and ``output`` (giving both is refused; so is
+        a ``hidden`` list of all L names, which would leave ``output`` unused).
     loss : str, optional
         Defaults to the loss that pairs with ``output`` (sigmoid: binary cross-entropy, softmax:
         categorical cross-entropy, otherwise mean squared error).
@@ -72,6 +94,8 @@ class Network:
         seed: int | None = None,
         dtype: str | np.dtype = "float64",
         loss: str | Loss | None = None,
+        *,
+        activations: Sequence[str | Activation] | None = None,
     ) -> None:
         self.layer_dims = check_layer_dims(layer_dims)
         L = len(self.layer_dims) - 1
@@ -81,18 +105,7 @@ class Network:
             self.dtype = np.dtype(object)  # refused just below, with the message
         if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ConfigError(f"dtype must be float32 or float64, got {dtype!r}")
-        if isinstance(hidden, str) or isinstance(hidden, Activation):
-            activations = [hidden] * (L - 1) + [output]
-        else:
-            activations = list(hidden)
-            if len(activations) == L - 1:
-                activations.append(output)
-            if len(activations) != L:
-                raise ConfigError(
-                    f"give one activation per layer l = 1..L: {L} names (or {L - 1} hidden ones plus "
-                    f"output=...), got {len(activations)}: {activations}"
-                )
-        gs = [get_activation(g) for g in activations]
+        gs = [get_activation(g) for g in _activation_list(L, hidden, output, activations)]
         for l, g in enumerate(gs[:-1], start=1):
             if g.name == "softmax":
                 raise ConfigError(f"g[{l}] = softmax is only supported on the output layer L = {L}")
@@ -240,7 +253,7 @@ class Network:
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
             raise ConfigError(f"seed {seed!r:.50} is not a non-negative integer")
         try:
-            net = cls(dims, hidden=gs, init=init if arrays is None else None, seed=seed, dtype=dtype, loss=loss)
+            net = cls(dims, activations=gs, init=init if arrays is None else None, seed=seed, dtype=dtype, loss=loss)
         except DeeplayersError as exc:
             raise ConfigError(f"it describes an invalid network ({exc})") from None
         net.init = init

@@ -139,6 +139,22 @@ def _pixel_scaling(pre: dict[str, Any] | None) -> bool:
         return False
 
 
+def _add_metadata(proto: Any, net: Network, pre: dict[str, Any] | None, input_type: str, classes: Any) -> None:
+    """The model's metadata: layer_dims, activations, loss, the input's layout and type, the
+    preprocessing's type and the class labels (JSON) when known."""
+    import json
+
+    meta = {"layer_dims": str(net.layer_dims), "activations": ",".join(net.activations),
+            "loss": net.loss.name, "input_layout": "rows (batch, n0)", "input_type": input_type}
+    if pre is not None:
+        meta["preprocessing"] = pre["type"]
+    if classes is not None:
+        meta["classes"] = json.dumps(np.asarray(classes).tolist())
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
 def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = None,
                 input_type: str | None = None, check: bool = True) -> Any:
     """Write the network as an ONNX graph whose output matches ``predict_proba``.
@@ -249,18 +265,7 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
     proto = helper.make_model(graph, producer_name="deeplayers", producer_version=__version__,
                               opset_imports=[helper.make_opsetid("", OPSET)])
     proto.ir_version = IR_VERSION
-    meta = {"layer_dims": str(net.layer_dims), "activations": ",".join(net.activations),
-            "loss": net.loss.name, "input_layout": "rows (batch, n0)", "input_type": input_type}
-    if pre is not None:
-        meta["preprocessing"] = pre["type"]
-    classes = getattr(model, "classes_", getattr(model, "classes", None))
-    if classes is not None:
-        import json
-
-        meta["classes"] = json.dumps(np.asarray(classes).tolist())
-    for key, value in meta.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
+    _add_metadata(proto, net, pre, input_type, getattr(model, "classes_", getattr(model, "classes", None)))
     if check:
         onnx.checker.check_model(proto)
     atomic_write_bytes(path, proto.SerializeToString())

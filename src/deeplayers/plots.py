@@ -218,6 +218,45 @@ def _network_of(model: Any) -> Network:
 
 
 # -- cost curves ---------------------------------------------------------------------------------
+def _curves(history_or_costs: Any, every: int | None) -> tuple[list[float], list[float], str, int | None,
+                                                             list[float], int, int]:
+    """(cost, val_cost, unit, best, lr, x of the first point, every) of what plot_costs draws: a
+    History, a fitted estimator, a Network or loaded Model, a history dict, or the course's list."""
+    val: list[float] = []
+    best = None
+    lrs: list[float] = []
+    if hasattr(history_or_costs, "loss_curve_"):  # a fitted deeplayers.sklearn estimator
+        est = history_or_costs
+        history_or_costs = {"unit": "epoch", "cost": list(est.loss_curve_),
+                            "val_cost": list(getattr(est, "validation_loss_curve_", None) or [])}
+    elif not hasattr(history_or_costs, "unit") and hasattr(history_or_costs, "history"):
+        # a Network after fit, or a loaded Model
+        if history_or_costs.history is None:
+            raise DataError(f"{type(history_or_costs).__name__} has no training history: train it with fit "
+                            "(a file saved after training keeps its history)")
+        history_or_costs = history_or_costs.history
+    # x counts as the console does: a History's progress lines say "epoch 1/4" ... "epoch 4/4", so its
+    # costs are drawn at 1..n; the course's list holds "Cost after iteration 0", 100, 200, ... and is
+    # drawn at 0, 1, 2, ... hundreds, as the course's figure draws it
+    start = 1
+    if hasattr(history_or_costs, "cost") and hasattr(history_or_costs, "unit"):
+        h = history_or_costs
+        cost, val, unit, best, lrs = list(h.cost), list(h.val_cost), h.unit, h.best_epoch, list(h.lr)
+        every = 1 if every is None else every
+    elif isinstance(history_or_costs, Mapping):
+        h = history_or_costs
+        if "cost" not in h:
+            raise DataError(f"a history dict needs a 'cost' list; got keys {sorted(h)}")
+        cost, val, unit = list(h["cost"]), list(h.get("val_cost") or []), str(h.get("unit", "iteration"))
+        best, lrs = h.get("best_epoch"), list(h.get("lr") or [])
+        every = 1 if every is None else every
+    else:
+        cost = np.asarray(history_or_costs, dtype=float).ravel().tolist()
+        unit, start = "iteration", 0
+        every = 100 if every is None else every
+    return cost, val, unit, best, lrs, start, every
+
+
 def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
                learning_rate: float | None = None, title: str | None = None, every: int | None = None,
                ) -> Figure:
@@ -254,40 +293,9 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
     matplotlib.figure.Figure
         640 x 480 pixels when saved.
     """
-    val: list[float] = []
-    best = None
-    lrs: list[float] = []
     if title is None:
         title = _default_title(history_or_costs)
-    if hasattr(history_or_costs, "loss_curve_"):  # a fitted deeplayers.sklearn estimator
-        est = history_or_costs
-        history_or_costs = {"unit": "epoch", "cost": list(est.loss_curve_),
-                            "val_cost": list(getattr(est, "validation_loss_curve_", None) or [])}
-    elif not hasattr(history_or_costs, "unit") and hasattr(history_or_costs, "history"):
-        # a Network after fit, or a loaded Model
-        if history_or_costs.history is None:
-            raise DataError(f"{type(history_or_costs).__name__} has no training history: train it with fit "
-                            "(a file saved after training keeps its history)")
-        history_or_costs = history_or_costs.history
-    # x counts as the console does: a History's progress lines say "epoch 1/4" ... "epoch 4/4", so its
-    # costs are drawn at 1..n; the course's list holds "Cost after iteration 0", 100, 200, ... and is
-    # drawn at 0, 1, 2, ... hundreds, as the course's figure draws it
-    start = 1
-    if hasattr(history_or_costs, "cost") and hasattr(history_or_costs, "unit"):
-        h = history_or_costs
-        cost, val, unit, best, lrs = list(h.cost), list(h.val_cost), h.unit, h.best_epoch, list(h.lr)
-        every = 1 if every is None else every
-    elif isinstance(history_or_costs, Mapping):
-        h = history_or_costs
-        if "cost" not in h:
-            raise DataError(f"a history dict needs a 'cost' list; got keys {sorted(h)}")
-        cost, val, unit = list(h["cost"]), list(h.get("val_cost") or []), str(h.get("unit", "iteration"))
-        best, lrs = h.get("best_epoch"), list(h.get("lr") or [])
-        every = 1 if every is None else every
-    else:
-        cost = np.asarray(history_or_costs, dtype=float).ravel().tolist()
-        unit, start = "iteration", 0
-        every = 100 if every is None else every
+    cost, val, unit, best, lrs, start, every = _curves(history_or_costs, every)
     if not cost:
         raise DataError("no costs to plot: the history is empty (train for at least one iteration)")
     if every < 1:

@@ -172,7 +172,7 @@ class _BaseDNN(BaseEstimator):
         if reset:
             self._random_state = check_random_state(self.random_state)
             hidden = self._activations(len(layer_dims) - 2)
-            self.network_ = Network(layer_dims, hidden=[*hidden, self._output], init=self.init,
+            self.network_ = Network(layer_dims, activations=[*hidden, self._output], init=self.init,
                                     seed=int(self._random_state.randint(_SEED_MAX)), dtype=self._dtype())
             self._optimizer = self._new_optimizer()
             self.loss_curve_: list[float] = []
