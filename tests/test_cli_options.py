@@ -443,3 +443,24 @@ def test_python_m_deeplayers_search_runs_without_a_runtime_warning(tmp_path: Pat
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         "error: --eta applies only to --strategy halving (see 'deeplayers search --help')"]
+
+
+def test_choices_are_the_engine_registries() -> None:
+    from deeplayers.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+    from deeplayers.initializers import INITIALIZERS
+    from deeplayers.optimizers import OPTIMIZERS
+    from deeplayers.preprocessing import Preprocessing
+    from deeplayers.training import SCHEDULES
+
+    def choices(command: str, option: str) -> list[str]:
+        p = next(p for p in cli.commands[command].params if option in p.opts)
+        return list(p.type.choices)
+
+    assert choices("train", "--activation") == sorted(set(ACTIVATIONS) - {"softmax"})
+    assert choices("gradcheck", "--activation") == choices("train", "--activation")
+    assert choices("train", "--output") == ["auto", *OUTPUT_ACTIVATIONS]
+    assert choices("gradcheck", "--output") == list(OUTPUT_ACTIVATIONS)
+    assert choices("train", "--init") == list(INITIALIZERS)
+    assert set(choices("train", "--optimizer")) == {cls.name for cls in OPTIMIZERS.values()}
+    assert choices("train", "--lr-schedule") == list(SCHEDULES)
+    assert choices("train", "--scale") == ["auto", *Preprocessing.TYPES] == choices("search", "--scale")

@@ -161,6 +161,11 @@ ACTIVATIONS: dict[str, type[Activation]] = {
     cls.name: cls for cls in (Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Softmax)
 }
 ACTIVATIONS["identity"] = Linear
+#: g[L] of an output layer, each with the loss it pairs with (see :func:`deeplayers.losses.default_loss`):
+#: binary or multi-label, multi-class, regression
+OUTPUT_ACTIVATIONS = ("sigmoid", "softmax", "linear")
+#: g[l] a hidden layer may have (softmax only on the output layer)
+HIDDEN_ACTIVATIONS = tuple(sorted(g for g in ACTIVATIONS if g != "softmax"))
 
 
 def get_activation(g: str | Activation) -> Activation:

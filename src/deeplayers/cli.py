@@ -35,9 +35,12 @@ import click
 import numpy as np
 from click.core import ParameterSource
 
-from .activations import ACTIVATIONS
+from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .defaults import DEFAULTS
 from .errors import ConfigError, DataError, DeeplayersError, ModelFileError
+from .initializers import INITIALIZERS
+from .optimizers import OPTIMIZERS
+from .preprocessing import Preprocessing
 from .search import METRICS as SEARCH_METRICS
 from .search import STRATEGIES as SEARCH_STRATEGIES
 from .search import load_data as load_search_data
@@ -48,9 +51,13 @@ from .training import SCHEDULES
 __all__ = ["main", "cli", "evaluate_metrics", "cli_message", "search_command"]
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-HIDDEN = sorted(g for g in ACTIVATIONS if g != "softmax")
-OPTIMIZER_NAMES = ["gd", "momentum", "rmsprop", "adam"]
-SCALES = ["auto", "standard", "minmax", "divide", "none"]
+# every choice comes from the engine's registries (an alias such as sgd = gd is accepted by the library, not listed)
+HIDDEN = list(HIDDEN_ACTIVATIONS)
+OUTPUTS = list(OUTPUT_ACTIVATIONS)
+OPTIMIZER_NAMES = [name for name, cls in OPTIMIZERS.items() if name == cls.name]
+INIT_NAMES = list(INITIALIZERS)
+SCALES = ["auto", *Preprocessing.TYPES]
+DTYPES = ["float32", "float64"]
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -94,26 +101,40 @@ class SizesType(click.ParamType):
         return sizes
 
 
-class BatchSizeType(click.ParamType):
+class _CountOrWord(click.ParamType):
+    """An integer that :meth:`allowed` accepts, or :attr:`word` (which gives None); any other
+    value is refused with :attr:`expects`."""
+
+    word = ""
+    expects = ""
+
+    def allowed(self, n: int) -> bool:
+        raise NotImplementedError
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if value is None:
+            return None
+        text = str(value).strip().lower()
+        if text == self.word:
+            return None
+        try:
+            n = int(text)
+        except ValueError:
+            n = None
+        if n is None or not self.allowed(n):
+            self.fail(f"give {self.expects}, got {value!r}", param, ctx)
+        return n
+
+
+class BatchSizeType(_CountOrWord):
     """A positive number of samples, or ``full`` (full batch: the course's gradient descent)."""
 
     name = "N|full"
+    word = "full"
+    expects = "a positive number of samples or 'full'"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
-        if value is None or isinstance(value, int):
-            if isinstance(value, int) and value < 1:
-                self.fail(f"give a positive number of samples or 'full', got {value!r}", param, ctx)
-            return value
-        text = str(value).strip().lower()
-        if text == "full":
-            return None
-        try:
-            b = int(text)
-        except ValueError:
-            self.fail(f"give a positive number of samples or 'full', got {value!r}", param, ctx)
-        if b < 1:
-            self.fail(f"give a positive number of samples or 'full', got {value!r}", param, ctx)
-        return b
+    def allowed(self, n: int) -> bool:
+        return n >= 1
 
 
 class _Said:
@@ -140,24 +161,15 @@ class FloatRange(_Said, click.FloatRange):
         self.what = what
 
 
-class ThreadsType(click.ParamType):
+class ThreadsType(_CountOrWord):
     """BLAS threads: ``auto``, a positive count, or -1 for every core (-2 all but one, ...)."""
 
     name = "N|auto"
+    word = "auto"
+    expects = "a positive number of threads, -1 for every core, or 'auto'"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
-        if value is None:
-            return None
-        text = str(value).strip().lower()
-        if text == "auto":
-            return None
-        try:
-            n = int(text)
-        except ValueError:
-            n = 0
-        if n == 0:
-            self.fail(f"give a positive number of threads, -1 for every core, or 'auto', got {value!r}", param, ctx)
-        return n
+    def allowed(self, n: int) -> bool:
+        return n != 0
 
 
 POSITIVE = IntRange("a positive integer", min=1)
@@ -565,10 +577,10 @@ def _limit_option() -> Any:
                    "regression). n[0] and n[L] come from the data.")
 @click.option("--activation", type=click.Choice(HIDDEN), default=DEFAULTS["activation"], show_default=True,
               help="g[l] of the hidden layers (needs at least one hidden layer).")
-@click.option("--output", type=click.Choice(["auto", "sigmoid", "softmax", "linear"]), default="auto",
+@click.option("--output", type=click.Choice(["auto", *OUTPUTS]), default="auto",
               show_default=True, help="g[L] and its loss; auto: sigmoid for two classes, softmax for more, linear "
                                       "(mean squared error) for real-valued targets.")
-@click.option("--init", type=click.Choice(["he", "xavier", "course", "small"]), default=DEFAULTS["init"],
+@click.option("--init", type=click.Choice(INIT_NAMES), default=DEFAULTS["init"],
               show_default=True, help="Weight initialization, W[l] = randn(n[l], n[l-1]) times: he sqrt(2/n[l-1]), xavier "
                                       "sqrt(2/(n[l-1] + n[l])), course 1/sqrt(n[l-1]), small 0.01.")
 @click.option("--optimizer", type=click.Choice(OPTIMIZER_NAMES), default=DEFAULTS["optimizer"], show_default=True,
@@ -601,7 +613,7 @@ def _limit_option() -> Any:
               help="Epochs without improvement before --early-stopping stops (only with --early-stopping).")
 @click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True, metavar="SEED",
               help="Seeds the weights, the validation split, mini-batch order and dropout (a non-negative integer).")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default=DEFAULTS["dtype"], show_default=True,
+@click.option("--dtype", type=click.Choice(DTYPES), default=DEFAULTS["dtype"], show_default=True,
               help="Floating-point type of the parameters and the computation (float64 for the course's exact "
                    "numbers).")
 @click.option("--scale", type=click.Choice(SCALES), default="auto", show_default=True,
@@ -647,7 +659,7 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
     command that resumes it (exit status 130); a killed run is resumed from the newest checkpoint
     with --resume, ending with the same parameters, bit for bit, as an uninterrupted run.
     """
-    from .modelfile import Preprocessing, save
+    from .modelfile import save
     from .network import Network
     from .training import EarlyStopping
 
@@ -900,7 +912,7 @@ def summary(model: str) -> None:
                    "outputs (train's --layers gives only the hidden sizes).")
 @click.option("--activation", type=click.Choice(HIDDEN), default="relu", show_default=True,
               help="g[l] of the hidden layers (needs at least one: three or more --layer-dims).")
-@click.option("--output", type=click.Choice(["sigmoid", "softmax", "linear"]), default="sigmoid",
+@click.option("--output", type=click.Choice(OUTPUTS), default="sigmoid",
               show_default=True, help="g[L] (and its loss).")
 @click.option("--samples", "m", type=POSITIVE, default=10, show_default=True, metavar="M", help="Random samples m (a count).")
 @click.option("--l2", type=NON_NEGATIVE_FLOAT, default=0.0, show_default=True, metavar="LAMBDA",

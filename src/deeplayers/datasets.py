@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import strict_npy_headers
+from .activations import OUTPUT_ACTIVATIONS
 from .errors import ConfigError, DataError
 
 __all__ = [
@@ -245,9 +246,7 @@ def encode_labels(y: Any, output: str = "auto", classes: Sequence[Any] | None = 
         raise DataError(f"{where}: label of sample {i} is {y.flat[i] if y.ndim == 1 else y[i]} (NaN or infinity); "
                         "remove or fix those samples")
     integral = numeric and (y.dtype.kind in "biu" or bool(np.all(np.mod(y, 1) == 0)))
-    if output not in ("auto", "sigmoid", "softmax", "linear"):
-        from .errors import ConfigError
-
+    if output != "auto" and output not in OUTPUT_ACTIVATIONS:
         raise ConfigError(f"output must be 'auto', 'sigmoid', 'softmax' or 'linear', got {output!r}")
 
     if y.ndim == 2:  # already one column per output unit (rows are samples)
