@@ -41,14 +41,12 @@ def _unwrap(model: Any) -> tuple[Network, Any]:
     from .network import Network
 
     if isinstance(model, Network):
-        return model, getattr(model, "preprocessing", None)
+        return model, None  # a bare network works on the prepared A[0]
     for attr in ("network_", "network"):
         net = getattr(model, attr, None)
         if isinstance(net, Network):
-            pre = getattr(model, "preprocessing_", None)
-            if pre is None:
-                pre = getattr(model, "preprocessing", None)
-            return net, pre
+            # a loaded model carries its preprocessing; the estimators take features as they are
+            return net, getattr(model, "preprocessing", None)
     if hasattr(model, "fit") and not hasattr(model, "network_"):
         raise NotFittedError(f"{type(model).__name__} is not fitted yet: call fit before export_onnx")
     raise TypeError(f"export_onnx expects a deeplayers Network, a fitted estimator (network_) or a loaded "
@@ -163,8 +161,8 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
     ----------
     model : Network, fitted estimator or loaded model
         A :class:`~deeplayers.Network`; or anything holding one in ``network_`` (the scikit-learn
-        estimators) or ``network`` (a model loaded from a file), whose ``preprocessing_`` /
-        ``preprocessing`` is exported too unless ``preprocessing`` is given.
+        estimators) or ``network`` (a model loaded from a file), whose ``preprocessing`` is
+        exported too unless ``preprocessing`` is given.
     path : str or path
         The ``.onnx`` file to write (atomically: temporary file, fsync, rename).
     preprocessing : dict or object with ``to_dict()``, optional

@@ -44,15 +44,12 @@ _free_cache: tuple[float, int] | None = None  # (when, free cores): runs started
 
 
 def _get_controller() -> Any:
-    """The process's ThreadpoolController (None without threadpoolctl), created once."""
+    """The process's ThreadpoolController, created once (again after new imports)."""
     global _controller, _modules_seen
     if _controller is None or len(sys.modules) != _modules_seen:
         # made again only when Python imported something since (which may have loaded another
         # BLAS, e.g. SciPy's or PyTorch's): a cheap test, so fits reuse one controller
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-            return None
+        from threadpoolctl import ThreadpoolController
         _modules_seen = len(sys.modules)
         _controller = ThreadpoolController()
     return _controller
@@ -155,8 +152,7 @@ def resolve_threads(threads: int | None, work: int, name: str = "threads", cap: 
 def _blas_libs() -> list[Any]:
     """The BLAS libraries' controllers (threadpoolctl LibController: ``num_threads``,
     ``set_num_threads``), from the process's one ThreadpoolController."""
-    ctl = _get_controller()
-    return [] if ctl is None else [lib for lib in ctl.lib_controllers if lib.user_api == "blas"]
+    return [lib for lib in _get_controller().lib_controllers if lib.user_api == "blas"]
 
 
 def blas_threads() -> int | None:
