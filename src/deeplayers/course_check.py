@@ -331,6 +331,25 @@ def _rng(i: int) -> np.random.RandomState:
     return np.random.RandomState(1000 + i)
 
 
+def _linear_cache(rng: np.random.RandomState, n: int, n_prev: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(A_prev, W, b) of one layer, drawn in that order."""
+    return rng.randn(n_prev, m), rng.randn(n, n_prev), rng.randn(n, 1)
+
+
+def _layer_cases(first_seed: int, make_args: Callable[..., tuple], backward: bool,
+                 activations: tuple[str | None, ...] = (None,)) -> list[_Case]:
+    """One case per (n[l], n[l-1], m) of _LINEAR_SHAPES and activation g: the arguments are
+    ``make_args(rng, n, n_prev, m, g)`` with the rng seeded by ``first_seed`` + the shape's index."""
+    out = []
+    for i, (n, n_prev, m) in enumerate(_LINEAR_SHAPES):
+        for g in activations:
+            args = make_args(_rng(first_seed + i), n, n_prev, m, g)
+            label = f"(n[l], n[l-1], m) = {(n, n_prev, m)}" + ("" if g is None else f", activation = {g!r}")
+            other = {"dZ": [(n, m)]} if backward else {"A": [(n_prev, m)]}
+            out.append(_Case(label, args, {"shapes": {"W": [(n, n_prev)], **other}}))
+    return out
+
+
 def _params(rng: np.random.RandomState, dims: list[int]) -> dict[str, np.ndarray]:
     p = {}
     for l in range(1, len(dims)):
@@ -421,13 +440,7 @@ class _LinearForward(_Spec):
     name = "linear_forward"
 
     def cases(self) -> list[_Case]:
-        out = []
-        for i, (n, n_prev, m) in enumerate(_LINEAR_SHAPES):
-            rng = _rng(i)
-            args = (rng.randn(n_prev, m), rng.randn(n, n_prev), rng.randn(n, 1))
-            out.append(_Case(f"(n[l], n[l-1], m) = {(n, n_prev, m)}", args,
-                             {"shapes": {"W": [(n, n_prev)], "A": [(n_prev, m)]}}))
-        return out
+        return _layer_cases(0, lambda rng, n, n_prev, m, g: _linear_cache(rng, n, n_prev, m), backward=False)
 
     def compare(self, case: _Case, exp: Any, got: Any) -> None:
         Z, cache = _items("return value", got, 2, "(Z, cache)")
@@ -455,14 +468,8 @@ class _LinearActivationForward(_Spec):
     name = "linear_activation_forward"
 
     def cases(self) -> list[_Case]:
-        out = []
-        for i, (n, n_prev, m) in enumerate(_LINEAR_SHAPES):
-            for g in ("sigmoid", "relu"):
-                rng = _rng(10 + i)
-                args = (rng.randn(n_prev, m), rng.randn(n, n_prev), rng.randn(n, 1), g)
-                out.append(_Case(f"(n[l], n[l-1], m) = {(n, n_prev, m)}, activation = {g!r}", args,
-                                 {"shapes": {"W": [(n, n_prev)], "A": [(n_prev, m)]}}))
-        return out
+        return _layer_cases(10, lambda rng, n, n_prev, m, g: (*_linear_cache(rng, n, n_prev, m), g), backward=False,
+                            activations=("sigmoid", "relu"))
 
     def compare(self, case: _Case, exp: Any, got: Any) -> None:
         A, cache = _items("return value", got, 2, "(A, cache)")
@@ -602,14 +609,9 @@ class _LinearBackward(_Spec):
     backward = True
 
     def cases(self) -> list[_Case]:
-        out = []
-        for i, (n, n_prev, m) in enumerate(_LINEAR_SHAPES):
-            rng = _rng(40 + i)
-            dZ = rng.randn(n, m)
-            cache = (rng.randn(n_prev, m), rng.randn(n, n_prev), rng.randn(n, 1))
-            out.append(_Case(f"(n[l], n[l-1], m) = {(n, n_prev, m)}", (dZ, cache),
-                             {"shapes": {"W": [(n, n_prev)], "dZ": [(n, m)]}}))
-        return out
+        # dZ first, then the cache (A_prev, W, b)
+        return _layer_cases(40, lambda rng, n, n_prev, m, g: (rng.randn(n, m), _linear_cache(rng, n, n_prev, m)),
+                            backward=True)
 
     def compare(self, case: _Case, exp: Any, got: Any) -> None:
         _compare_backward(exp, got)
@@ -638,15 +640,10 @@ class _LinearActivationBackward(_Spec):
     backward = True
 
     def cases(self) -> list[_Case]:
-        out = []
-        for i, (n, n_prev, m) in enumerate(_LINEAR_SHAPES):
-            for g in ("sigmoid", "relu"):
-                rng = _rng(50 + i)
-                dA = rng.randn(n, m)
-                cache = ((rng.randn(n_prev, m), rng.randn(n, n_prev), rng.randn(n, 1)), rng.randn(n, m))
-                out.append(_Case(f"(n[l], n[l-1], m) = {(n, n_prev, m)}, activation = {g!r}", (dA, cache, g),
-                                 {"shapes": {"W": [(n, n_prev)], "dZ": [(n, m)]}}))
-        return out
+        # dA first, then the cache ((A_prev, W, b), Z)
+        return _layer_cases(50, lambda rng, n, n_prev, m, g: (rng.randn(n, m), (_linear_cache(rng, n, n_prev, m),
+                                                                                rng.randn(n, m)), g),
+                            backward=True, activations=("sigmoid", "relu"))
 
     def compare(self, case: _Case, exp: Any, got: Any) -> None:
         _compare_backward(exp, got)
