@@ -325,8 +325,9 @@ def test_ctrl_c_prints_one_resume_line_and_exits_130(tmp_path: Path, monkeypatch
     def interrupted(*args: object, **kwargs: object) -> None:
         if kwargs.get("checkpoint"):
             Path(kwargs["checkpoint"]).write_bytes(b"stand-in")
-            raise KeyboardInterrupt(f"training interrupted in epoch 2; the state at its start was saved to {ck}")
-        raise KeyboardInterrupt
+            raise dl.TrainingInterrupted(f"training interrupted in epoch 2; the state at its start was saved to {ck}",
+                                         2, ck)
+        raise dl.TrainingInterrupted("training interrupted in epoch 0; nothing was saved", 0)
 
     monkeypatch.setattr(dl.Network, "fit", interrupted)
     monkeypatch.setattr(sys, "argv", ["deeplayers"])  # the hint names the program as it was started

@@ -27,13 +27,13 @@ from .network import Network
 from .onnx_export import export_onnx
 from .optimizers import OPTIMIZERS, Adam, GradientDescent, Momentum, RMSprop, get_optimizer
 from .preprocessing import Preprocessing
-from .training import Callback, EarlyStopping, History
+from .training import Callback, EarlyStopping, History, TrainingInterrupted
 
 __all__ = [
     "Network", "Dense", "History", "Callback", "EarlyStopping", "gradient_check", "initialize",
     "ACTIVATIONS", "LOSSES", "INITIALIZERS", "OPTIMIZERS", "get_activation", "get_loss", "get_optimizer",
     "GradientDescent", "Momentum", "RMSprop", "Adam",
     "DeeplayersError", "ShapeError", "DataError", "ConfigError", "DivergenceError", "ModelFileError",
-    "NotFittedError", "TrainingWarning", "__version__",
+    "NotFittedError", "TrainingWarning", "TrainingInterrupted", "__version__",
     "save", "load", "Model", "Preprocessing", "export_onnx", "search", "datasets",
 ]

@@ -39,6 +39,7 @@ from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .defaults import DEFAULTS
 from .errors import ConfigError, DataError, DeeplayersError, ModelFileError
 from .initializers import INITIALIZERS
+from .metrics import accuracy, evaluate_metrics, format_metrics
 from .optimizers import OPTIMIZERS
 from .preprocessing import Preprocessing
 from .search import METRICS as SEARCH_METRICS
@@ -46,7 +47,7 @@ from .search import STRATEGIES as SEARCH_STRATEGIES
 from .search import load_data as load_search_data
 from .search import load_space
 from .search import search as run_search
-from .training import SCHEDULES
+from .training import SCHEDULES, split_validation
 
 __all__ = ["main", "cli", "evaluate_metrics", "cli_message", "search_command"]
 
@@ -430,78 +431,6 @@ def _resume_command(checkpoint: str) -> str:
     return f"{prog} {shlex.join([*args, '--resume', checkpoint])}"
 
 
-# -- metrics (numpy only) ----------------------------------------------------------------------------
-def evaluate_metrics(A: np.ndarray, Y: np.ndarray, output: str, classes: Sequence[Any] | None = None) -> dict[str, Any]:
-    """Metrics of predictions A = A[L] (n[L], m) against targets Y (n[L], m).
-
-    Classification (``sigmoid`` with one unit, ``softmax``): ``accuracy``, ``log_loss`` (mean
-    cross-entropy, probabilities clipped to [1e-15, 1 - 1e-15]), ``confusion_matrix`` (rows: true
-    class, columns: predicted class), per-class ``precision``, ``recall``, ``f1`` and ``support``.
-    Several sigmoid units (multi-label): ``accuracy`` over all labels, ``log_loss`` per sample and
-    ``subset_accuracy``. Regression (``linear``): ``mse``, ``mae``, ``r2`` (the mean over outputs of
-    1 - SS_res / SS_tot).
-    """
-    A = np.asarray(A, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
-    m = Y.shape[1]
-    out: dict[str, Any] = {"m": int(m), "output": output}
-    if output == "linear":
-        err = A - Y
-        ss_res = np.sum(err**2, axis=1)
-        ss_tot = np.sum((Y - Y.mean(axis=1, keepdims=True)) ** 2, axis=1)
-        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
-        out.update(mse=float(np.mean(err**2)), mae=float(np.mean(np.abs(err))), r2=float(np.mean(r2)))
-        return out
-    eps = 1e-15
-    P = np.clip(A, eps, 1 - eps)
-    if output == "sigmoid" and Y.shape[0] > 1:  # multi-label
-        pred = A > 0.5
-        out.update(accuracy=float(np.mean(pred == (Y > 0.5))),
-                   subset_accuracy=float(np.mean(np.all(pred == (Y > 0.5), axis=0))),
-                   log_loss=float(-np.sum(Y * np.log(P) + (1 - Y) * np.log(1 - P)) / m))
-        return out
-    if output == "sigmoid":
-        true, pred, k = (Y[0] > 0.5).astype(int), (A[0] > 0.5).astype(int), 2
-        log_loss = -np.mean(Y[0] * np.log(P[0]) + (1 - Y[0]) * np.log(1 - P[0]))
-    else:
-        true, pred, k = np.argmax(Y, axis=0), np.argmax(A, axis=0), Y.shape[0]
-        log_loss = -np.mean(np.log(P[true, np.arange(m)]))
-    cm = np.zeros((k, k), dtype=np.int64)
-    np.add.at(cm, (true, pred), 1)
-    tp = np.diag(cm).astype(np.float64)
-    predicted, support = cm.sum(axis=0), cm.sum(axis=1)
-    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
-    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
-    names = list(classes) if classes is not None and len(classes) == k else list(range(k))
-    out.update(accuracy=float(np.mean(true == pred)), log_loss=float(log_loss), classes=names,
-               confusion_matrix=cm.tolist(), precision=precision.tolist(), recall=recall.tolist(),
-               f1=f1.tolist(), support=support.tolist())
-    return out
-
-
-def _format_metrics(metrics: dict[str, Any]) -> str:
-    lines = [f"samples: {metrics['m']}"]
-    if metrics["output"] == "linear":
-        lines += [f"R^2:  {metrics['r2']:.6f}", f"MSE:  {metrics['mse']:.6g}", f"MAE:  {metrics['mae']:.6g}"]
-        return "\n".join(lines)
-    lines += [f"accuracy: {metrics['accuracy']:.4f}", f"log-loss: {metrics['log_loss']:.6f}"]
-    if "confusion_matrix" not in metrics:
-        lines.append(f"subset accuracy: {metrics['subset_accuracy']:.4f}")
-        return "\n".join(lines)
-    names = [str(c) for c in metrics["classes"]]
-    cm = metrics["confusion_matrix"]
-    w = max(6, *(len(n) for n in names), *(len(str(v)) for row in cm for v in row))
-    lines += ["", "confusion matrix (rows: true class, columns: predicted class)",
-              " " * (w + 2) + " ".join(n.rjust(w) for n in names)]
-    lines += [n.rjust(w) + "  " + " ".join(str(v).rjust(w) for v in row) for n, row in zip(names, cm)]
-    lines += ["", f"{'class'.rjust(w)}  precision     recall         f1    support"]
-    for i, n in enumerate(names):
-        lines.append(f"{n.rjust(w)}  {metrics['precision'][i]:9.4f}  {metrics['recall'][i]:9.4f}  "
-                     f"{metrics['f1'][i]:9.4f}  {metrics['support'][i]:9d}")
-    return "\n".join(lines)
-
-
 def _targets_for_model(model: Any, ds: Any) -> tuple[np.ndarray, str]:
     """Y (n[L], m) for the model's output layer, with the data's labels mapped onto its classes."""
     from .datasets import encode_labels
@@ -684,12 +613,7 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
     m = X.shape[1]
     # hold out the validation samples here, so the preprocessing is fitted on the training part only
     if val_split:
-        m_val = int(math.ceil(m * val_split))
-        if m_val < 1 or m - m_val < 1:
-            raise DataError(f"--val-split {val_split} of m = {m} samples leaves no training or no validation "
-                            "samples; use more data or a different split")
-        order = np.random.default_rng(seed).permutation(m)
-        val_idx, train_idx = np.sort(order[:m_val]), np.sort(order[m_val:])
+        train_idx, val_idx = split_validation(m, val_split, seed)
         X_train, Y_train, X_val, Y_val = X[:, train_idx], Y[:, train_idx], X[:, val_idx], Y[:, val_idx]
     else:
         X_train, Y_train, X_val, Y_val = X, Y, None, None
@@ -723,20 +647,18 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
                 verbose=0 if quiet else (2 if verbose else 1), seed=seed,
                 checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, threads=threads)
     except KeyboardInterrupt as exc:
-        # the loop saved the state as the interrupted epoch began (its message names the epoch)
-        found = re.search(r"interrupted in epoch (\d+)", str(exc))
-        when = f" in epoch {int(found.group(1)) + 1}/{epochs}" if found else ""
+        # a TrainingInterrupted says which epoch stopped and where its start was saved
+        epoch, saved = getattr(exc, "epoch", None), getattr(exc, "checkpoint", None)
+        when = f" in epoch {epoch + 1}/{epochs}" if epoch is not None else ""
         if checkpoint is None:
             click.echo(f"interrupted{when}: nothing saved (train with --checkpoint PATH to be able to resume)",
                        err=True)
-        elif not found or not Path(checkpoint).is_file():
+        elif saved is None or not Path(checkpoint).is_file():
             click.echo(f"interrupted before a checkpoint was written to {checkpoint}: nothing to resume", err=True)
         else:
             click.echo(f"interrupted{when}: checkpoint saved to {checkpoint}; resume with: "
                        f"{_resume_command(checkpoint)}", err=True)
         raise SystemExit(EXIT_INTERRUPTED) from None
-
-    from .training import accuracy
 
     def scores(A: np.ndarray, Yt: np.ndarray) -> str:
         AL = net.predict_proba(A)
@@ -879,7 +801,7 @@ def evaluate(model: str, data: str, labels: str | None, split: str | None, limit
         click.echo(json.dumps(metrics))
     else:
         click.echo(f"model: {model}  data: {ds.name}")
-        click.echo(_format_metrics(metrics))
+        click.echo(format_metrics(metrics))
 
 
 @cli.command(context_settings=CONTEXT)

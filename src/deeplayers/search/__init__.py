@@ -36,7 +36,6 @@ would save the n * r * K / eta epochs retrained, 108 of the 405 here.)
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import types
@@ -50,6 +49,7 @@ from ..defaults import DEFAULTS
 from ..errors import ConfigError, DataError, ShapeError
 from ..modelfile import save
 from ..preprocessing import Preprocessing
+from ..training import split_validation
 from .executors import _Executor
 from .results import METRICS, SearchResult, _fmt, _rank_key
 from .space import SPACE_KEYS, STRATEGIES, _plain, load_space, sample_settings
@@ -215,15 +215,8 @@ def _split(X: Any, Y: Any, validation_data: tuple[Any, Any] | None, validation_s
             raise ShapeError(f"validation_data has {X_val.shape[0]} features and {Y_val.shape[0]} outputs; X and Y "
                              f"have {X.shape[0]} and {Y.shape[0]}")
     else:
-        if not 0 < validation_split < 1:
-            raise ConfigError(f"validation_split must be between 0 and 1 (or give validation_data), "
-                              f"got {validation_split!r}")
-        m = X.shape[1]
-        m_val = int(math.ceil(m * validation_split))
-        if m - m_val < 1:
-            raise DataError(f"validation_split={validation_split} of m = {m} leaves no training samples")
-        order = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**31 + 1,))).permutation(m)
-        val, train = np.sort(order[:m_val]), np.sort(order[m_val:])
+        seq = np.random.SeedSequence(seed, spawn_key=(2**31 + 1,))
+        train, val = split_validation(X.shape[1], validation_split, seq)
         X, Y, X_val, Y_val = X[:, train], Y[:, train], X[:, val], Y[:, val]
     prep = None
     if preprocessing is not None:

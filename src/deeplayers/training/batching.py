@@ -1,0 +1,103 @@
+"""Mini-batches: shuffled, or in an order the caller gives, gathered into reused buffers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = ["_Batches", "_GivenBatches"]
+
+
+class _Batches:
+    """Shuffled mini-batches gathered into reused buffers (no allocation per batch)."""
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray, batch_size: int | None, shuffle: bool,
+                 w: np.ndarray | None = None, rows: bool = False) -> None:
+        self.m = X.shape[1]
+        self.full = not rows and (batch_size is None or batch_size >= self.m)
+        self.X, self.Y, self.w, self.shuffle = X, Y, w, shuffle
+        if self.full:
+            return
+        self.B = int(batch_size)
+        # gather samples as rows (contiguous copies) and hand the layers A[0] = rows.T
+        self.Xr = X.T if X.T.flags.c_contiguous else np.ascontiguousarray(X.T)
+        self.Yr = Y.T if Y.T.flags.c_contiguous else np.ascontiguousarray(Y.T)
+        self.bufs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _buf(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        if size not in self.bufs:
+            self.bufs[size] = (np.empty((size, self.Xr.shape[1]), self.Xr.dtype),
+                               np.empty((size, self.Yr.shape[1]), self.Yr.dtype))
+        return self.bufs[size]
+
+    @property
+    def n_batches(self) -> int:
+        return 1 if self.full else -(-self.m // self.B)
+
+    def __call__(self, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        if self.full:
+            yield self.X, self.Y, self.w
+            return
+        order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
+        yield from self.gather(order[start:start + self.B] for start in range(0, self.m, self.B))
+
+    def gather(self, index_sets: Any) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        for idx in index_sets:
+            xb, yb = self._buf(len(idx))
+            # mode="clip": with the default "raise", NumPy gathers into a hidden temporary first
+            # (the indices come from a permutation of range(m), so none is ever clipped)
+            self.Xr.take(idx, axis=0, out=xb, mode="clip")
+            self.Yr.take(idx, axis=0, out=yb, mode="clip")
+            yield xb.T, yb.T, None if self.w is None else self.w[idx]
+
+
+class _GivenBatches:
+    """``fit(batches=...)``: the caller's column indices for each batch of each epoch, checked
+    as they come, gathered into the same reused buffers as shuffled mini-batches."""
+
+    full = False
+
+    def __init__(self, spec: Any, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, n_epochs: int) -> None:
+        if callable(spec):
+            self.per_epoch = spec
+        else:
+            try:
+                epochs = list(spec)
+            except TypeError:
+                raise ConfigError("batches must be a callable epoch -> iterable of index arrays, or a sequence with "
+                                  f"one iterable of index arrays per epoch, got {type(spec).__name__}") from None
+            if len(epochs) < n_epochs:
+                raise ConfigError(f"batches gives the batches of {len(epochs)} epochs, but the run has {n_epochs}; "
+                                  "give one entry per epoch, or a callable epoch -> batches")
+            self.per_epoch = epochs.__getitem__
+        self.m = X.shape[1]
+        self.rows = _Batches(X, Y, 1, False, w, rows=True)  # its row copies and buffers
+        self.B = None
+        self.epoch = 0
+        self.n_batches = 0
+
+    def __call__(self, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        epoch = self.epoch
+        sets = [self._check(idx, epoch, i) for i, idx in enumerate(self.per_epoch(epoch))]
+        if not sets:
+            raise ConfigError(f"batches gave no batch for epoch {epoch}; each epoch needs at least one")
+        self.n_batches = len(sets)
+        w = self.rows.w  # what the epoch's cost is averaged over: samples, or their weights
+        self.seen = float(sum(len(idx) for idx in sets) if w is None else sum(w[idx].sum(dtype=np.float64) for idx in sets))
+        yield from self.rows.gather(sets)
+
+    def _check(self, idx: Any, epoch: int, i: int) -> np.ndarray:
+        a = np.asarray(idx)
+        if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iu":
+            raise ConfigError(f"batches: batch {i} of epoch {epoch} must be a non-empty 1-D array of integer column "
+                              f"indices, got {a.dtype} of shape {a.shape}")
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi >= self.m:
+            raise ConfigError(f"batches: batch {i} of epoch {epoch} holds column index {lo if lo < 0 else hi}, "
+                              f"outside 0..m-1 = 0..{self.m - 1}")
+        return a.astype(np.intp, copy=False)
+

@@ -1,0 +1,211 @@
+"""The loop: epochs of mini-batches, each the course's iteration.
+
+Each iteration is forward (A[L] and caches), cost, backward (l = L..1) and update; the optimizer
+updates layer l as soon as its dW[l], db[l] are ready. :func:`run_epochs` runs a run that
+:func:`~deeplayers.training.prepare.prepare` set up; :class:`_Loop` is that run's state, which
+callbacks see.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..threads import BlasThreads
+from .batching import _GivenBatches
+from .callbacks import Callback
+from .checkpoints import _restore_callbacks
+from .divergence import _Watch
+from .history import History
+
+if TYPE_CHECKING:
+    from ..network import Network
+    from ..optimizers import Optimizer
+
+__all__ = ["run_epochs", "TrainingInterrupted"]
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``fit``: a ``KeyboardInterrupt`` that says where the run stopped.
+
+    ``epoch`` is the 0-based epoch that was interrupted; ``checkpoint`` the path where the state as
+    that epoch began was saved (``fit(checkpoint=...)``; continue with ``resume=``), or None when
+    nothing was saved."""
+
+    def __init__(self, message: str, epoch: int, checkpoint: Any = None) -> None:
+        super().__init__(message)
+        self.epoch, self.checkpoint = epoch, checkpoint
+
+
+class _Loop:
+    """State of one run, visible to callbacks: ``net``, ``optimizer``, ``history``, ``n_epochs``,
+    ``epoch``, ``start_epoch``, ``has_validation``, ``rng`` and ``stop`` (set it to True to end
+    training after the current epoch); the rest is the run's setup."""
+
+    def __init__(self, net: Network, optimizer: Optimizer, history: History, n_epochs: int,
+                 has_validation: bool, rng: np.random.Generator, start_epoch: int = 0) -> None:
+        self.net, self.optimizer, self.history = net, optimizer, history
+        self.n_epochs, self.has_validation, self.rng = n_epochs, has_validation, rng
+        self.start_epoch = self.epoch = start_epoch
+        self.stop = False
+        # set by prepare(): the run's setup
+        self.lr0, self.schedule, self.keep, self.batches = optimizer.learning_rate, None, [], None
+        self.X_val = self.Y_val = None
+        self.l2, self.threads, self.print_cost, self.print_every = 0.0, None, False, 100
+        self.weight_total, self.J_prior, self.J_guess = 0.0, 0.0, 0.0
+        self.callbacks: list[Any] = []
+        self.checkpoints: Any = None
+        self.resumed: dict[str, Any] | None = None
+        self.resume_path: Any = None
+
+
+def run_epochs(loop: _Loop) -> History:
+    """Train from ``loop.start_epoch`` to ``loop.n_epochs`` (or until a callback stops it) and
+    return the history; the network keeps the last (or, with early stopping, the best) parameters."""
+    net, opt = loop.net, loop.optimizer
+    layers = net.layers
+    watch = _Watch(net, loop.history, loop.J_prior, loop.J_guess, loop.lr0)
+    t0 = time.perf_counter() - (loop.history.time[-1] if loop.history.time else 0.0)
+    for layer, p in zip(layers, loop.keep):
+        layer.keep_prob = p
+    # multiply-adds of the largest product per batch (a given batch order: its size is not known yet)
+    b = loop.batches
+    work = max(layer.n * layer.n_prev for layer in layers) * (b.m if b.full or b.B is None else b.B)
+    blas = BlasThreads(loop.threads, work).apply()
+    # overflow on the way to divergence is detected explicitly (cost and parameters), not warned about
+    errstate = np.errstate(over="ignore", invalid="ignore")
+    errstate.__enter__()
+    try:
+        for cb in loop.callbacks:
+            cb.on_train_begin(loop)
+        if loop.resumed is not None:  # after on_train_begin, which resets the callbacks
+            _restore_callbacks(loop)
+        for epoch in range(loop.start_epoch, loop.n_epochs):
+            _run_epoch(loop, epoch, watch, blas, t0)
+            if loop.stop:
+                break
+        _finish(loop, watch)
+    except KeyboardInterrupt:
+        _interrupted(loop)
+    finally:
+        errstate.__exit__(None, None, None)
+        opt.learning_rate = loop.lr0  # the schedule's base, so a later fit with this optimizer starts from it
+        blas.restore()
+        for layer in layers:
+            layer.keep_prob = 1.0
+            layer.cache = None  # drop references to the training data
+            layer._ws.clear()  # and the per-batch buffers
+    net.history = loop.history
+    return loop.history
+
+
+def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: float) -> None:
+    """One pass over the mini-batches of ``epoch``, then the epoch's record, checks and callbacks."""
+    net, opt, history, batches, l2 = loop.net, loop.optimizer, loop.history, loop.batches, loop.l2
+    layers = net.layers
+    loop.epoch = epoch
+    lr = opt.learning_rate = float(loop.schedule(epoch, loop.lr0))
+    folded = opt.folds_learning_rate
+    scale = lr if folded else 1.0
+    drop_rng = loop.rng if any(p < 1 for p in loop.keep) else None
+
+    def update(layer: Any, dA_prev: Any) -> None:
+        opt.update(layer, folded)
+
+    # callbacks are duck-typed (notebook.LivePlot has only the epoch hooks): call those that define this one
+    batch_cbs = [cb for cb in loop.callbacks
+                 if getattr(type(cb), "on_batch_end", Callback.on_batch_end) is not Callback.on_batch_end]
+    print_iteration = loop.print_cost and batches.full and (epoch % loop.print_every == 0 or epoch == loop.n_epochs - 1)
+    blas.refresh()
+    if isinstance(batches, _GivenBatches):
+        batches.epoch = epoch
+    watch.keep_parameters()
+    if loop.checkpoints:
+        loop.checkpoints.mark_epoch_start(epoch, history)
+    total, J = 0.0, math.nan
+    for i, (A0, Yb, wb) in enumerate(batches(loop.rng)):
+        mb = A0.shape[1]
+        sw, l2b = mb, l2
+        if wb is not None:
+            sw = float(wb.sum(dtype=np.float64))
+            if sw == 0.0:  # every weight in this batch is zero: nothing to learn from it
+                continue
+            # mean 1 within the batch, so J = sum(w loss) / sum(w), and lambda/(2 sum(w)):
+            # a weight counts as that many repeated samples, L2 included
+            wb = wb * (mb / sw)
+            l2b = l2 * (mb / sw)
+        opt.begin_step()
+        net._forward(A0, reuse=True, rng=drop_rng)
+        J = net.loss.cost(layers[-1].cache[2], Yb, wb, reuse=True)
+        if l2b:
+            J += net.l2_cost(l2b, mb)
+        if watch.J_start is None or not math.isfinite(J):
+            watch.first_batch(J, epoch, lr)
+        net._backward(Yb, l2=l2b, reuse=True, scale=scale, w=wb, on_layer=update)
+        total += J * sw
+        history.n_iter += 1
+        if print_iteration:
+            print(f"Cost after iteration {epoch}: {J}")
+        for cb in batch_cbs:
+            cb.on_batch_end(loop, i, batches.n_batches)
+    watch.check_parameters(epoch, lr)
+    J_epoch = J if batches.full else total / (batches.seen if isinstance(batches, _GivenBatches) else loop.weight_total)
+    _end_epoch(loop, epoch, J_epoch, lr, watch, t0)
+
+
+def _end_epoch(loop: _Loop, epoch: int, J_epoch: float, lr: float, watch: _Watch, t0: float) -> None:
+    """Record the epoch (cost, learning rate, validation, time), check for divergence, tell the
+    callbacks and write a checkpoint when one is due."""
+    net, history = loop.net, loop.history
+    logs = {"cost": J_epoch, "lr": lr}
+    history.cost.append(J_epoch)
+    history.lr.append(lr)
+    if loop.X_val is not None:
+        from ..metrics import accuracy
+
+        AL_val = net.predict_proba(loop.X_val)
+        # the plain loss: the L2 penalty is a training device, not part of held-out error
+        logs["val_cost"] = net.cost(AL_val, loop.Y_val)
+        history.val_cost.append(logs["val_cost"])
+        acc = accuracy(net, AL_val, loop.Y_val)
+        if acc is not None:
+            logs["val_accuracy"] = acc
+            history.metrics.setdefault("val_accuracy", []).append(acc)
+    logs["time"] = time.perf_counter() - t0
+    history.time.append(logs["time"])
+    watch.epoch_cost(J_epoch, lr)
+    if loop.print_cost and not loop.batches.full and (epoch % max(1, loop.print_every // 100) == 0
+                                                      or epoch == loop.n_epochs - 1):
+        print(f"Cost after epoch {epoch}: {J_epoch}")
+    for cb in loop.callbacks:
+        cb.on_epoch_end(loop, epoch, logs)
+    ckpt = loop.checkpoints
+    if ckpt and ((epoch + 1) % ckpt.every == 0 or epoch + 1 == loop.n_epochs or loop.stop):
+        ckpt.save(epoch + 1, history)
+
+
+def _finish(loop: _Loop, watch: _Watch) -> None:
+    """After the last epoch: warn about a stall, end the callbacks (early stopping puts the best
+    parameters back), and refuse parameters worse than guessing."""
+    b = loop.batches
+    l2_term = loop.net.l2_cost(loop.l2, b.m if b.full else b.B) if loop.l2 else 0.0
+    watch.check_stall(loop.l2, l2_term)
+    J_final = watch.returned_cost(loop.callbacks)
+    for cb in loop.callbacks:
+        cb.on_train_end(loop)
+    watch.check_final(J_final)
+
+
+def _interrupted(loop: _Loop) -> None:
+    """Ctrl-C: save the state as the interrupted epoch began (so a resume repeats it exactly) when
+    the run writes checkpoints, and raise :class:`~deeplayers.training.TrainingInterrupted`."""
+    ckpt, epoch = loop.checkpoints, loop.epoch
+    if ckpt is None or ckpt.start is None:  # no checkpoints, or nothing trained yet: nothing to save
+        raise TrainingInterrupted(f"training interrupted in epoch {epoch}; nothing was saved (fit(checkpoint=...) "
+                                  "saves the state to resume from)", epoch) from None
+    epoch = ckpt.save_epoch_start()
+    raise TrainingInterrupted(f"training interrupted in epoch {epoch}; the state at its start was saved to "
+                              f"{ckpt.path}: continue with resume={str(ckpt.path)!r}", epoch, ckpt.path) from None
