@@ -405,3 +405,49 @@ def test_sample_weights_count_in_the_l2_term_like_repeated_samples(data):
     d = dl.Network([5, 4, 1], seed=0).fit(X[:, np.repeat(idx, 2)], Y[:, np.repeat(idx, 2)], learning_rate=0.1,
                                          epochs=1, l2=0.7)
     assert c.cost[0] == pytest.approx(d.cost[0], rel=1e-12)
+
+
+def test_one_validation_split_for_fit_the_cli_and_search():
+    from deeplayers.training import split_validation
+
+    # an independent computation: ceil(m * fraction) held out, from one permutation of the seeded generator
+    m, fraction = 23, 0.3
+    order = np.random.default_rng(7).permutation(m)
+    train, val = split_validation(m, fraction, 7)
+    np.testing.assert_array_equal(val, np.sort(order[:7]))
+    np.testing.assert_array_equal(train, np.sort(order[7:]))
+    # fit(validation_split) scores exactly those columns: its val_cost is the cost on X[:, val]
+    rng = np.random.RandomState(3)
+    X = rng.randn(4, m)
+    Y = (X[:1] > 0).astype(float)
+    net = dl.Network([4, 5, 1], seed=2)
+    h = net.fit(X, Y, epochs=1, validation_split=fraction, seed=7)
+    assert h.val_cost[0] == net.cost(net.predict_proba(X[:, val]), Y[:, val])
+    with pytest.raises(dl.ConfigError, match=r"^validation_split must be between 0 and 1, got 1$"):
+        split_validation(10, 1, 0)
+    with pytest.raises(dl.DataError, match=r"^validation_split=0.5 of m = 1 samples leaves no training"):
+        split_validation(1, 0.5, 0)
+
+
+def test_ctrl_c_raises_training_interrupted_with_the_epoch_and_the_checkpoint(data, tmp_path):
+    X, Y = data
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, loop, epoch, logs):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    with pytest.raises(dl.TrainingInterrupted, match=r"^training interrupted in epoch 1; nothing was saved") as info:
+        dl.Network([5, 3, 1], seed=0).fit(X, Y, epochs=4, callbacks=[CtrlC()])
+    assert isinstance(info.value, KeyboardInterrupt) and info.value.epoch == 1 and info.value.checkpoint is None
+    ckpt = tmp_path / "run.ckpt"
+    with pytest.raises(dl.TrainingInterrupted) as info:
+        dl.Network([5, 3, 1], seed=0).fit(X, Y, epochs=4, callbacks=[CtrlC()], checkpoint=ckpt, checkpoint_every=10)
+    assert info.value.epoch == 1 and info.value.checkpoint == ckpt and ckpt.is_file()
+    # the saved state is the start of epoch 1: resuming ends where an uninterrupted run ends
+    resumed = dl.Network([5, 3, 1], seed=0)
+    h = resumed.fit(X, Y, epochs=4, resume=ckpt)
+    full = dl.Network([5, 3, 1], seed=0)
+    assert h.cost == full.fit(X, Y, epochs=4).cost
+    for k, v in full.parameters.items():
+        np.testing.assert_array_equal(v, resumed.parameters[k])

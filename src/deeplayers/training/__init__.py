@@ -4,7 +4,7 @@ Each iteration is the course's: forward (A[L] and caches), cost, backward (l = L
 the optimizer updates layer l as soon as its dW[l], db[l] are ready. Everything else (mini-batches,
 L2, dropout, learning-rate schedules, validation, early stopping, progress) plugs into this loop.
 
-One module per concept: :mod:`.fit` (``fit`` = :func:`.prepare.prepare` a run, then
+One module per concept: :mod:`.run` (``fit`` = :func:`.prepare.prepare` a run, then
 :func:`.loop.run_epochs`), :mod:`.history`, :mod:`.schedules`, :mod:`.callbacks`,
 :mod:`.progress`, :mod:`.batching`, :mod:`.validation` (the validation split every face uses),
 :mod:`.checkpoints` (checkpoint glue) and :mod:`.divergence` (telling a run that went wrong).
@@ -23,7 +23,7 @@ from .divergence import (
     _check_stall,
     reference_costs,
 )
-from .fit import fit
+from .run import fit
 from .history import History
 from .loop import TrainingInterrupted, _Loop, run_epochs
 from .prepare import prepare
