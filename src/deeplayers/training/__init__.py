@@ -23,11 +23,11 @@ from .divergence import (
     _check_stall,
     reference_costs,
 )
-from .run import fit
 from .history import History
 from .loop import TrainingInterrupted, _Loop, run_epochs
 from .prepare import prepare
 from .progress import _Progress
+from .run import fit
 from .schedules import SCHEDULES, Constant, CosineDecay, ExponentialDecay, InverseTimeDecay, StepDecay, get_schedule
 from .validation import split_validation
 

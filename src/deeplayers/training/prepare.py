@@ -40,11 +40,11 @@ def prepare(net: Network, X: Any, Y: Any, *, learning_rate: float | None, num_it
     rng = np.random.default_rng(net.seed if seed is None else seed)
     X, Y, w, X_val, Y_val = _prepare_data(net, X, Y, sample_weight, validation_data, validation_split, rng)
     opt = get_optimizer(optimizer, learning_rate)
+    schedule, keep = get_schedule(lr_schedule, n_epochs), _keep_probs(keep_prob, net.L)
     batched = _Batches(X, Y, batch_size, shuffle, w) if batches is None else _GivenBatches(batches, X, Y, w, n_epochs)
     history = History(unit="iteration" if batched.full else "epoch")
     loop = _Loop(net, opt, history, n_epochs, X_val is not None, rng)
-    loop.lr0, loop.schedule = opt.learning_rate, get_schedule(lr_schedule, n_epochs)
-    loop.keep = _keep_probs(keep_prob, net.L)
+    loop.lr0, loop.schedule, loop.keep = opt.learning_rate, schedule, keep
     loop.batches, loop.X_val, loop.Y_val, loop.l2, loop.threads = batched, X_val, Y_val, l2, threads
     loop.print_cost, loop.print_every = print_cost, print_every
     loop.weight_total = float(X.shape[1] if w is None else w.sum(dtype=np.float64))
