@@ -626,18 +626,8 @@ class DNNRegressor(RegressorMixin, _BaseDNN):
         return np.ascontiguousarray(y.reshape(len(y), -1), dtype=self._dtype())
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> DNNRegressor:
-        """Train on X (m, n_features) and targets y (m,) or (m, n_targets).
-
-        Parameters
-        ----------
-        X : array-like of shape (m, n_features)
-        y : array-like of shape (m,) or (m, n_targets)
-        sample_weight : array-like of shape (m,), optional
-
-        Returns
-        -------
-        self
-        """
+        """Train on X (m, n_features) and targets y (m,) or (m, n_targets), each sample weighted by
+        ``sample_weight`` (m,) if given; returns self."""
         self._validate_params()
         reset = not (self.warm_start and hasattr(self, "network_"))
         X, y = self._validate_Xy(X, y, reset=reset, y_numeric=True)
@@ -650,18 +640,8 @@ class DNNRegressor(RegressorMixin, _BaseDNN):
         return self
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> DNNRegressor:
-        """One epoch over (X, y), continuing from the current weights and optimizer state.
-
-        Parameters
-        ----------
-        X : array-like of shape (m, n_features)
-        y : array-like of shape (m,) or (m, n_targets)
-        sample_weight : array-like of shape (m,), optional
-
-        Returns
-        -------
-        self
-        """
+        """One epoch over (X, y), shaped as for :meth:`fit`, continuing from the current weights and
+        optimizer state; returns self."""
         first = not hasattr(self, "network_")
         if first:
             self._validate_params()
