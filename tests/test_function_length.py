@@ -21,11 +21,6 @@ MAX_LINES = 60
 # or gone (then its entry goes).
 PENDING = {
     "plots.py:plot_decision_boundary": 126,
-    "cli.py:train": 103,
-    "datasets.py:load_csv": 85,
-    "datasets.py:encode_labels": 76,
-    "datasets.py:load_npz": 74,
-    "plots.py:plot_architecture": 66,
 }
 
 

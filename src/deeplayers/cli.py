@@ -495,6 +495,85 @@ def _limit_option() -> Any:
     return click.option("--limit", type=POSITIVE, default=None, metavar="N", help=_DATA_HELP["limit"])
 
 
+def _check_train_options(ctx: click.Context, layers: list[int], early_stopping: bool, checkpoint: str | None,
+                         no_plot: bool, quiet: bool, resume: str | None, out: str, plot_path: str | None) -> None:
+    """train's option combinations and output folders, checked before anything is read or printed."""
+    refuse_unless(ctx, bool(layers), ["activation", "keep_prob"], "applies to hidden layers, and --layers '' has none")
+    refuse_unless(ctx, early_stopping, ["patience"], "applies only with --early-stopping")
+    refuse_unless(ctx, checkpoint is not None, ["checkpoint_every"], "applies only with --checkpoint FILE")
+    refuse_unless(ctx, not no_plot, ["plot_path"], "names the cost-curve file, but --no-plot draws none")
+    refuse_unless(ctx, not quiet, ["verbose"], "asks for a line per epoch, but --quiet prints no progress")
+    if resume is not None and not Path(resume).is_file():
+        raise FileNotFoundError(f"no checkpoint at {resume}: nothing to resume")
+    check_out(out, "--out")
+    check_out(plot_path, "--plot")
+    check_out(checkpoint, "--checkpoint")
+
+
+def _report_interrupt(exc: KeyboardInterrupt, checkpoint: str | None, epochs: int) -> None:
+    """Ctrl-C during train: say what was saved and how to resume, and exit with status 130."""
+    # a TrainingInterrupted says which epoch stopped and where its start was saved
+    epoch, saved = getattr(exc, "epoch", None), getattr(exc, "checkpoint", None)
+    when = f" in epoch {epoch + 1}/{epochs}" if epoch is not None else ""
+    if checkpoint is None:
+        click.echo(f"interrupted{when}: nothing saved (train with --checkpoint PATH to be able to resume)",
+                   err=True)
+    elif saved is None or not Path(checkpoint).is_file():
+        click.echo(f"interrupted before a checkpoint was written to {checkpoint}: nothing to resume", err=True)
+    else:
+        click.echo(f"interrupted{when}: checkpoint saved to {checkpoint}; resume with: "
+                   f"{_resume_command(checkpoint)}", err=True)
+    raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+def _scores(net: Any, A: np.ndarray, Yt: np.ndarray) -> str:
+    """'cost ..., accuracy ...' (classifiers) or 'cost ..., R^2 ...' (regression) of net on (A, Yt)."""
+    AL = net.predict_proba(A)
+    parts = [f"cost {net.cost(AL, Yt):.6g}"]
+    acc = accuracy(net, AL, Yt)
+    if acc is not None:
+        parts.append(f"accuracy {acc:.4f}")
+    else:
+        parts.append(f"R^2 {evaluate_metrics(AL, Yt, 'linear')['r2']:.4f}")
+    return ", ".join(parts)
+
+
+def _save_cost_curve(net: Any, name: str, png: str) -> str:
+    """The training run's cost curve as a PNG; returns its path."""
+    from .plots import plot_costs
+
+    h = net.history
+    plot_costs(h, png, learning_rate=h.lr[0] if h.lr and len(set(h.lr)) == 1 else None,
+               title=f"{name}: layer_dims = {net.layer_dims}")
+    return png
+
+
+def _describe_run(echo: Any, ds: Any, t: Any, pre: Any, net: Any, A0: np.ndarray, A0_val: np.ndarray | None,
+                  Y_train: np.ndarray, trace: bool, batch_size: int | None) -> None:
+    """train's opening lines: the data, the preprocessing, the summary table, and with --trace the
+    shape trace of one batch (of ``batch_size`` samples; None: full batch)."""
+    echo(f"data: {ds.name}: m = {ds.X.shape[1]} samples ({A0.shape[1]} training, {0 if A0_val is None else A0_val.shape[1]} "
+         f"validation), n[0] = {ds.n_features} features, output {t.output}"
+         + (f", classes {t.classes}" if t.classes is not None and len(t.classes) <= 20 else ""))
+    echo(f"preprocessing: {pre!r}")
+    echo(net.summary(A0.shape[1]))
+    if trace:  # one batch through the engine's passes; the parameters are left as they are
+        B = A0.shape[1] if batch_size is None else min(batch_size, A0.shape[1])
+        click.echo(f"shape trace of one batch (m = {B}):\n{net.trace(A0[:, :B], Y_train[:, :B], show=False)}")
+
+
+def _report_training(echo: Any, net: Any, A0: np.ndarray, Y_train: np.ndarray, A0_val: np.ndarray | None,
+                     Y_val: np.ndarray | None) -> None:
+    """train's closing lines: how long it trained (and where early stopping kept the best epoch), then
+    the cost and accuracy (or R^2) on the training and validation parts."""
+    h = net.history
+    stopped = f" (early stopping: best epoch {h.best_epoch + 1})" if h.stopped_early and h.best_epoch is not None else ""
+    echo(f"trained {len(h.cost)} {h.unit}s in {h.time[-1] if h.time else 0.0:.1f}s{stopped}")
+    echo(f"train:      {_scores(net, A0, Y_train)}")
+    if A0_val is not None:
+        echo(f"validation: {_scores(net, A0_val, Y_val)}")
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("data")
 @_labels_option()
@@ -594,16 +673,7 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
 
     # every option is checked before anything is read or printed
     check_data_options(data, labels, split)
-    refuse_unless(ctx, bool(layers), ["activation", "keep_prob"], "applies to hidden layers, and --layers '' has none")
-    refuse_unless(ctx, early_stopping, ["patience"], "applies only with --early-stopping")
-    refuse_unless(ctx, checkpoint is not None, ["checkpoint_every"], "applies only with --checkpoint FILE")
-    refuse_unless(ctx, not no_plot, ["plot_path"], "names the cost-curve file, but --no-plot draws none")
-    refuse_unless(ctx, not quiet, ["verbose"], "asks for a line per epoch, but --quiet prints no progress")
-    if resume is not None and not Path(resume).is_file():
-        raise FileNotFoundError(f"no checkpoint at {resume}: nothing to resume")
-    check_out(out, "--out")
-    check_out(plot_path, "--plot")
-    check_out(checkpoint, "--checkpoint")
+    _check_train_options(ctx, layers, early_stopping, checkpoint, no_plot, quiet, resume, out, plot_path)
     if lr is None and optimizer == DEFAULTS["optimizer"]:
         lr = DEFAULTS["learning_rate"]
 
@@ -625,14 +695,7 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
     net = Network([ds.n_features, *layers, Y.shape[0]], hidden=activation, output=t.output, init=init, seed=seed,
                   dtype=dtype)
     echo = (lambda *a, **k: None) if quiet else click.echo
-    echo(f"data: {ds.name}: m = {m} samples ({A0.shape[1]} training, {0 if A0_val is None else A0_val.shape[1]} "
-         f"validation), n[0] = {ds.n_features} features, output {t.output}"
-         + (f", classes {t.classes}" if t.classes is not None and len(t.classes) <= 20 else ""))
-    echo(f"preprocessing: {pre!r}")
-    echo(net.summary(A0.shape[1]))
-    if trace:  # one batch through the engine's passes; the parameters are left as they are
-        B = A0.shape[1] if batch_size is None else min(batch_size, A0.shape[1])
-        click.echo(f"shape trace of one batch (m = {B}):\n{net.trace(A0[:, :B], Y_train[:, :B], show=False)}")
+    _describe_run(echo, ds, t, pre, net, A0, A0_val, Y_train, trace, batch_size)
     hyper = {
         "layers": layers, "activation": activation, "output": t.output, "init": init, "optimizer": optimizer,
         "learning_rate": lr, "epochs": epochs, "batch_size": batch_size, "l2": l2, "keep_prob": keep_prob,
@@ -647,46 +710,16 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
                 verbose=0 if quiet else (2 if verbose else 1), seed=seed,
                 checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, threads=threads)
     except KeyboardInterrupt as exc:
-        # a TrainingInterrupted says which epoch stopped and where its start was saved
-        epoch, saved = getattr(exc, "epoch", None), getattr(exc, "checkpoint", None)
-        when = f" in epoch {epoch + 1}/{epochs}" if epoch is not None else ""
-        if checkpoint is None:
-            click.echo(f"interrupted{when}: nothing saved (train with --checkpoint PATH to be able to resume)",
-                       err=True)
-        elif saved is None or not Path(checkpoint).is_file():
-            click.echo(f"interrupted before a checkpoint was written to {checkpoint}: nothing to resume", err=True)
-        else:
-            click.echo(f"interrupted{when}: checkpoint saved to {checkpoint}; resume with: "
-                       f"{_resume_command(checkpoint)}", err=True)
-        raise SystemExit(EXIT_INTERRUPTED) from None
+        _report_interrupt(exc, checkpoint, epochs)
 
-    def scores(A: np.ndarray, Yt: np.ndarray) -> str:
-        AL = net.predict_proba(A)
-        parts = [f"cost {net.cost(AL, Yt):.6g}"]
-        acc = accuracy(net, AL, Yt)
-        if acc is not None:
-            parts.append(f"accuracy {acc:.4f}")
-        else:
-            parts.append(f"R^2 {evaluate_metrics(AL, Yt, 'linear')['r2']:.4f}")
-        return ", ".join(parts)
-
-    h = net.history
-    stopped = f" (early stopping: best epoch {h.best_epoch + 1})" if h.stopped_early and h.best_epoch is not None else ""
-    echo(f"trained {len(h.cost)} {h.unit}s in {h.time[-1] if h.time else 0.0:.1f}s{stopped}")
-    echo(f"train:      {scores(A0, Y_train)}")
-    if A0_val is not None:
-        echo(f"validation: {scores(A0_val, Y_val)}")
+    _report_training(echo, net, A0, Y_train, A0_val, Y_val)
     metadata = {"data": str(data), "dataset": ds.name, "m_train": int(A0.shape[1]),
                 "image_shape": list(ds.image_shape) if ds.image_shape else None,
                 "feature_names": ds.feature_names, "label_name": ds.label_name}
     save(net, out, preprocessing=pre, classes=t.classes, hyperparameters=hyper, metadata=metadata)
     echo(f"model saved to {out}")
     if not no_plot:
-        from .plots import plot_costs
-
-        png = plot_path or str(Path(out).with_suffix(".png"))
-        plot_costs(h, png, learning_rate=h.lr[0] if h.lr and len(set(h.lr)) == 1 else None,
-                   title=f"{ds.name}: layer_dims = {net.layer_dims}")
+        png = _save_cost_curve(net, ds.name, plot_path or str(Path(out).with_suffix(".png")))
         echo(f"cost curve saved to {png}")
 
 

@@ -208,6 +208,36 @@ def _py(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
+def _encode_columns(y: np.ndarray, output: str, classes: Sequence[Any] | None, where: str, numeric: bool) -> Targets:
+    """2-D labels, already one column per output unit (rows are samples), checked for ``output``."""
+    if output == "auto":
+        binary = numeric and bool(np.isin(y, (0, 1)).all())
+        output = ("softmax" if binary and np.all(y.sum(axis=1) == 1) else "sigmoid") if binary else "linear"
+    if not numeric:
+        raise DataError(f"{where}: 2-D labels must be numbers, got {y.dtype}")
+    if output in ("sigmoid", "softmax") and not ((y >= 0) & (y <= 1)).all():
+        raise DataError(f"{where}: {output} outputs need labels in [0, 1] (found {y.min():g} .. {y.max():g}); "
+                        "use output='linear' for regression targets")
+    if output == "softmax" and not np.allclose(y.sum(axis=1), 1):
+        i = int(np.argmax(~np.isclose(y.sum(axis=1), 1)))
+        raise DataError(f"{where}: softmax needs one-hot label rows summing to 1; sample {i} sums to "
+                        f"{y[i].sum():g}; use output='sigmoid' for multi-label data")
+    cls = None if output == "linear" else (list(classes) if classes is not None else list(range(y.shape[1])))
+    return Targets(np.ascontiguousarray(y.T, dtype=np.float64), output, cls)
+
+
+def _class_codes(y: np.ndarray, classes: Sequence[Any] | None, where: str) -> tuple[list[Any], np.ndarray]:
+    """The class values (given, or the sorted distinct labels) and each sample's index among them."""
+    values = list(classes) if classes is not None else [_py(v) for v in np.unique(y)]
+    index = {v: k for k, v in enumerate(values)}
+    try:
+        codes = np.array([index[_py(v)] for v in y], dtype=np.int64)
+    except KeyError as exc:
+        i = next(i for i, v in enumerate(y) if _py(v) not in index)
+        raise DataError(f"{where}: label {exc.args[0]!r} of sample {i} is not one of the classes {values}") from None
+    return values, codes
+
+
 def encode_labels(y: Any, output: str = "auto", classes: Sequence[Any] | None = None, *,
                   where: str = "labels", max_classes: int = 20) -> Targets:
     """Turn labels y (m,) (or (m, k) for one-hot / multi-label / multi-output) into Y (n[L], m).
@@ -250,20 +280,7 @@ def encode_labels(y: Any, output: str = "auto", classes: Sequence[Any] | None = 
         raise ConfigError(f"output must be 'auto', 'sigmoid', 'softmax' or 'linear', got {output!r}")
 
     if y.ndim == 2:  # already one column per output unit (rows are samples)
-        if output == "auto":
-            binary = numeric and bool(np.isin(y, (0, 1)).all())
-            output = ("softmax" if binary and np.all(y.sum(axis=1) == 1) else "sigmoid") if binary else "linear"
-        if not numeric:
-            raise DataError(f"{where}: 2-D labels must be numbers, got {y.dtype}")
-        if output in ("sigmoid", "softmax") and not ((y >= 0) & (y <= 1)).all():
-            raise DataError(f"{where}: {output} outputs need labels in [0, 1] (found {y.min():g} .. {y.max():g}); "
-                            "use output='linear' for regression targets")
-        if output == "softmax" and not np.allclose(y.sum(axis=1), 1):
-            i = int(np.argmax(~np.isclose(y.sum(axis=1), 1)))
-            raise DataError(f"{where}: softmax needs one-hot label rows summing to 1; sample {i} sums to "
-                            f"{y[i].sum():g}; use output='sigmoid' for multi-label data")
-        cls = None if output == "linear" else (list(classes) if classes is not None else list(range(y.shape[1])))
-        return Targets(np.ascontiguousarray(y.T, dtype=np.float64), output, cls)
+        return _encode_columns(y, output, classes, where, numeric)
 
     if output == "auto":
         if not numeric or y.dtype.kind == "b":
@@ -283,13 +300,7 @@ def encode_labels(y: Any, output: str = "auto", classes: Sequence[Any] | None = 
         i = int(np.argmax(np.mod(y, 1) != 0))
         raise DataError(f"{where}: a classifier needs class labels but sample {i} has the non-integer label "
                         f"{_py(y[i])!r}; use output='linear' for regression, or round/encode the labels")
-    values = list(classes) if classes is not None else [_py(v) for v in np.unique(y)]
-    index = {v: k for k, v in enumerate(values)}
-    try:
-        codes = np.array([index[_py(v)] for v in y], dtype=np.int64)
-    except KeyError as exc:
-        i = next(i for i, v in enumerate(y) if _py(v) not in index)
-        raise DataError(f"{where}: label {exc.args[0]!r} of sample {i} is not one of the classes {values}") from None
+    values, codes = _class_codes(y, classes, where)
     k = len(values)
     if output == "classify":
         output = "sigmoid" if k <= 2 else "softmax"
@@ -321,6 +332,52 @@ def _sniff_delimiter(sample: str) -> str:
         return csv.Sniffer().sniff(sample, delimiters=",;\t| ").delimiter
     except csv.Error:
         return ","
+
+
+def _label_column(labels: Any, names: list[str] | None, width: int, path: Path) -> int | None:
+    """Which of a CSV's ``width`` columns holds the labels (None: no labels), from ``labels=``."""
+    label_col: int | None
+    if labels is False:
+        label_col = None
+    elif labels is None or labels is True:
+        label_col = width - 1
+    elif isinstance(labels, str):
+        if names is None or labels not in names:
+            have = ", ".join(names) if names else "none (no header row)"
+            raise DataError(f"{path}: no column named {labels!r}; the columns are: {have}")
+        label_col = names.index(labels)
+    else:
+        label_col = int(labels)
+        if not -width <= label_col < width:
+            raise DataError(f"{path}: label column {labels} does not exist; the file has {width} columns")
+        label_col %= width
+    return label_col
+
+
+def _refuse_bad_cell(X_cells: np.ndarray, feat_cols: list[int], names: list[str] | None, lines: list[int],
+                     path: Path) -> None:
+    """The DataError naming the first feature cell that is empty, not a number, or not finite."""
+    for i, row in enumerate(X_cells):
+        for jj, cell in enumerate(row):
+            j = feat_cols[jj]
+            col = f"column {j + 1}" + (f" ({names[j]!r})" if names else "")
+            if not _is_number(cell):
+                what = "is empty (a missing value)" if cell == "" else f"holds {cell!r}, not a number"
+                raise DataError(f"{path}: line {lines[i]}, {col} {what}; fix or impute it, or choose the label "
+                                "column with labels=...")
+            if not np.isfinite(float(cell)):
+                raise DataError(f"{path}: line {lines[i]}, {col} holds {cell!r} (a missing or infinite "
+                                "value); impute or drop that row")
+
+
+def _csv_labels(raw: np.ndarray) -> np.ndarray:
+    """A CSV's label cells: integers when every one is a whole number, floats when numbers, else strings."""
+    if all(_is_number(c) and c != "" for c in raw):
+        y = raw.astype(np.float64)
+        if np.all(np.mod(y, 1) == 0) and np.all(np.abs(y) < 2**53):
+            y = y.astype(np.int64)
+        return y
+    return raw.astype(str)
 
 
 def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None, header: bool | None = None,
@@ -377,22 +434,7 @@ def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None,
         if len(row) != width:
             raise DataError(f"{path}: line {line} has {len(row)} cells but the {'header' if names else 'first row'} "
                             f"has {width} (a ragged row; check for a missing or extra '{delimiter}')")
-    # which column holds the labels
-    label_col: int | None
-    if labels is False:
-        label_col = None
-    elif labels is None or labels is True:
-        label_col = width - 1
-    elif isinstance(labels, str):
-        if names is None or labels not in names:
-            have = ", ".join(names) if names else "none (no header row)"
-            raise DataError(f"{path}: no column named {labels!r}; the columns are: {have}")
-        label_col = names.index(labels)
-    else:
-        label_col = int(labels)
-        if not -width <= label_col < width:
-            raise DataError(f"{path}: label column {labels} does not exist; the file has {width} columns")
-        label_col %= width
+    label_col = _label_column(labels, names, width, path)
     if label_col is not None and width < 2:
         raise DataError(f"{path}: only {width} column, so there is nothing left for features after the labels")
     feat_cols = [j for j in range(width) if j != label_col]
@@ -403,26 +445,8 @@ def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None,
     except ValueError:
         X = None
     if X is None or not np.isfinite(X).all():
-        for i, row in enumerate(X_cells):
-            for jj, cell in enumerate(row):
-                j = feat_cols[jj]
-                col = f"column {j + 1}" + (f" ({names[j]!r})" if names else "")
-                if not _is_number(cell):
-                    what = "is empty (a missing value)" if cell == "" else f"holds {cell!r}, not a number"
-                    raise DataError(f"{path}: line {lines[i]}, {col} {what}; fix or impute it, or choose the label "
-                                    "column with labels=...")
-                if not np.isfinite(float(cell)):
-                    raise DataError(f"{path}: line {lines[i]}, {col} holds {cell!r} (a missing or infinite "
-                                    "value); impute or drop that row")
-    y = None
-    if label_col is not None:
-        raw = cells[:, label_col]
-        if all(_is_number(c) and c != "" for c in raw):
-            y = raw.astype(np.float64)
-            if np.all(np.mod(y, 1) == 0) and np.all(np.abs(y) < 2**53):
-                y = y.astype(np.int64)
-        else:
-            y = raw.astype(str)
+        _refuse_bad_cell(X_cells, feat_cols, names, lines, path)
+    y = None if label_col is None else _csv_labels(cells[:, label_col])
     return Dataset(
         X=np.ascontiguousarray(X.T, dtype=dtype), y=y, classes=None,
         feature_names=[names[j] for j in feat_cols] if names else None, name=path.name,
@@ -550,6 +574,44 @@ def _first_key(keys: Sequence[str], candidates: Sequence[str]) -> str | None:
     return next((k for k in candidates if k in keys), None)
 
 
+def _npz_member(archive: Any, key: str, path: Path) -> np.ndarray:
+    """One array of an .npz archive, read with strict .npy headers; never unpickled."""
+    try:
+        with strict_npy_headers():
+            a = archive[key]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise DataError(f"{path}: array {key!r} holds Python objects (a pickle); deeplayers never "
+                            f"unpickles data files ({exc})") from None
+        raise DataError(f"{path}: array {key!r} is damaged ({exc}); the file may be truncated") from None
+    except _DAMAGED as exc:
+        raise DataError(f"{path}: array {key!r} is damaged ({exc}); the file may be truncated") from None
+    if not isinstance(a, np.ndarray):  # NpzFile hands back raw bytes for a member that is not .npy
+        raise DataError(f"{path}: member {key!r} is not a .npy array; the file is damaged or was not "
+                        "written by numpy.savez")
+    return a
+
+
+def _npz_layout(Xraw: np.ndarray, y: np.ndarray | None, layout: str) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """X as rows (m, n[0]) and y as (m,) or (m, n[L]): ``columns`` transposes; ``auto`` chooses by
+    which axis of X matches the number of labels."""
+    if layout not in ("auto", "rows", "columns"):
+        raise DataError(f"layout must be 'auto', 'rows' or 'columns', got {layout!r}")
+    if layout == "auto":
+        layout = "rows"
+        if y is not None and Xraw.ndim == 2:
+            m = y.shape[-1] if (y.ndim == 2 and y.shape[0] < y.shape[1]) else y.shape[0]
+            if Xraw.shape[0] != m and Xraw.shape[1] == m:
+                layout = "columns"
+        if layout == "columns" and y is not None and y.ndim == 2 and y.shape[0] < y.shape[1]:
+            y = y.T  # (nL, m) -> (m, nL)
+    elif layout == "columns" and y is not None and y.ndim == 2:
+        y = y.T
+    if layout == "columns":
+        Xraw = Xraw.T
+    return Xraw, y, layout
+
+
 def load_npz(path: str | os.PathLike, *, labels: str | bool | None = None, split: str | None = None,
              layout: str = "auto", dtype: Any = None) -> Dataset:
     """Features and labels from an ``.npz`` archive.
@@ -582,20 +644,7 @@ def load_npz(path: str | os.PathLike, *, labels: str | bool | None = None, split
             raise DataError(f"{path}: no labels array {labels!r}; the archive holds {', '.join(keys)}")
 
         def get(key: str) -> np.ndarray:
-            try:
-                with strict_npy_headers():
-                    a = archive[key]
-            except ValueError as exc:
-                if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-                    raise DataError(f"{path}: array {key!r} holds Python objects (a pickle); deeplayers never "
-                                    f"unpickles data files ({exc})") from None
-                raise DataError(f"{path}: array {key!r} is damaged ({exc}); the file may be truncated") from None
-            except _DAMAGED as exc:
-                raise DataError(f"{path}: array {key!r} is damaged ({exc}); the file may be truncated") from None
-            if not isinstance(a, np.ndarray):  # NpzFile hands back raw bytes for a member that is not .npy
-                raise DataError(f"{path}: member {key!r} is not a .npy array; the file is damaged or was not "
-                                "written by numpy.savez")
-            return a
+            return _npz_member(archive, key, path)
 
         Xraw = get(xkey)
         y = get(ykey) if ykey else None
@@ -611,20 +660,7 @@ def load_npz(path: str | os.PathLike, *, labels: str | bool | None = None, split
 
         classes = names("classes")
         feature_names = names("feature_names")
-    if layout not in ("auto", "rows", "columns"):
-        raise DataError(f"layout must be 'auto', 'rows' or 'columns', got {layout!r}")
-    if layout == "auto":
-        layout = "rows"
-        if y is not None and Xraw.ndim == 2:
-            m = y.shape[-1] if (y.ndim == 2 and y.shape[0] < y.shape[1]) else y.shape[0]
-            if Xraw.shape[0] != m and Xraw.shape[1] == m:
-                layout = "columns"
-        if layout == "columns" and y is not None and y.ndim == 2 and y.shape[0] < y.shape[1]:
-            y = y.T  # (nL, m) -> (m, nL)
-    elif layout == "columns" and y is not None and y.ndim == 2:
-        y = y.T
-    if layout == "columns":
-        Xraw = Xraw.T
+    Xraw, y, layout = _npz_layout(Xraw, y, layout)
     source = Xraw.dtype.name
     X, image_shape = _rows_to_columns(Xraw, dtype, f"{path}[{xkey}]")
     if y is not None:

@@ -769,6 +769,27 @@ def plot_features(model: Any, X: Any, image_shape: Sequence[int], path: str | os
 
 
 # -- the architecture ----------------------------------------------------------------------------
+def _node_name(unit: int, l: int, L: int, nL: int) -> tuple[str, float]:
+    """The course's name of unit ``unit`` of layer l (x_i, a_i^[l], y-hat) and its font size."""
+    if l == 0:
+        inner = f"$x_{{{unit}}}$"
+    elif l == L and nL == 1:
+        inner = r"$\hat{y}$"
+    else:
+        inner = f"$a^{{[{l}]}}_{{{unit}}}$"
+    digits = len(str(unit))
+    return inner, 8 if digits <= 2 else 6.5 if digits <= 3 else 5
+
+
+def _column_label(l: int, L: int, dims: Sequence[int], gs: Sequence[str]) -> str:
+    """Layer l's label in the notation: its n[l], g[l], A[l] and the shape of W[l]."""
+    if l == 0:
+        return f"layer 0 (input)\nn[0] = {dims[0]:,}\nX = A[0]"
+    head = f"layer {l} = L (output)" if l == L else f"layer {l}"
+    notation = "A[L] = ŷ" if l == L else f"A[{l}]"
+    return f"{head}\nn[{l}] = {dims[l]:,}\n{gs[l - 1]}\n{notation}\nW[{l}]: ({dims[l]:,}, {dims[l - 1]:,})"
+
+
 def plot_architecture(network: Any, path: str | os.PathLike | None = None, max_nodes: int = 8, *,
                       title: str | None = None) -> Figure:
     """The network drawn as the course draws it: one column of nodes per layer, edges between.
@@ -836,23 +857,9 @@ def plot_architecture(network: Any, path: str | os.PathLike | None = None, max_n
             if unit is None:
                 ax.text(l, y, "⋮", ha="center", va="center", fontsize=18, zorder=3)
                 continue
-            # the course's node names: x_i, a_i^[l], y-hat
-            digits = len(str(unit))
-            if l == 0:
-                inner = f"$x_{{{unit}}}$"
-            elif l == L and dims[-1] == 1:
-                inner = r"$\hat{y}$"
-            else:
-                inner = f"$a^{{[{l}]}}_{{{unit}}}$"
-            size = 8 if digits <= 2 else 6.5 if digits <= 3 else 5
+            inner, size = _node_name(unit, l, L, dims[-1])
             ax.text(l, y, inner, ha="center", va="center", fontsize=size, zorder=3)
-        # the column's label in the notation
-        if l == 0:
-            label = f"layer 0 (input)\nn[0] = {dims[0]:,}\nX = A[0]"
-        else:
-            head = f"layer {l} = L (output)" if l == L else f"layer {l}"
-            notation = "A[L] = ŷ" if l == L else f"A[{l}]"
-            label = f"{head}\nn[{l}] = {dims[l]:,}\n{gs[l - 1]}\n{notation}\nW[{l}]: ({dims[l]:,}, {dims[l - 1]:,})"
+        label = _column_label(l, L, dims, gs)
         ax.text(l, label_y, label, ha="center", va="top", fontsize=8.5, linespacing=1.4, zorder=3)
     heading = ax.text(L / 2, top + 0.6,
                       title or f"L = {L} layers, layer_dims = {dims}\nloss = {net.loss.name}, {net.n_params:,} "
