@@ -356,6 +356,112 @@ def _labels_1d(y: Any, m: int) -> np.ndarray:
     return y.reshape(-1)
 
 
+def _boundary_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Two-feature data X (2, m), checked, and its labels as one value per sample."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[0] != 2:
+        hint = " (samples go in columns: did you mean X.T?)" if X.ndim == 2 and X.shape[1] == 2 else ""
+        raise ShapeError(f"a decision boundary needs two-feature data X of shape (2, m); got {X.shape}{hint}")
+    m = X.shape[1]
+    if m == 0:
+        raise DataError("X has no samples (m = 0)")
+    if not np.isfinite(X).all():
+        raise DataError("X contains NaN or infinity; clean the data before plotting")
+    labels = _labels_1d(y, m)
+    return X, labels
+
+
+def _network_regions(model: Any, net: Network, columnar: bool, grid: np.ndarray, y: Any, labels: np.ndarray,
+                     m: int) -> tuple[Any, Any, str, dict[Any, str], np.ndarray, np.ndarray | None]:
+    """What a network says over the grid (2, k): P to shade (one sigmoid unit), or Z a class per point
+    (softmax, multi-label), or S the surface of a linear output; with the kind of boundary, legend
+    names and the labels (recoded for multi-label data)."""
+    from .network import Network
+
+    P = Z = S = None
+    names: dict[Any, str] = {}
+    # a loaded model repeats its preprocessing on the raw grid
+    AL = model.predict_proba(grid) if columnar and not isinstance(model, Network) else net.predict_proba(grid)
+    g = net.activations[-1]
+    if g == "sigmoid" and AL.shape[0] == 1:
+        P, kind = AL[0], "A[L] = 0.5"
+    elif g == "softmax":
+        Z, kind = np.argmax(AL, axis=0), "argmax of A[L]"
+        classes_of_model = getattr(model, "classes", None)
+        if classes_of_model is not None and len(classes_of_model) == AL.shape[0]:
+            Z = np.asarray(classes_of_model)[Z]  # the labels y is given in
+    elif g == "sigmoid":  # multi-label: one region per combination of labels, coded as bits
+        bits = 2 ** np.arange(AL.shape[0])
+        Z, kind = (bits @ (AL > 0.5)).astype(int), "labels with A[L] > 0.5"
+        Yl = np.asarray(y)
+        if Yl.shape == AL.shape[:1] + (m,):
+            labels = (bits @ (Yl > 0.5)).astype(int)
+        for code in np.union1d(np.unique(Z), np.unique(labels)):
+            on = [str(k + 1) for k in range(AL.shape[0]) if int(code) >> k & 1]
+            names[code] = f"units on: {', '.join(on) or 'none'}"
+    else:  # linear output: the regression surface
+        kind, S = "output A[L]", AL[0]
+    return P, Z, kind, names, labels, S
+
+
+def _model_regions(model: Any, rows: np.ndarray) -> tuple[Any, Any, str]:
+    """What an estimator or a function of grid points as rows (scikit-learn, the course's lambda) says
+    over the grid: P(second class) to shade for a binary predict_proba, else a class per point."""
+    P = Z = None
+    proba = getattr(model, "predict_proba", None)
+    Pr = np.asarray(proba(rows)) if callable(proba) else None
+    if Pr is not None and Pr.shape == (rows.shape[0], 2):  # binary: shade P(second class)
+        P, kind = Pr[:, 1], "P = 0.5"
+    else:
+        Z = np.asarray(model.predict(rows) if hasattr(model, "predict") else model(rows))
+        if Z.ndim == 2 and Z.shape[0] > 1 and Z.shape[1] == rows.shape[0] and Z.shape[0] != rows.shape[0]:
+            Z = np.argmax(Z, axis=0)  # (n[L], k) scores
+        elif Z.ndim == 2 and Z.shape[1] > 1 and Z.shape[0] == rows.shape[0]:
+            Z = np.argmax(Z, axis=1)  # (k, n[L]) scores
+        Z = Z.reshape(-1)
+        if Z.size != rows.shape[0]:
+            raise ShapeError(f"the model returned {Z.size} predictions for {rows.shape[0]} grid points "
+                             "(give it the grid points as rows, one prediction each)")
+        kind = "model.predict"
+    return P, Z, kind
+
+
+def _class_legend(fig: Figure, ax: Any, keys: np.ndarray, classes: np.ndarray, palette: list[str],
+                  names: dict[Any, str]) -> None:
+    """The classes' legend, kept inside the axes."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    # points' classes as dots, classes only predicted (no such point) as shaded squares
+    handles: list[Any] = []
+    for i, c in enumerate(keys):
+        if c in classes:
+            handles.append(Line2D([], [], ls="", marker="o", markersize=6, markerfacecolor=palette[i],
+                                  markeredgecolor="w"))
+        else:
+            handles.append(Patch(facecolor=palette[i], alpha=0.35))
+    legend = ax.legend(handles, [names.get(c, f"y = {_fmt(c)}") for c in keys], loc="best", fontsize=8,
+                       framealpha=0.85)
+    # a long class name is shortened, so the legend stays inside the axes
+    renderer = fig.canvas.get_renderer()
+    for t in legend.get_texts():
+        _fit_text(t, 0.4 * ax.get_window_extent(renderer).width)
+
+
+def _draw_surface(fig: Figure, ax: Any, xx: np.ndarray, yy: np.ndarray, S: np.ndarray, X: np.ndarray,
+                  labels: np.ndarray) -> None:
+    """A linear output's surface over the plane, the points coloured by y on the same scale."""
+    from matplotlib.ticker import MaxNLocator
+
+    values = np.asarray(labels, dtype=float)
+    vmin, vmax = min(S.min(), values.min()), max(S.max(), values.max())
+    levels = MaxNLocator(15).tick_values(vmin, vmax)
+    vmin, vmax = levels[0], levels[-1]
+    cs = ax.contourf(xx, yy, S, levels=levels, cmap="viridis", alpha=0.75)
+    fig.colorbar(cs, ax=ax, label="A[L] (first output) and y")
+    ax.scatter(X[0], X[1], c=values, cmap="viridis", vmin=vmin, vmax=vmax, s=22, edgecolors="w", linewidths=0.6)
+
+
 def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike | None = None, *,
                            resolution: int = 300, title: str | None = None) -> Figure:
     """The model's prediction over the plane of two-feature data, with the data points on top.
@@ -390,16 +496,8 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike |
     """
     from .network import Network
 
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or X.shape[0] != 2:
-        hint = " (samples go in columns: did you mean X.T?)" if X.ndim == 2 and X.shape[1] == 2 else ""
-        raise ShapeError(f"a decision boundary needs two-feature data X of shape (2, m); got {X.shape}{hint}")
+    X, labels = _boundary_data(X, y)
     m = X.shape[1]
-    if m == 0:
-        raise DataError("X has no samples (m = 0)")
-    if not np.isfinite(X).all():
-        raise DataError("X contains NaN or infinity; clean the data before plotting")
-    labels = _labels_1d(y, m)
 
     net = None
     # Networks and loaded models (``.network``) take columns and give A[L]; estimators (``network_``)
@@ -419,61 +517,14 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike |
 
     fig = _new_figure(6.4, 5.6)
     ax = fig.add_subplot()
-    P = Z = None  # P: a probability to shade; Z: a class (code) per grid point
-    regression = False
-    names: dict[Any, str] = {}  # legend text per class, when "y = label" would not say it
+    # P: a probability to shade; Z: a class (code) per grid point; S: a regression surface; names: legend
+    # text per class, when "y = label" would not say it
     if net is not None:
-        # a loaded model repeats its preprocessing on the raw grid
-        AL = model.predict_proba(grid) if columnar and not isinstance(model, Network) else net.predict_proba(grid)
-        g = net.activations[-1]
-        if g == "sigmoid" and AL.shape[0] == 1:
-            P, kind = AL[0], "A[L] = 0.5"
-        elif g == "softmax":
-            Z, kind = np.argmax(AL, axis=0), "argmax of A[L]"
-            classes_of_model = getattr(model, "classes", None)
-            if classes_of_model is not None and len(classes_of_model) == AL.shape[0]:
-                Z = np.asarray(classes_of_model)[Z]  # the labels y is given in
-        elif g == "sigmoid":  # multi-label: one region per combination of labels, coded as bits
-            bits = 2 ** np.arange(AL.shape[0])
-            Z, kind = (bits @ (AL > 0.5)).astype(int), "labels with A[L] > 0.5"
-            Yl = np.asarray(y)
-            if Yl.shape == AL.shape[:1] + (m,):
-                labels = (bits @ (Yl > 0.5)).astype(int)
-            for code in np.union1d(np.unique(Z), np.unique(labels)):
-                on = [str(k + 1) for k in range(AL.shape[0]) if int(code) >> k & 1]
-                names[code] = f"units on: {', '.join(on) or 'none'}"
-        else:  # linear output: the regression surface
-            regression, kind = True, "output A[L]"
-            S = AL[0].reshape(xx.shape)
+        P, Z, kind, names, labels, S = _network_regions(model, net, columnar, grid, y, labels, m)
     else:
-        rows = grid.T  # scikit-learn and the course's lambda take grid points as rows
-        proba = getattr(model, "predict_proba", None)
-        Pr = np.asarray(proba(rows)) if callable(proba) else None
-        if Pr is not None and Pr.shape == (rows.shape[0], 2):  # binary: shade P(second class)
-            P, kind = Pr[:, 1], "P = 0.5"
-        else:
-            Z = np.asarray(model.predict(rows) if hasattr(model, "predict") else model(rows))
-            if Z.ndim == 2 and Z.shape[0] > 1 and Z.shape[1] == rows.shape[0] and Z.shape[0] != rows.shape[0]:
-                Z = np.argmax(Z, axis=0)  # (n[L], k) scores
-            elif Z.ndim == 2 and Z.shape[1] > 1 and Z.shape[0] == rows.shape[0]:
-                Z = np.argmax(Z, axis=1)  # (k, n[L]) scores
-            Z = Z.reshape(-1)
-            if Z.size != rows.shape[0]:
-                raise ShapeError(f"the model returned {Z.size} predictions for {rows.shape[0]} grid points "
-                                 "(give it the grid points as rows, one prediction each)")
-            kind = "model.predict"
-
-    if regression:
-        values = np.asarray(labels, dtype=float)
-        vmin, vmax = min(S.min(), values.min()), max(S.max(), values.max())
-        from matplotlib.ticker import MaxNLocator
-
-        levels = MaxNLocator(15).tick_values(vmin, vmax)
-        vmin, vmax = levels[0], levels[-1]
-        cs = ax.contourf(xx, yy, S, levels=levels, cmap="viridis", alpha=0.75)
-        fig.colorbar(cs, ax=ax, label="A[L] (first output) and y")
-        ax.scatter(X[0], X[1], c=values, cmap="viridis", vmin=vmin, vmax=vmax, s=22, edgecolors="w",
-                   linewidths=0.6)
+        (P, Z, kind), names, S = _model_regions(model, grid.T), {}, None
+    if S is not None:
+        _draw_surface(fig, ax, xx, yy, S.reshape(xx.shape), X, labels)
         heading = title or "Output A[L] over the plane, points coloured by y"
     else:
         # one colour per class, shared by the regions and the points
@@ -502,23 +553,7 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike |
         point_idx = np.searchsorted(keys, labels)
         ax.scatter(X[0], X[1], c=[palette[i] for i in point_idx], s=22, edgecolors="w", linewidths=0.6)
         if len(keys) <= 12:
-            from matplotlib.lines import Line2D
-            from matplotlib.patches import Patch
-
-            # points' classes as dots, classes only predicted (no such point) as shaded squares
-            handles: list[Any] = []
-            for i, c in enumerate(keys):
-                if c in classes:
-                    handles.append(Line2D([], [], ls="", marker="o", markersize=6, markerfacecolor=palette[i],
-                                          markeredgecolor="w"))
-                else:
-                    handles.append(Patch(facecolor=palette[i], alpha=0.35))
-            legend = ax.legend(handles, [names.get(c, f"y = {_fmt(c)}") for c in keys], loc="best", fontsize=8,
-                               framealpha=0.85)
-            # a long class name is shortened, so the legend stays inside the axes
-            renderer = fig.canvas.get_renderer()
-            for t in legend.get_texts():
-                _fit_text(t, 0.4 * ax.get_window_extent(renderer).width)
+            _class_legend(fig, ax, keys, classes, palette, names)
         heading = title or f"Decision boundary: {kind}"
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
