@@ -464,3 +464,4 @@ def test_choices_are_the_engine_registries() -> None:
     assert set(choices("train", "--optimizer")) == {cls.name for cls in OPTIMIZERS.values()}
     assert choices("train", "--lr-schedule") == list(SCHEDULES)
     assert choices("train", "--scale") == ["auto", *Preprocessing.TYPES] == choices("search", "--scale")
+    assert choices("train", "--dtype") == list(dl.network.DTYPES) == ["float32", "float64"]

@@ -40,6 +40,7 @@ from .defaults import DEFAULTS
 from .errors import ConfigError, DataError, DeeplayersError, ModelFileError
 from .initializers import INITIALIZERS
 from .metrics import accuracy, evaluate_metrics, format_metrics
+from .network import DTYPES as NETWORK_DTYPES
 from .optimizers import OPTIMIZERS
 from .preprocessing import Preprocessing
 from .search import METRICS as SEARCH_METRICS
@@ -58,7 +59,7 @@ OUTPUTS = list(OUTPUT_ACTIVATIONS)
 OPTIMIZER_NAMES = [name for name, cls in OPTIMIZERS.items() if name == cls.name]
 INIT_NAMES = list(INITIALIZERS)
 SCALES = ["auto", *Preprocessing.TYPES]
-DTYPES = ["float32", "float64"]
+DTYPES = list(NETWORK_DTYPES)
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")

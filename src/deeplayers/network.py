@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Network", "SPEC_KEYS"]
 
+#: the floating-point types a Network stores W[l], b[l] in and computes with
+DTYPES = ("float32", "float64")
 # what Network.to_spec() describes, in the order it writes it
 SPEC_KEYS = ("layer_dims", "activations", "activation_params", "loss", "dtype", "init", "seed")
 # predict_proba's one-pass limit: the bytes of the largest A[l] (larger inputs go in chunks)
@@ -103,7 +105,7 @@ class Network:
             self.dtype = np.dtype(dtype)
         except TypeError:
             self.dtype = np.dtype(object)  # refused just below, with the message
-        if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        if self.dtype.name not in DTYPES:
             raise ConfigError(f"dtype must be float32 or float64, got {dtype!r}")
         gs = [get_activation(g) for g in _activation_list(L, hidden, output, activations)]
         for l, g in enumerate(gs[:-1], start=1):
@@ -235,7 +237,7 @@ class Network:
             if set(arrays) != expected:
                 raise ConfigError(f"layer_dims {dims} needs arrays {sorted(expected)}, got {sorted(arrays)}")
         dtype = spec.get("dtype")
-        if dtype not in ("float32", "float64"):
+        if dtype not in DTYPES:
             raise ConfigError(f"dtype {dtype!r} is not float32 or float64")
         gs = [_activation_from_spec(l, name, p) for l, (name, p) in enumerate(zip(acts, params), start=1)]
         if arrays is not None:

@@ -37,7 +37,7 @@ from .activations import ACTIVATIONS
 from .defaults import DEFAULTS
 from .errors import ConfigError, DeeplayersError, ModelFileError, NotFittedError
 from .initializers import INITIALIZERS
-from .network import Network
+from .network import DTYPES, Network
 from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
 from .threads import BlasThreads
 from .training import SCHEDULES, EarlyStopping, History
@@ -66,7 +66,7 @@ class _BaseDNN(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "init": [StrOptions(set(INITIALIZERS))],
-        "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
+        "dtype": [StrOptions(set(DTYPES)), Options(type, {np.float32, np.float64})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -208,11 +208,8 @@ class _BaseDNN(BaseEstimator):
             self.validation_loss_curve_.extend(float(J) for J in history.val_cost)
         self.n_iter_ += len(history.cost)
 
-    def _validate_X(self, X: Any, reset: bool) -> np.ndarray:
-        # C order: samples are contiguous rows, so X.T is the engine's (n0, m) with no copy
-        return validate_data(self, X, reset=reset, dtype=self._dtype(), order="C")
-
     def _validate_Xy(self, X: Any, y: Any, reset: bool, **y_params: Any) -> tuple[np.ndarray, np.ndarray]:
+        # C order: samples are contiguous rows, so X.T is the engine's (n0, m) with no copy
         return validate_data(self, X, y, reset=reset, dtype=self._dtype(), order="C", multi_output=True,
                              **y_params)
 
