@@ -10,6 +10,7 @@ import pytest
 import deeplayers as dl
 from deeplayers.activations import ACTIVATIONS, get_activation
 from deeplayers.losses import get_loss
+from deeplayers.workspace import Workspace
 
 
 def test_dense_block_formulas():
@@ -21,7 +22,7 @@ def test_dense_block_formulas():
     A = layer.forward(A_prev)
     Z = W @ A_prev + b
     np.testing.assert_allclose(A, np.tanh(Z), rtol=1e-14)
-    A_prev_c, Z_c = layer.cache[0], layer.cache[1]
+    A_prev_c, Z_c = layer.cache.A_prev, layer.cache.Z
     assert A_prev_c is A_prev and np.allclose(Z_c, Z)
     dA = rng.randn(4, 5)
     dA_prev, dW, db = layer.backward(dA)
@@ -29,7 +30,11 @@ def test_dense_block_formulas():
     np.testing.assert_allclose(dW, dZ @ A_prev.T / 5, rtol=1e-13)
     np.testing.assert_allclose(db, dZ.sum(axis=1, keepdims=True) / 5, rtol=1e-13)
     np.testing.assert_allclose(dA_prev, W.T @ dZ, rtol=1e-13)
-    assert layer.backward(dA, need_dA_prev=False)[0] is None  # layer 1 never computes dA[0]
+    first = dl.Dense(3, 4, "tanh", l=1)
+    first.set_parameters(W, b)
+    ws = Workspace()
+    first.forward(A_prev, ws=ws)
+    assert first.backward(dA.copy(), ws=ws)[0] is None  # in training, layer 1 never computes dA[0]
     assert "W[2]: (4, 3)" in repr(layer)
 
 
@@ -39,10 +44,11 @@ def test_reused_buffers_give_the_same_numbers():
     X, Y = rng.randn(6, 7), np.eye(3)[rng.randint(0, 3, 7)].T
     AL = net.forward(X).copy()
     grads = net.backward(Y)
-    AL2 = net._forward(X, reuse=True)
+    ws = Workspace()
+    AL2 = net._forward(X, ws=ws)
     np.testing.assert_array_equal(AL, AL2)
     got = {}
-    net._backward(Y, reuse=True, on_layer=lambda layer, dA: got.update({layer.l: layer.dW.copy()}))
+    net._backward(Y, ws=ws, on_layer=lambda layer, dA: got.update({layer.l: layer.dW.copy()}))
     for l in (1, 2, 3):  # the same up to rounding: training folds 1/m into dZ[L] once
         np.testing.assert_allclose(got[l], grads[f"dW{l}"], rtol=1e-13, atol=1e-16)
 

@@ -64,7 +64,7 @@ def test_forward_and_backward_shapes_follow_the_notation(spec, m):
     assert AL.shape == (dims[-1], m) and AL.dtype == dtype
     for layer in net.layers:
         l = layer.l
-        A_prev, Z, A, D = layer.cache
+        A_prev, Z, A, D = layer.cache.A_prev, layer.cache.Z, layer.cache.A, layer.cache.D
         assert A_prev.shape == (dims[l - 1], m), f"A[{l - 1}]"
         assert Z.shape == A.shape == (dims[l], m), f"Z[{l}], A[{l}]"
         assert Z.dtype == A.dtype == dtype and D is None

@@ -243,7 +243,7 @@ def test_given_batches_equal_a_manual_loop(optimizer) -> None:
             opt.begin_step()
             for layer in ref.layers:
                 layer.dW[...], layer.db[...] = grads[f"dW{layer.l}"], grads[f"db{layer.l}"]
-                opt.update(layer, False)
+                opt.update(layer)
         costs.append(total / 250)
     for k, v in net.parameters.items():
         np.testing.assert_allclose(v, ref.parameters[k], rtol=1e-12, atol=1e-14)

@@ -149,16 +149,14 @@ def test_dropout_is_inverted_and_only_in_training(data):
     keep = 0.6
     rng = np.random.default_rng(0)
     A1 = net[1].forward(X, rng=rng)
-    Z1 = net[1].cache[1]
+    Z1 = net[1].cache.Z
     active = Z1 > 0
     np.testing.assert_array_equal(A1, np.maximum(Z1, 0))  # keep_prob 1: nothing dropped
-    net[1].keep_prob = keep
-    A1 = net[1].forward(X, rng=np.random.default_rng(0))
+    A1 = net[1].forward(X, keep, np.random.default_rng(0))
     kept = (A1 != 0) & active
     frac = kept.sum() / active.sum()
     assert abs(frac - keep) < 0.05
     np.testing.assert_allclose(A1[kept], np.maximum(Z1, 0)[kept] / keep, rtol=1e-12)  # scaled by 1/keep_prob
-    net[1].keep_prob = 1.0
     np.testing.assert_array_equal(net.predict_proba(X), P)  # inference never drops
     h1 = dl.Network([5, 50, 50, 1], seed=3).fit(X, Y, epochs=3, keep_prob=1.0)
     h2 = dl.Network([5, 50, 50, 1], seed=3).fit(X, Y, epochs=3)
@@ -172,9 +170,9 @@ def test_dropout_is_inverted_and_only_in_training(data):
 def test_dropout_gradient_matches_finite_differences_with_a_fixed_mask(data):
     X, Y = data
     net = dl.Network([5, 6, 1], hidden="tanh", seed=1)
-    net[1].keep_prob = 0.7
+    keep = [0.7]
     mask_rng = lambda: np.random.default_rng(5)  # noqa: E731 - the same mask every pass
-    net._forward(X, rng=mask_rng())
+    net._forward(X, keep, mask_rng())
     net._backward(Y)
     dW1 = net[1].dW.copy()
     W = net[1].W
@@ -182,9 +180,9 @@ def test_dropout_gradient_matches_finite_differences_with_a_fixed_mask(data):
     for i in range(W.size):
         old = W.flat[i]
         W.flat[i] = old + eps
-        jp = net.loss.cost(net._forward(X, rng=mask_rng()), Y)
+        jp = net.loss.cost(net._forward(X, keep, mask_rng()), Y)
         W.flat[i] = old - eps
-        jm = net.loss.cost(net._forward(X, rng=mask_rng()), Y)
+        jm = net.loss.cost(net._forward(X, keep, mask_rng()), Y)
         W.flat[i] = old
         num.flat[i] = (jp - jm) / (2 * eps)
     np.testing.assert_allclose(dW1, num, rtol=1e-6, atol=1e-9)

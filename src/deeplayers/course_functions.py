@@ -16,13 +16,13 @@ import numpy as np
 
 from .errors import ConfigError, DataError, ShapeError
 from .initializers import initialize
-from .layers import Dense
+from .layers import Cache, Dense
 from .layers import linear_backward as _linear_backward
 from .layers import linear_forward as _linear_forward
 from .losses import BinaryCrossEntropy
 from .network import Network
-from .optimizers import GradientDescent
 from .shapes import as_float_array, check_A_prev, check_b, check_grad, check_W, check_Y
+from .workspace import Workspace
 
 __all__ = [
     "initialize_parameters", "initialize_parameters_deep", "linear_forward", "linear_activation_forward",
@@ -92,8 +92,7 @@ def linear_activation_forward(A_prev: Any, W: Any, b: Any, activation: str) -> t
     _check_linear(A_prev, W, b)
     layer = _layer(W, b, activation)
     A = layer.forward(A_prev)
-    Z = layer.cache[1]
-    return A, ((A_prev, W, b), Z)
+    return A, ((A_prev, W, b), layer.cache.Z)
 
 
 def L_model_forward(X: Any, parameters: Params) -> tuple[np.ndarray, list[tuple]]:
@@ -102,7 +101,7 @@ def L_model_forward(X: Any, parameters: Params) -> tuple[np.ndarray, list[tuple]
     dtype = _float_dtype(X, *(np.asarray(v) for k, v in parameters.items() if k[:1] in "Wb"))
     net = Network.from_parameters(parameters, "relu", "sigmoid", copy=False, dtype=dtype)
     AL = net.forward(X)
-    caches = [((layer.cache[0], layer.W, layer.b), layer.cache[1]) for layer in net.layers]
+    caches = [((layer.cache.A_prev, layer.W, layer.b), layer.cache.Z) for layer in net.layers]
     return AL, caches
 
 
@@ -180,7 +179,7 @@ def _activation_backward(dA: Any, cache: tuple[tuple[np.ndarray, np.ndarray, np.
     layer = _layer(W.astype(dtype, copy=False), b.astype(dtype, copy=False), activation, l)
     with np.errstate(over="ignore"):  # a saturated sigmoid overflows exp() to inf on purpose
         A = layer.g.forward(Z.astype(dtype, copy=True))  # g(Z[l]) for the rules that read A[l]
-    layer.cache = (A_prev.astype(dtype, copy=False), Z.astype(dtype, copy=False), A, None)
+    layer.cache = Cache(A_prev.astype(dtype, copy=False), Z.astype(dtype, copy=False), A, None)
     return layer.backward(dA.astype(dtype, copy=False))
 
 
@@ -256,14 +255,13 @@ def update_parameters(parameters: Params, grads: dict[str, np.ndarray], learning
     g = {k: as_float_array(grads[k], k) for l in range(1, L + 1) for k in (f"dW{l}", f"db{l}")}
     dtype = _float_dtype(*(np.asarray(v) for k, v in parameters.items() if k[:1] in "Wb"), *g.values())
     net = Network.from_parameters(parameters, copy=True, dtype=dtype)
-    gd = GradientDescent()
     for layer in net.layers:
         dW, db = g[f"dW{layer.l}"], g[f"db{layer.l}"]
         check_grad(dW, f"dW[{layer.l}]", layer.W.shape, f"(n[{layer.l}], n[{layer.l - 1}])")
         check_grad(db, f"db[{layer.l}]", layer.b.shape, f"(n[{layer.l}], 1)")
         layer.dW = (learning_rate * dW).astype(dtype, copy=False)  # alpha dW[l], folded as the training loop does
         layer.db = (learning_rate * db).astype(dtype, copy=False)
-        gd.update(layer, folded=True)
+        Workspace.descend(layer)  # W[l] -= alpha dW[l]
     return net.parameters
 
 

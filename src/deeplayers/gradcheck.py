@@ -9,6 +9,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .network import Network
+from .workspace import Workspace
 
 __all__ = ["gradient_check", "GradientCheck", "SAMPLE"]
 
@@ -73,6 +74,7 @@ def gradient_check(network: Network, X: Any, Y: Any, epsilon: float = 1e-7, l2: 
 
         bar = tqdm(total=checked, unit="param", desc="gradient check", leave=False)
     analytic, numeric = [], []
+    ws = Workspace(cache=False)  # the passes' buffers, reused
     try:
         for key, p, idx in plan:
             flat = p.reshape(-1)  # a view: writes go to the live parameter
@@ -80,9 +82,9 @@ def gradient_check(network: Network, X: Any, Y: Any, epsilon: float = 1e-7, l2: 
             for j, i in enumerate(idx):
                 old = flat[i]
                 flat[i] = old + epsilon
-                J_plus = network.cost(network._forward(X, cache=False), Y, l2)
+                J_plus = network.cost(network._predict(X, ws), Y, l2)
                 flat[i] = old - epsilon
-                J_minus = network.cost(network._forward(X, cache=False), Y, l2)
+                J_minus = network.cost(network._predict(X, ws), Y, l2)
                 flat[i] = old
                 out[j] = (J_plus - J_minus) / (2 * epsilon)
                 if bar is not None:

@@ -18,6 +18,7 @@ from .losses import LOSSES, Loss, default_loss, get_loss
 from .shapes import as_float_array, check_finite, check_layer_dims, check_X, check_Y
 from .training import History
 from .training import fit as _fit
+from .workspace import Workspace
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -321,12 +322,24 @@ class Network:
         check_Y(Y, self.layer_dims[-1], m)
         return Y
 
-    def _forward(self, X: np.ndarray, *, cache: bool = True, reuse: bool = False,
-                 rng: np.random.Generator | None = None) -> np.ndarray:
+    def _forward(self, X: np.ndarray, keep_probs: Sequence[float] | None = None,
+                 rng: np.random.Generator | None = None, *, ws: Workspace | None = None) -> np.ndarray:
+        """A[L] from A[0] = X, each layer keeping its cache; ``keep_probs`` (one per hidden layer
+        1..L-1) and ``rng`` apply inverted dropout; ``ws``: the training loop's workspace."""
         A = X
-        last = self.L
         for layer in self.layers:  # l = 1..L
-            A = layer.forward(A, cache=cache, reuse=reuse, rng=rng if layer.l < last else None)
+            keep = keep_probs[layer.l - 1] if keep_probs is not None and layer.l < self.L else 1.0
+            A = layer.forward(A, keep, rng, ws=ws)
+        return A
+
+    def _predict(self, X: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
+        """A[L] without caches, each g applied in place (inference); ``ws`` a ``Workspace(cache=False)``
+        whose buffers are reused across calls."""
+        ws = Workspace(cache=False) if ws is None else ws
+        A = X
+        with np.errstate(over="ignore"):  # a saturated sigmoid overflows exp() to inf on purpose
+            for layer in self.layers:
+                A = layer.forward(A, ws=ws)
         return A
 
     def forward(self, X: Any) -> np.ndarray:
@@ -350,47 +363,42 @@ class Network:
         """lambda/(2m) sum over l of ||W[l]||_F^2."""
         return float(l2 / (2 * m) * sum(np.vdot(layer.W, layer.W) for layer in self.layers))
 
-    def _backward(self, Y: np.ndarray, *, l2: float = 0.0, reuse: bool = False, scale: float = 1.0,
+    def _backward(self, Y: np.ndarray, *, l2: float = 0.0, ws: Workspace | None = None,
                   w: np.ndarray | None = None, need_dA0: bool = False,
                   on_layer: Callable[[Dense, np.ndarray | None], None] | None = None,
                   ) -> np.ndarray | None:
         """Backward pass l = L..1 from the cached forward pass; calls ``on_layer(layer, dA_prev)``
         as soon as layer l's dW[l], db[l] are ready (dA[l-1] is already computed with the old W[l]).
 
-        ``scale`` multiplies every dW[l], db[l] (plain gradient descent passes its learning rate).
-        With ``reuse`` (the training loop) the factor scale/m is folded into the output gradient
-        once: dW[l] = dZ[l] A[l-1]^T then already carries it, since every later dZ[l] is linear in
-        dZ[L]. Otherwise each layer applies 1/m itself, literally as the formulas read.
+        Without ``ws`` each layer applies the formulas literally (1/m included). With the training
+        loop's workspace the factor ``ws.scale / m`` is folded into the output gradient once
+        (dW[l] then already carries it, since every later dZ[l] is linear in dZ[L]); the L2 term
+        is scaled alike. dA[0] is returned only with ``need_dA0``.
         """
         out = self.layers[-1]
         if out.cache is None:
             raise RuntimeError("backward needs a forward pass first: call forward(X) before backward(Y)")
-        AL = out.cache[2]
-        m = AL.shape[1]
-        k = scale / m if reuse else 1.0
-        if self.loss.fused_with == out.g.name:
-            # dZ[L] = A[L] - Y, exact for sigmoid + BCE, softmax + CCE, linear + MSE
-            dZ = self.loss.fused_dZ(AL, Y, out=AL if reuse else None)
-            grad = {"dZ": dZ}
+        m = out.cache.A.shape[1]
+        if ws is not None:
+            if need_dA0:
+                raise ValueError("a workspace never computes dA[0]: call _backward without ws for it")
+            G, fused = ws.output_gradient(self.loss, out, Y, w)
+            scale = ws.scale
         else:
-            dZ = self.loss.dAL(AL, Y)
-            grad = {"dA": dZ}
-        if k != 1.0:
-            dZ *= k
-        if w is not None:
-            dZ *= w  # sample weights scale each column's gradient
-        last = True
+            scale = 1.0
+            # dZ[L] = A[L] - Y, exact for sigmoid + BCE, softmax + CCE, linear + MSE
+            fused = self.loss.fused_with == out.g.name
+            G = self.loss.fused_dZ(out.cache.A, Y) if fused else self.loss.dAL(out.cache.A, Y)
+            if w is not None:
+                G *= w
+        dA_prev = None
         for layer in reversed(self.layers):  # l = L..1
-            need = layer.l > 1 or need_dA0
-            if last:
-                dA_prev, dW, db = layer.backward(grad.get("dA"), dZ=grad.get("dZ"), need_dA_prev=need,
-                                                 reuse=reuse, prescaled=reuse)
-                last = False
+            if layer is out:
+                dA_prev, dW, db = layer.backward(dZ=G, ws=ws) if fused else layer.backward(G, ws=ws)
             else:
-                dA_prev, dW, db = layer.backward(dA_prev, need_dA_prev=need, reuse=reuse, prescaled=reuse)
-            if not reuse and scale != 1.0:
-                dW *= scale
-                db *= scale
+                dA_prev, dW, db = layer.backward(dA_prev, ws=ws)
+            if layer.l == 1 and not need_dA0:
+                dA_prev = None
             if l2:
                 # d/dW of lambda/(2m) ||W||^2, scaled like the rest of dW
                 dW += (scale * l2 / m) * layer.W
@@ -403,7 +411,7 @@ class Network:
         out = self.layers[-1]
         if out.cache is None:
             raise RuntimeError("backward needs a forward pass first: call forward(X) before backward(Y)")
-        Y = self._as_Y(Y, out.cache[0].shape[1])
+        Y = self._as_Y(Y, out.cache.A_prev.shape[1])
         grads: dict[str, np.ndarray] = {}
 
         def collect(layer: Dense, dA_prev: np.ndarray | None) -> None:
@@ -436,12 +444,12 @@ class Network:
         elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive number of columns or None, got {batch_size!r}")
         if m <= batch_size:
-            return self._forward(X, cache=False)
+            return self._predict(X)
         AL = np.empty((self.layer_dims[-1], m), self.dtype)
-        with np.errstate(over="ignore"):  # a saturated sigmoid overflows exp() to inf on purpose
-            for start in range(0, m, batch_size):
-                stop = min(start + batch_size, m)
-                AL[:, start:stop] = self._forward(X[:, start:stop], cache=False, reuse=True)
+        ws = Workspace(cache=False)  # the chunks' buffers, reused
+        for start in range(0, m, batch_size):
+            stop = min(start + batch_size, m)
+            AL[:, start:stop] = self._predict(X[:, start:stop], ws)
         return AL
 
     def predict(self, X: Any) -> np.ndarray:

@@ -28,7 +28,8 @@ def _check_learning_rate(learning_rate: object) -> float:
 
 class Optimizer:
     name = "optimizer"
-    #: True when the loop may fold the learning rate into dW, db (then update is W -= dW)
+    #: True when update is exactly W -= alpha dW, b -= alpha db: the training loop may then fold
+    #: alpha into dZ[L] (its workspace's ``scale``) and step with W -= dW (``Workspace.descend``)
     folds_learning_rate = False
 
     def __init__(self, learning_rate: float = 0.01) -> None:
@@ -69,11 +70,7 @@ class GradientDescent(Optimizer):
     def __init__(self, learning_rate: float = 0.0075) -> None:  # the course's alpha
         super().__init__(learning_rate)
 
-    def update(self, layer: Dense, folded: bool = False) -> None:
-        if folded:  # dW already holds alpha dW
-            layer.W -= layer.dW
-            layer.b -= layer.db
-            return
+    def update(self, layer: Dense) -> None:
         lr = self.learning_rate
         layer.W -= lr * layer.dW
         layer.b -= lr * layer.db
@@ -88,7 +85,7 @@ class Momentum(Optimizer):
         super().__init__(learning_rate)
         self.beta = float(beta)
 
-    def update(self, layer: Dense, folded: bool = False) -> None:
+    def update(self, layer: Dense) -> None:
         for p, g, name in ((layer.W, layer.dW, "W"), (layer.b, layer.db, "b")):
             v = self._zeros(f"vd{name}{layer.l}", p)
             tmp = self._zeros(f"tmp{name}{layer.l}", p)  # scratch, so the update allocates nothing
@@ -108,7 +105,7 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate)
         self.beta, self.epsilon = float(beta), float(epsilon)
 
-    def update(self, layer: Dense, folded: bool = False) -> None:
+    def update(self, layer: Dense) -> None:
         for p, g, name in ((layer.W, layer.dW, "W"), (layer.b, layer.db, "b")):
             s = self._zeros(f"sd{name}{layer.l}", p)
             tmp = self._zeros(f"tmp{name}{layer.l}", p)
@@ -139,7 +136,7 @@ class Adam(Optimizer):
         super().__init__(learning_rate)
         self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
 
-    def update(self, layer: Dense, folded: bool = False) -> None:
+    def update(self, layer: Dense) -> None:
         t = self.t
         c1 = 1 - self.beta1**t
         c2 = 1 - self.beta2**t

@@ -712,8 +712,10 @@ def feature_activations(model: Any, X: Any, batch_size: int = 4096) -> list[np.n
     for start in range(0, m, batch_size):
         A = X[:, start:start + batch_size]
         for layer, store in zip(net.layers[:-1], acts):
-            A = layer.forward(A, cache=False)
+            A = layer.forward(A)
             store[:, start:start + A.shape[1]] = A
+    for layer in net.layers[:-1]:
+        layer.cache = None  # drop the references to X
     return acts
 
 

@@ -144,11 +144,11 @@ def _trace(net: Any, params: dict[str, Any] | None, X: Any, Y: Any, hidden: Any,
                     layer = net.layers[l - 1]
                 else:
                     layer = _loose_layer(params, l, L, hidden, output, A)
-                out = layer.forward(A, cache=True)
+                out = layer.forward(A)
             except ShapeError as exc:
                 bad = layer if net is not None else _Shapes(params, l)
                 return _done(_fail_linear(tr, bad, A, exc), show)
-            A_prev, Z, A_l, _ = layer.cache
+            A_prev, Z, A_l = layer.cache.A_prev, layer.cache.Z, layer.cache.A
             tr.lines.append(TraceLine("forward", f"Z[{l}]", f"W[{l}] A[{l - 1}] + b[{l}]",
                                       f"{_s(Z.shape)} = {_s(layer.W.shape)}{_s(A_prev.shape)} + {_s(layer.b.shape)}",
                                       Z.shape))
@@ -206,7 +206,7 @@ def _trace_backward(tr: Trace, net: Any, AL: np.ndarray, Y: Any) -> None:
 
     def report(layer: Dense, dA_prev: np.ndarray | None) -> None:
         l = layer.l
-        A_prev, Z = layer.cache[0], layer.cache[1]
+        A_prev, Z = layer.cache.A_prev, layer.cache.Z
         dZ_shape = np.broadcast_shapes(AL.shape, Yarr.shape) if (l == L and fused) else \
             np.broadcast_shapes(dA[0].shape if dA[0] is not None else AL.shape, Z.shape)
         if l == L and fused:

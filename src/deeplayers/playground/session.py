@@ -289,9 +289,9 @@ class Session:
         inputs, in_scale = to_image(self.X_grid, "linear")
         layers = []
         for layer in net.layers[:-1]:
-            img, scale = to_image(layer.cache[2], layer.g.name)
+            img, scale = to_image(layer.cache.A, layer.g.name)
             layers.append({"data": img, "scale": scale})
-        AL = net.layers[-1].cache[2]
+        AL = net.layers[-1].cache.A
         if self.output == "softmax":
             out = 2 * AL[1] - 1
         elif self.output == "sigmoid":

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..threads import BlasThreads
+from ..workspace import Workspace
 from .batching import _GivenBatches
 from .callbacks import Callback
 from .checkpoints import _restore_callbacks
@@ -51,6 +52,7 @@ class _Loop:
         self.n_epochs, self.has_validation, self.rng = n_epochs, has_validation, rng
         self.start_epoch = self.epoch = start_epoch
         self.stop = False
+        self.ws = Workspace()  # the run's buffers, reused batch after batch
         # set by prepare(): the run's setup
         self.lr0, self.schedule, self.keep, self.batches = optimizer.learning_rate, None, [], None
         self.X_val = self.Y_val = None
@@ -69,8 +71,6 @@ def run_epochs(loop: _Loop) -> History:
     layers = net.layers
     watch = _Watch(net, loop.history, loop.J_prior, loop.J_guess, loop.lr0)
     t0 = time.perf_counter() - (loop.history.time[-1] if loop.history.time else 0.0)
-    for layer, p in zip(layers, loop.keep):
-        layer.keep_prob = p
     # multiply-adds of the largest product per batch (a given batch order: its size is not known yet)
     b = loop.batches
     work = max(layer.n * layer.n_prev for layer in layers) * (b.m if b.full or b.B is None else b.B)
@@ -95,9 +95,8 @@ def run_epochs(loop: _Loop) -> History:
         opt.learning_rate = loop.lr0  # the schedule's base, so a later fit with this optimizer starts from it
         blas.restore()
         for layer in layers:
-            layer.keep_prob = 1.0
             layer.cache = None  # drop references to the training data
-            layer._ws.clear()  # and the per-batch buffers
+        loop.ws.clear()  # and the per-batch buffers
     net.history = loop.history
     return loop.history
 
@@ -108,12 +107,15 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     layers = net.layers
     loop.epoch = epoch
     lr = opt.learning_rate = float(loop.schedule(epoch, loop.lr0))
+    # plain gradient descent: alpha is folded into dZ[L] (ws.scale), so the step is W -= dW
     folded = opt.folds_learning_rate
-    scale = lr if folded else 1.0
+    ws = loop.ws
+    ws.scale = lr if folded else 1.0
     drop_rng = loop.rng if any(p < 1 for p in loop.keep) else None
+    step = ws.descend if folded else opt.update
 
     def update(layer: Any, dA_prev: Any) -> None:
-        opt.update(layer, folded)
+        step(layer)
 
     # callbacks are duck-typed (notebook.LivePlot has only the epoch hooks): call those that define this one
     batch_cbs = [cb for cb in loop.callbacks
@@ -138,13 +140,13 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
             wb = wb * (mb / sw)
             l2b = l2 * (mb / sw)
         opt.begin_step()
-        net._forward(A0, reuse=True, rng=drop_rng)
-        J = net.loss.cost(layers[-1].cache[2], Yb, wb, reuse=True)
+        net._forward(A0, loop.keep, drop_rng, ws=ws)
+        J = net.loss.cost(layers[-1].cache.A, Yb, wb, reuse=True)
         if l2b:
             J += net.l2_cost(l2b, mb)
         if watch.J_start is None or not math.isfinite(J):
             watch.first_batch(J, epoch, lr)
-        net._backward(Yb, l2=l2b, reuse=True, scale=scale, w=wb, on_layer=update)
+        net._backward(Yb, l2=l2b, ws=ws, w=wb, on_layer=update)
         total += J * sw
         history.n_iter += 1
         if print_iteration:
