@@ -327,8 +327,11 @@ class Network:
         """A[L] from A[0] = X, each layer keeping its cache; ``keep_probs`` (one per hidden layer
         1..L-1) and ``rng`` apply inverted dropout; ``ws``: the training loop's workspace."""
         A = X
-        for layer in self.layers:  # l = 1..L
-            keep = keep_probs[layer.l - 1] if keep_probs is not None and layer.l < self.L else 1.0
+        if rng is None or keep_probs is None:  # no dropout (the common case: the loop's fast path)
+            for layer in self.layers:  # l = 1..L
+                A = layer.forward(A, ws=ws) if ws is None else ws.forward(layer, A)
+            return A
+        for layer, keep in zip(self.layers, [*keep_probs, 1.0]):  # g[L] never drops
             A = layer.forward(A, keep, rng, ws=ws)
         return A
 
@@ -393,10 +396,13 @@ class Network:
                 G *= w
         dA_prev = None
         for layer in reversed(self.layers):  # l = L..1
-            if layer is out:
-                dA_prev, dW, db = layer.backward(dZ=G, ws=ws) if fused else layer.backward(G, ws=ws)
+            if ws is not None:  # the training loop: straight to the workspace
+                dA_prev, dW, db = (ws.backward(layer, None, G) if fused else ws.backward(layer, G)) if layer is out \
+                    else ws.backward(layer, dA_prev)
+            elif layer is out:
+                dA_prev, dW, db = layer.backward(dZ=G) if fused else layer.backward(G)
             else:
-                dA_prev, dW, db = layer.backward(dA_prev, ws=ws)
+                dA_prev, dW, db = layer.backward(dA_prev)
             if layer.l == 1 and not need_dA0:
                 dA_prev = None
             if l2:

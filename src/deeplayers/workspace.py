@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Workspace"]
 
+_new_cache = tuple.__new__
+
 
 class _Buffers:
     """One layer's arrays for one batch size m."""
@@ -73,10 +75,11 @@ class Workspace:
     def __init__(self, cache: bool = True) -> None:
         self.cache = cache
         self.scale = 1.0
-        self._bufs: dict[tuple[int, int], _Buffers] = {}
+        self._bufs: dict[tuple[Dense, int], _Buffers] = {}
 
     def buffers(self, layer: Dense, m: int) -> _Buffers:
-        key = (id(layer), m)
+        """Layer l's buffers for batch size m, made on first use."""
+        key = (layer, m)
         bufs = self._bufs.get(key)
         if bufs is None:
             if len(self._bufs) >= self.MAX_BUFFERS:  # many batch sizes: keep it bounded
@@ -95,14 +98,14 @@ class Workspace:
         (with ``cache=False``: :meth:`predict`)."""
         if not self.cache:
             return self.predict(layer, A_prev)
-        bufs = self.buffers(layer, A_prev.shape[1])
+        bufs = self._bufs.get((layer, A_prev.shape[1])) or self.buffers(layer, A_prev.shape[1])
         Z = np.dot(layer.W, A_prev, out=bufs.Z)
         Z += layer.b
         if bufs.A is None:
             bufs.A = np.empty_like(Z)
         A = layer.g.forward(Z, out=bufs.A)
         D = None if rng is None or keep_prob >= 1.0 else dropout_mask(A.shape, keep_prob, rng, layer.dtype)
-        layer.cache = Cache(A_prev, Z, A, D)
+        layer.cache = _new_cache(Cache, (A_prev, Z, A, D))  # Cache(A_prev, Z, A, D), without its Python-level __new__
         return A if D is None else A * D
 
     def predict(self, layer: Dense, A_prev: np.ndarray) -> np.ndarray:
@@ -140,7 +143,7 @@ class Workspace:
             dZ = layer.g.backward(dA, cache.Z, cache.A, out=dA)
         A_prev = cache.A_prev
         m = A_prev.shape[1]
-        bufs = self.buffers(layer, m)
+        bufs = self._bufs.get((layer, m)) or self.buffers(layer, m)
         dA_prev = None
         if layer.l > 1:
             if bufs.dA_prev is None:
