@@ -36,7 +36,7 @@ def networks(draw, dtypes=("float32", "float64"), hidden=HIDDEN):
     output, loss = draw(st.sampled_from(OUTPUTS))
     dtype = draw(st.sampled_from(dtypes))
     seed = draw(st.integers(0, 2**16))
-    net = dl.Network(dims, hidden=gs + [output], loss=loss, dtype=dtype, seed=seed, init="xavier")
+    net = dl.Network(dims, activations=gs + [output], loss=loss, dtype=dtype, seed=seed, init="xavier")
     rng = np.random.RandomState(seed)
     for layer in net.layers:  # non-zero biases: no layer starts exactly on a ReLU kink
         layer.b[...] = rng.uniform(-1, 1, layer.b.shape)
@@ -134,7 +134,7 @@ def test_mini_batches_apply_the_update_rule_batch_by_batch(spec, m, batch):
     net, rng = spec
     X = rng.randn(net.layer_dims[0], m)
     Y = _targets(net, rng, m)
-    ref = dl.Network.from_parameters({k: v.copy() for k, v in net.parameters.items()}, hidden=net.activations,
+    ref = dl.Network.from_parameters({k: v.copy() for k, v in net.parameters.items()}, activations=net.activations,
                                      loss=net.loss.name)
     alpha = 0.05
     net.fit(X, Y, epochs=1, learning_rate=alpha, batch_size=batch, shuffle=False)
