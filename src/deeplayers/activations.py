@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import from_registry
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation"]
 
@@ -170,10 +170,4 @@ HIDDEN_ACTIVATIONS = tuple(sorted(g for g in ACTIVATIONS if g != "softmax"))
 
 def get_activation(g: str | Activation) -> Activation:
     """Look an activation up by name (``relu``, ``leaky_relu``, ``tanh``, ``sigmoid``, ``softmax``, ``linear``)."""
-    if isinstance(g, Activation):
-        return g
-    try:
-        return ACTIVATIONS[str(g).lower()]()
-    except KeyError:
-        names = ", ".join(sorted(ACTIVATIONS))
-        raise ConfigError(f"unknown activation {g!r}; choose one of: {names}") from None
+    return from_registry(ACTIVATIONS, g, "activation", Activation)  # type: ignore[return-value]

@@ -54,3 +54,14 @@ class TrainingWarning(UserWarning):
     """Training finished but learned (almost) nothing: the cost stalled near the cost of guessing,
     or ended above both its start and guessing. The message names the usual causes (initialisation,
     learning rate); the run's ``History.warnings`` keeps it."""
+
+
+def from_registry(registry: dict[str, type], key: object, kind: str, base: type) -> object:
+    """A new ``registry[key]`` (the name in any case), or ``key`` itself when it already is a ``base``;
+    an unknown name is a ConfigError that lists the choices. The one lookup behind every registry."""
+    if isinstance(key, base):
+        return key
+    cls = registry.get(str(key).lower())
+    if cls is None:
+        raise ConfigError(f"unknown {kind} {key!r}; choose one of: {', '.join(sorted(registry))}")
+    return cls()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import from_registry
 
 __all__ = ["Loss", "LOSSES", "get_loss", "default_loss"]
 
@@ -162,10 +162,4 @@ def default_loss(output: str) -> str:
 
 def get_loss(loss: str | Loss) -> Loss:
     """Look a loss up by name (``binary_crossentropy``/``bce``, ``categorical_crossentropy``/``cce``, ``mse``)."""
-    if isinstance(loss, Loss):
-        return loss
-    try:
-        return LOSSES[str(loss).lower()]()
-    except KeyError:
-        names = ", ".join(sorted(LOSSES))
-        raise ConfigError(f"unknown loss {loss!r}; choose one of: {names}") from None
+    return from_registry(LOSSES, loss, "loss", Loss)  # type: ignore[return-value]
