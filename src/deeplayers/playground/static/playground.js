@@ -460,6 +460,10 @@
       paint(cv, outBytes, 0, hm.grid, c.discretize, true);
     }
     $("out-label").textContent = label;
+    // the colour bar's ends: a probability for the classifier's output, [-1, 1] (clipped or scaled) otherwise
+    const probability = !(hv && hv.l < nodes.length - 1) && state.desc.task !== "regression";
+    $("scale-lo").textContent = probability ? "P = 0" : "\u22121";
+    $("scale-hi").textContent = probability ? "P = 1" : "1";
     const p = state.points;
     if (!p) return;
     const ctx = cv.getContext("2d"), D = p.domain, W = cv.width, H = cv.height;
