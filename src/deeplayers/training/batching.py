@@ -76,7 +76,7 @@ class _GivenBatches:
             self.per_epoch = epochs.__getitem__
         self.m = X.shape[1]
         self.rows = _Batches(X, Y, 1, False, w, rows=True)  # its row copies and buffers
-        self.B = None
+        self.B: int | None = None  # the latest epoch's mean batch size (None before the first)
         self.epoch = 0
         self.n_batches = 0
 
@@ -86,6 +86,7 @@ class _GivenBatches:
         if not sets:
             raise ConfigError(f"batches gave no batch for epoch {epoch}; each epoch needs at least one")
         self.n_batches = len(sets)
+        self.B = max(1, round(sum(len(idx) for idx in sets) / len(sets)))
         w = self.rows.w  # what the epoch's cost is averaged over: samples, or their weights
         self.seen = float(sum(len(idx) for idx in sets) if w is None else sum(w[idx].sum(dtype=np.float64) for idx in sets))
         yield from self.rows.gather(sets)
