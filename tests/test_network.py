@@ -191,13 +191,13 @@ def test_notebook_display_is_an_html_table():
 
 def test_predict_proba_one_pass_in_float32_end_to_end(monkeypatch):
     """Issue 13: 10,000 samples in one pass (chunks only past PREDICT_BYTES), float32 throughout."""
-    from deeplayers.layers import Dense
+    from deeplayers.workspace import Workspace
 
     net = dl.Network([20, 16, 3], output="softmax", seed=0, dtype="float32")
     X = np.random.default_rng(0).standard_normal((20, 10_000))  # float64 data
     calls: list[tuple[int, np.dtype]] = []
-    forward = Dense.forward
-    monkeypatch.setattr(Dense, "forward", lambda self, A, **kw: (calls.append((A.shape[1], A.dtype)), forward(self, A, **kw))[1])
+    linear = Workspace.linear  # Z[l] = W[l] A[l-1] + b[l], once per layer and pass
+    monkeypatch.setattr(Workspace, "linear", lambda self, layer, A: (calls.append((A.shape[1], A.dtype)), linear(self, layer, A))[1])
     P = net.predict_proba(X)
     assert P.dtype == np.float32 and P.shape == (3, 10_000)
     assert calls == [(10_000, np.dtype(np.float32)), (10_000, np.dtype(np.float32))]  # one pass, no float64 anywhere
@@ -212,3 +212,25 @@ def test_predict_proba_one_pass_in_float32_end_to_end(monkeypatch):
     assert (P.argmax(axis=0) == ref.argmax(axis=0)).mean() > 0.999
     with pytest.raises(dl.ConfigError, match="batch_size must be a positive number of columns or None, got 0"):
         net.predict_proba(X, batch_size=0)
+
+
+@pytest.mark.parametrize("dims", [[30, 4, 2], [3, 8, 2]])  # n[1] < n[0]: found on Z[1]; n[1] >= n[0]: on X
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_predict_finds_nan_and_inf_in_X_without_a_pass_over_X(dims, bad):
+    """Issue 13: predict_proba no longer reads X once just to check it; a NaN or +-inf in X still
+    gives the DataError that names its entry (-inf too, which a ReLU would turn into 0)."""
+    net = dl.Network(dims, output="softmax", seed=0)
+    X = np.random.default_rng(1).standard_normal((dims[0], 50))
+    X[2, 41] = bad
+    with pytest.raises(dl.DataError, match=r"X contains NaN or infinity \(first at \[2, 41\]\); .* before predicting"):
+        net.predict_proba(X)
+    X[2, 41] = 0.0
+    np.testing.assert_allclose(net.predict_proba(X), net.forward(X))  # the check changes nothing else
+
+
+def test_predict_refuses_an_X_that_overflows_Z1():
+    """A finite X so large that Z[1] overflows the dtype is an error, not NaN probabilities."""
+    net = dl.Network([30, 4, 2], output="softmax", seed=0, dtype="float32")
+    X = np.full((30, 5), 3e38, np.float32)
+    with pytest.raises(dl.DataError, match="X is too large for float32: Z\\[1\\] = W\\[1\\] X \\+ b\\[1\\] overflows"):
+        net.predict_proba(X)

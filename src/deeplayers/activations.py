@@ -13,6 +13,8 @@ from .errors import from_registry
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation"]
 
+_BOOL = np.dtype(bool)
+
 
 class Activation:
     """g and its backward rule dZ = dA * g'(Z).
@@ -24,7 +26,10 @@ class Activation:
     name = "activation"
 
     def _scratch(self, shape: tuple[int, ...], dtype: np.dtype, key: str = "f") -> np.ndarray:
-        cache = self.__dict__.setdefault("_buffers", {})
+        try:
+            cache = self._buffers
+        except AttributeError:
+            cache = self._buffers = {}
         buf = cache.get((key, shape, dtype))
         if buf is None:
             if len(cache) > 8:
@@ -76,7 +81,7 @@ class ReLU(Activation):
     def backward(self, dA, Z, A, out=None):
         # g'(Z) = 1 where Z > 0 else 0 (the course's choice at Z == 0), as a 0/1 mask: a comparison
         # and a product are SIMD loops, while np.heaviside runs ~30x slower (measured, 256 x 128)
-        mask = np.greater(Z, 0, out=self._scratch(Z.shape, np.dtype(bool), "mask") if out is not None else None)
+        mask = np.greater(Z, 0, out=self._scratch(Z.shape, _BOOL, "mask") if out is not None else None)
         return np.multiply(dA, mask, out=out)
 
 
@@ -122,10 +127,13 @@ class Sigmoid(Activation):
     name = "sigmoid"
 
     def forward(self, Z, out=None):
-        # 1 / (1 + exp(-Z)); exp overflow to inf gives exactly 0, so silence that warning only
-        with np.errstate(over="ignore"):
-            A = np.negative(Z, out=out)
-            np.exp(A, out=A)
+        # 1 / (1 + exp(-Z)); exp overflowing to inf gives exactly 0, so that warning is silenced: here,
+        # or, with ``out`` (a workspace), once for the whole run by its caller (a context costs ~2 us)
+        if out is None:
+            with np.errstate(over="ignore"):
+                A = np.exp(np.negative(Z))
+        else:
+            A = np.exp(np.negative(Z, out=out), out=out)
         A += 1
         return np.reciprocal(A, out=A)
 

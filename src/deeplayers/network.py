@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .activations import ACTIVATIONS, Activation, get_activation
-from .errors import ConfigError, DeeplayersError, ShapeError
+from .errors import ConfigError, DataError, DeeplayersError, ShapeError
 from .initializers import INITIALIZERS, initialize
 from .layers import Dense
 from .losses import LOSSES, Loss, default_loss, get_loss
@@ -53,6 +53,9 @@ def _activation_list(L: int, hidden: Any, output: Any, activations: Sequence[Any
         raise ConfigError(f"give one activation per layer l = 1..L: {L - 1} hidden ones plus output=..., or "
                           f"activations=[{L} names]; got hidden={hidden}")
     return [*hidden, output]
+
+
+_PREDICT_TODO = "clean or impute X (as the training data was) before predicting"
 
 
 class Network:
@@ -328,22 +331,46 @@ class Network:
         1..L-1) and ``rng`` apply inverted dropout; ``ws``: the training loop's workspace."""
         A = X
         if rng is None or keep_probs is None:  # no dropout (the common case: the loop's fast path)
+            if ws is not None and ws.cache:
+                return ws.forward_pass(self.layers, X)  # the same formulas, laid out once per batch size
             for layer in self.layers:  # l = 1..L
-                A = layer.forward(A, ws=ws) if ws is None else ws.forward(layer, A)
+                A = layer.forward(A, ws=ws)
             return A
         for layer, keep in zip(self.layers, [*keep_probs, 1.0]):  # g[L] never drops
             A = layer.forward(A, keep, rng, ws=ws)
         return A
 
-    def _predict(self, X: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
+    def _predict(self, X: np.ndarray, ws: Workspace | None = None, check: bool = False) -> np.ndarray:
         """A[L] without caches, each g applied in place (inference); ``ws`` a ``Workspace(cache=False)``
-        whose buffers are reused across calls."""
+        whose buffers are reused across calls. ``check``: a DataError when X holds NaN or inf (or
+        overflows Z[1]), found on Z[1] when it is smaller than X (see :meth:`_check_Z1`)."""
         ws = Workspace(cache=False) if ws is None else ws
+        first = self.layers[0]
+        if check and first.n >= first.n_prev:
+            check_finite("X", X, todo=_PREDICT_TODO)
         A = X
         with np.errstate(over="ignore"):  # a saturated sigmoid overflows exp() to inf on purpose
             for layer in self.layers:
-                A = layer.forward(A, ws=ws)
+                if check and layer is first and first.n < first.n_prev:
+                    A = self._check_Z1(X, ws)
+                else:
+                    A = layer.forward(A, ws=ws)
         return A
+
+    def _check_Z1(self, X: np.ndarray, ws: Workspace) -> np.ndarray:
+        """A[1] for X, with X's NaN and inf found on Z[1] = W[1] X + b[1] rather than X: an entry of X
+        that is NaN or inf makes its whole column of Z[1] NaN or inf (IEEE: inf * 0 is NaN), and Z[1]
+        is n[1] / n[0] the size of X. One sum over Z[1] tells; only then are Z[1] and X searched, and
+        a finite X whose Z[1] is not finite overflowed the dtype: an error too, not NaN outputs."""
+        layer = self.layers[0]
+        Z = ws.linear(layer, X)
+        with np.errstate(invalid="ignore"):  # inf - inf in the sum
+            total = np.add.reduce(Z, axis=None)
+        if not np.isfinite(total) and not np.isfinite(Z).all():
+            check_finite("X", X, todo=_PREDICT_TODO)
+            raise DataError(f"X is too large for {self.dtype.name}: Z[1] = W[1] X + b[1] overflows to inf (X's largest "
+                            f"magnitude is {float(np.max(np.abs(X))):.3g}); scale X the way the training data was scaled")
+        return layer.g.forward(Z, out=Z)
 
     def forward(self, X: Any) -> np.ndarray:
         """A[L] for X = A[0] of shape (n[0], m); keeps every layer's cache for :meth:`backward`."""
@@ -394,9 +421,12 @@ class Network:
             G = self.loss.fused_dZ(out.cache.A, Y) if fused else self.loss.dAL(out.cache.A, Y)
             if w is not None:
                 G *= w
+        if ws is not None and ws.planned is not None:  # the training loop's plan for this batch size
+            ws.planned.backward(G, fused, scale * l2 / m, on_layer)
+            return None
         dA_prev = None
         for layer in reversed(self.layers):  # l = L..1
-            if ws is not None:  # the training loop: straight to the workspace
+            if ws is not None:  # the training loop, layer by layer (dropout)
                 dA_prev, dW, db = (ws.backward(layer, None, G) if fused else ws.backward(layer, G)) if layer is out \
                     else ws.backward(layer, dA_prev)
             elif layer is out:
@@ -443,19 +473,19 @@ class Network:
         One pass over all m columns when the largest A[l] fits in ``PREDICT_BYTES`` (128 MB),
         otherwise chunks of columns that do; ``batch_size`` sets the chunk instead.
         """
-        X = self._as_X(X, finite=True)
+        X = self._as_X(X)  # NaN and inf are found on the way (_predict's check), not by a pass over X first
         m = X.shape[1]
         if batch_size is None:
             batch_size = max(1, PREDICT_BYTES // (max(self.layer_dims[1:]) * self.dtype.itemsize))
         elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive number of columns or None, got {batch_size!r}")
         if m <= batch_size:
-            return self._predict(X)
+            return self._predict(X, check=True)
         AL = np.empty((self.layer_dims[-1], m), self.dtype)
         ws = Workspace(cache=False)  # the chunks' buffers, reused
         for start in range(0, m, batch_size):
             stop = min(start + batch_size, m)
-            AL[:, start:stop] = self._predict(X[:, start:stop], ws)
+            AL[:, start:stop] = self._predict(X[:, start:stop], ws, check=True)
         return AL
 
     def predict(self, X: Any) -> np.ndarray:

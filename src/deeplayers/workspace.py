@@ -20,6 +20,7 @@ warnings once for the whole run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,6 +47,69 @@ class _Buffers:
         self.A: np.ndarray | None = self.Z if layer.g.name == "linear" else None
         self.ones: np.ndarray | None = None
         self.dA_prev: np.ndarray | None = None
+
+    def complete(self, layer: Dense, m: int) -> None:
+        """Every buffer training needs: A[l], dA[l-1] (none for layer 1: dA[0] is never used) and
+        the column of ones that sums dZ[l] over the m columns."""
+        if self.A is None:
+            self.A = np.empty_like(self.Z)
+        if self.dA_prev is None and layer.l > 1:
+            self.dA_prev = np.empty((layer.n_prev, m), layer.dtype)
+        if self.ones is None:
+            self.ones = np.ones((m, 1), layer.dtype)
+
+
+def _forward_layer(layer: Dense, A_prev: np.ndarray, bufs: _Buffers) -> np.ndarray:
+    """Z[l] = W[l] A[l-1] + b[l] and A[l] = g(Z[l]), into the buffers."""
+    Z = np.dot(layer.W, A_prev, out=bufs.Z)
+    Z += layer.b
+    return layer.g.forward(Z, out=bufs.A)
+
+
+def _backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buffers) -> np.ndarray | None:
+    """dA[l-1] = W[l]^T dZ[l] (before W[l] changes; None for layer 1), dW[l] = dZ[l] A[l-1]^T and
+    db[l] = dZ[l] 1 into ``layer.dW``, ``layer.db``: 1/m is already in dZ[l]."""
+    dA_prev = None if bufs.dA_prev is None else np.dot(layer.W.T, dZ, out=bufs.dA_prev)
+    np.dot(dZ, A_prev.T, out=layer.dW)
+    np.dot(dZ, bufs.ones, out=layer.db)  # sum over the m columns as a matrix-vector product
+    return dA_prev
+
+
+class _Plan:
+    """One batch size's whole pass, laid out once: each layer with its buffers, so a mini-batch
+    runs the layers' formulas back to back with no lookups, checks or allocations between them
+    (for a small network, Python's overhead is most of the step)."""
+
+    __slots__ = ("layers", "A0")
+
+    def __init__(self, ws: Workspace, layers: list[Dense], m: int) -> None:
+        self.layers = [(layer, ws.buffers(layer, m)) for layer in layers]
+        for layer, bufs in self.layers:
+            bufs.complete(layer, m)
+        self.A0: np.ndarray | None = None
+
+    def forward(self, A0: np.ndarray) -> np.ndarray:
+        """A[L] from A[0], each layer keeping its cache (no dropout)."""
+        A = self.A0 = A0
+        for layer, bufs in self.layers:  # l = 1..L
+            A_out = _forward_layer(layer, A, bufs)
+            layer.cache = _new_cache(Cache, (A, bufs.Z, A_out, None))
+            A = A_out
+        return A
+
+    def backward(self, G: np.ndarray, fused: bool, l2_scale: float,
+                 on_layer: Callable[[Dense, np.ndarray | None], None] | None) -> None:
+        """l = L..1 from G = dZ[L] (``fused``) or dA[L]; dW[l] += l2_scale W[l] (L2); ``on_layer``
+        as soon as layer l's gradients are ready."""
+        dA = G
+        for layer, bufs in reversed(self.layers):
+            dZ = dA if fused else layer.g.backward(dA, bufs.Z, bufs.A, out=dA)
+            fused = False
+            dA = _backward_layer(layer, dZ, layer.cache.A_prev, bufs)
+            if l2_scale:
+                layer.dW += l2_scale * layer.W
+            if on_layer is not None:
+                on_layer(layer, dA)
 
 
 class Workspace:
@@ -76,6 +140,8 @@ class Workspace:
         self.cache = cache
         self.scale = 1.0
         self._bufs: dict[tuple[Dense, int], _Buffers] = {}
+        self._plans: dict[int, _Plan] = {}
+        self.planned: _Plan | None = None  # the plan of the last forward pass, None when it went layer by layer
 
     def buffers(self, layer: Dense, m: int) -> _Buffers:
         """Layer l's buffers for batch size m, made on first use."""
@@ -84,12 +150,26 @@ class Workspace:
         if bufs is None:
             if len(self._bufs) >= self.MAX_BUFFERS:  # many batch sizes: keep it bounded
                 self._bufs.clear()
+                self._plans.clear()  # (their buffers are gone from _bufs)
             bufs = self._bufs[key] = _Buffers(layer, m)
         return bufs
 
     def clear(self) -> None:
         """Drop every buffer."""
         self._bufs.clear()
+        self._plans.clear()
+        self.planned = None
+
+    def forward_pass(self, layers: list[Dense], A0: np.ndarray) -> np.ndarray:
+        """The training forward pass (no dropout) for every layer at once, by the plan for A0's m."""
+        m = A0.shape[1]
+        plan = self._plans.get(m)
+        if plan is None or plan.layers[0][0] is not layers[0]:
+            if len(self._plans) >= self.MAX_BUFFERS:
+                self._plans.clear()
+            plan = self._plans[m] = _Plan(self, layers, m)
+        self.planned = plan
+        return plan.forward(A0)
 
     # -- forward ---------------------------------------------------------------------------
     def forward(self, layer: Dense, A_prev: np.ndarray, keep_prob: float = 1.0,
@@ -98,22 +178,25 @@ class Workspace:
         (with ``cache=False``: :meth:`predict`)."""
         if not self.cache:
             return self.predict(layer, A_prev)
+        self.planned = None  # layer by layer: the backward pass goes layer by layer too
         bufs = self._bufs.get((layer, A_prev.shape[1])) or self.buffers(layer, A_prev.shape[1])
-        Z = np.dot(layer.W, A_prev, out=bufs.Z)
-        Z += layer.b
         if bufs.A is None:
-            bufs.A = np.empty_like(Z)
-        A = layer.g.forward(Z, out=bufs.A)
+            bufs.A = np.empty_like(bufs.Z)
+        A = _forward_layer(layer, A_prev, bufs)
         D = None if rng is None or keep_prob >= 1.0 else dropout_mask(A.shape, keep_prob, rng, layer.dtype)
-        layer.cache = _new_cache(Cache, (A_prev, Z, A, D))  # Cache(A_prev, Z, A, D), without its Python-level __new__
+        layer.cache = _new_cache(Cache, (A_prev, bufs.Z, A, D))  # Cache(A_prev, Z, A, D), without its Python-level __new__
         return A if D is None else A * D
 
     def predict(self, layer: Dense, A_prev: np.ndarray) -> np.ndarray:
         """A[l] without a cache: g is applied in place on the Z[l] buffer (inference)."""
-        bufs = self.buffers(layer, A_prev.shape[1])
-        Z = np.dot(layer.W, A_prev, out=bufs.Z)
-        Z += layer.b
+        Z = self.linear(layer, A_prev)
         return layer.g.forward(Z, out=Z)
+
+    def linear(self, layer: Dense, A_prev: np.ndarray) -> np.ndarray:
+        """Z[l] = W[l] A[l-1] + b[l] into the Z[l] buffer."""
+        Z = np.dot(layer.W, A_prev, out=self.buffers(layer, A_prev.shape[1]).Z)
+        Z += layer.b
+        return Z
 
     # -- backward --------------------------------------------------------------------------
     def output_gradient(self, loss: Loss, out: Dense, Y: np.ndarray, w: np.ndarray | None = None
@@ -141,19 +224,10 @@ class Workspace:
             if cache.D is not None:
                 np.multiply(dA, cache.D, out=dA)  # dropout: only the kept units pass the gradient
             dZ = layer.g.backward(dA, cache.Z, cache.A, out=dA)
-        A_prev = cache.A_prev
-        m = A_prev.shape[1]
+        m = cache.A_prev.shape[1]
         bufs = self._bufs.get((layer, m)) or self.buffers(layer, m)
-        dA_prev = None
-        if layer.l > 1:
-            if bufs.dA_prev is None:
-                bufs.dA_prev = np.empty((layer.n_prev, m), layer.dtype)
-            dA_prev = np.dot(layer.W.T, dZ, out=bufs.dA_prev)
-        if bufs.ones is None:
-            bufs.ones = np.ones((m, 1), layer.dtype)
-        np.dot(dZ, A_prev.T, out=layer.dW)
-        np.dot(dZ, bufs.ones, out=layer.db)  # sum over the m columns as a matrix-vector product
-        return dA_prev, layer.dW, layer.db
+        bufs.complete(layer, m)
+        return _backward_layer(layer, dZ, cache.A_prev, bufs), layer.dW, layer.db
 
     @staticmethod
     def descend(layer: Dense) -> None:

@@ -80,6 +80,11 @@ class _GivenBatches:
         self.epoch = 0
         self.n_batches = 0
 
+    @property
+    def w(self) -> np.ndarray | None:
+        """The sample weights (m,), or None."""
+        return self.rows.w
+
     def __call__(self, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
         epoch = self.epoch
         sets = [self._check(idx, epoch, i) for i, idx in enumerate(self.per_epoch(epoch))]

@@ -161,10 +161,11 @@ class _Watch:
             np.copyto(W, layer.W)
             np.copyto(b, layer.b)
 
-    def first_batch(self, J: float, epoch: int, lr: float) -> None:
-        """A batch's cost J that is not finite (DivergenceError), or the run's first one (J_start)."""
+    def first_batch(self, J: float, epoch: int, lr: float, it: int | None = None) -> None:
+        """A batch's cost J that is not finite (DivergenceError), or the run's first one (J_start);
+        ``it`` is the batch's iteration (by default the one running now)."""
         if not math.isfinite(J):
-            _diverged(self.net, self.snapshot, J, self.history.n_iter, epoch, lr, self.history)
+            _diverged(self.net, self.snapshot, J, self.history.n_iter if it is None else it, epoch, lr, self.history)
         if self.J_start is None:
             self.J_start = J
             self.J_limit = DIVERGE_FACTOR * max(J, self.J_guess) or math.inf

@@ -19,6 +19,7 @@ from ..workspace import Workspace
 from .batching import _GivenBatches
 from .callbacks import Callback
 from .checkpoints import _restore_callbacks
+from .costs import _EpochCosts
 from .divergence import _Watch
 from .history import History
 
@@ -53,6 +54,7 @@ class _Loop:
         self.start_epoch = self.epoch = start_epoch
         self.stop = False
         self.ws = Workspace()  # the run's buffers, reused batch after batch
+        self.costs = _EpochCosts()  # a mini-batch epoch's A[L] and Y, for its cost
         # set by prepare(): the run's setup
         self.lr0, self.schedule, self.keep, self.batches = optimizer.learning_rate, None, [], None
         self.X_val = self.Y_val = None
@@ -97,6 +99,7 @@ def run_epochs(loop: _Loop) -> History:
         for layer in layers:
             layer.cache = None  # drop references to the training data
         loop.ws.clear()  # and the per-batch buffers
+        loop.costs = _EpochCosts()
     net.history = loop.history
     return loop.history
 
@@ -127,35 +130,56 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     watch.keep_parameters()
     if loop.checkpoints:
         loop.checkpoints.mark_epoch_start(epoch, history)
+    # mini-batches: the epoch's cost is computed as it ends (costs.py); full batch: each iteration's, as the course prints it
+    costs = None if batches.full else loop.costs
+    if costs is not None:
+        costs.begin(batches.m, net.layer_dims[-1], net.dtype, weighted=batches.w is not None)
+    first_iter = history.n_iter
     total, J = 0.0, math.nan
-    for i, (A0, Yb, wb) in enumerate(batches(loop.rng)):
+    for i, (A0, Yb, w) in enumerate(batches(loop.rng)):
         mb = A0.shape[1]
-        sw, l2b = mb, l2
-        if wb is not None:
-            sw = float(wb.sum(dtype=np.float64))
+        sw, l2b, wb = mb, l2, w
+        if w is not None:
+            sw = float(w.sum(dtype=np.float64))
             if sw == 0.0:  # every weight in this batch is zero: nothing to learn from it
                 continue
             # mean 1 within the batch, so J = sum(w loss) / sum(w), and lambda/(2 sum(w)):
             # a weight counts as that many repeated samples, L2 included
-            wb = wb * (mb / sw)
+            wb = w * (mb / sw)
             l2b = l2 * (mb / sw)
         opt.begin_step()
         net._forward(A0, loop.keep, drop_rng, ws=ws)
-        J = net.loss.cost(layers[-1].cache.A, Yb, wb, reuse=True)
-        if l2b:
-            J += net.l2_cost(l2b, mb)
-        if watch.J_start is None or not math.isfinite(J):
-            watch.first_batch(J, epoch, lr)
+        if costs is not None:  # A[L] and Y kept before the backward pass overwrites A[L]
+            costs.keep(layers[-1].cache.A, Yb, w, net.l2_cost(l2, 1) if l2 else 0.0)
+        else:
+            J = net.loss.cost(layers[-1].cache.A, Yb, wb, reuse=True)
+            if l2b:
+                J += net.l2_cost(l2b, mb)
+            if watch.J_start is None or not math.isfinite(J):
+                watch.first_batch(J, epoch, lr)
+            total += J * sw
         net._backward(Yb, l2=l2b, ws=ws, w=wb, on_layer=update)
-        total += J * sw
         history.n_iter += 1
         if print_iteration:
             print(f"Cost after iteration {epoch}: {J}")
         for cb in batch_cbs:
             cb.on_batch_end(loop, i, batches.n_batches)
+    if costs is not None and not costs.empty:
+        total = _kept_total(loop, watch, epoch, lr, first_iter)
     watch.check_parameters(epoch, lr)
     J_epoch = J if batches.full else total / (batches.seen if isinstance(batches, _GivenBatches) else loop.weight_total)
     _end_epoch(loop, epoch, J_epoch, lr, watch, t0)
+
+
+def _kept_total(loop: _Loop, watch: _Watch, epoch: int, lr: float, first_iter: int) -> float:
+    """The sum of the epoch's batch costs, each times its weight, from the A[L] and Y kept; the run's
+    first batch cost (J_start), and a DivergenceError for the first batch whose cost is NaN or inf."""
+    totals, weights = loop.costs.batch_totals(loop.net.loss)
+    bad = loop.costs.first_not_finite(totals)
+    if watch.J_start is None or bad is not None:
+        b = bad or 0
+        watch.first_batch(float(totals[b] / weights[b]), epoch, lr, first_iter + b)
+    return float(totals.sum())
 
 
 def _end_epoch(loop: _Loop, epoch: int, J_epoch: float, lr: float, watch: _Watch, t0: float) -> None:
