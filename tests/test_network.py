@@ -197,7 +197,8 @@ def test_predict_proba_one_pass_in_float32_end_to_end(monkeypatch):
     X = np.random.default_rng(0).standard_normal((20, 10_000))  # float64 data
     calls: list[tuple[int, np.dtype]] = []
     linear = Workspace.linear  # Z[l] = W[l] A[l-1] + b[l], once per layer and pass
-    monkeypatch.setattr(Workspace, "linear", lambda self, layer, A: (calls.append((A.shape[1], A.dtype)), linear(self, layer, A))[1])
+    monkeypatch.setattr(Workspace, "linear",
+                        lambda self, layer, A: (calls.append((A.shape[1], A.dtype)), linear(self, layer, A))[1])
     P = net.predict_proba(X)
     assert P.dtype == np.float32 and P.shape == (3, 10_000)
     assert calls == [(10_000, np.dtype(np.float32)), (10_000, np.dtype(np.float32))]  # one pass, no float64 anywhere
