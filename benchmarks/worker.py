@@ -558,6 +558,25 @@ def floor_train(spec: dict, d: dict) -> dict:
     return {"epoch_times": times, "costs": [], "mode": "GEMMs only (reference floor, not a trainer)"}
 
 
+def floor_infer(spec: dict, d: dict) -> dict:
+    """Only the matrix products of inference (Z[l] = W[l] A[l-1], l = 1..L) on the samples as the
+    other implementations get them, into preallocated outputs: what no inference goes below with
+    these BLAS calls."""
+    Ws = [W.copy() for W, _ in init_params(d, len(spec["layer_dims"]) - 1)]
+    X = d["Xinf"].T  # (n0, m), as deeplayers and the baseline are given it
+    Z = [np.empty((W.shape[0], X.shape[1]), W.dtype) for W in Ws]
+
+    def products() -> None:
+        A = X
+        for W, out in zip(Ws, Z):
+            A = np.dot(W, A, out=out)
+
+    res = _time_repeats(spec, products, lambda P: np.empty((0, 0)))
+    res.pop("probs")
+    res["mode"] = "GEMMs only (reference floor, not an inference)"
+    return res
+
+
 # -- machine peak ---------------------------------------------------------------------------------------
 def gemm_peak(spec: dict, d: dict) -> dict:
     """Best GFLOP/s of a large square np.dot (2 n^3 flops) per dtype."""
@@ -596,7 +615,7 @@ RUNNERS = {
     ("train", "deeplayers"): dl_train, ("train", "torch"): torch_train, ("train", "sklearn"): sk_train,
     ("train", "numpy"): np_train, ("train", "gemm-floor"): floor_train,
     ("infer", "deeplayers"): dl_infer, ("infer", "torch"): torch_infer, ("infer", "sklearn"): sk_infer,
-    ("infer", "numpy"): np_infer,
+    ("infer", "numpy"): np_infer, ("infer", "gemm-floor"): floor_infer,
     ("course_fn", "deeplayers"): dl_course_fn, ("course_fn", "numpy"): np_course_fn,
     ("gemm", "numpy"): gemm_peak,
 }

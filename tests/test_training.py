@@ -449,3 +449,66 @@ def test_ctrl_c_raises_training_interrupted_with_the_epoch_and_the_checkpoint(da
     assert h.cost == full.fit(X, Y, epochs=4).cost
     for k, v in full.parameters.items():
         np.testing.assert_array_equal(v, resumed.parameters[k])
+
+
+def test_a_mini_batch_epoch_names_the_first_batch_whose_cost_is_not_finite():
+    """Issue 13: a mini-batch epoch's cost is computed as the epoch ends, yet the error still names
+    the batch (iteration) where the cost first became inf, and puts back the epoch's starting
+    parameters when the updates that followed made them NaN or inf."""
+    rng = np.random.RandomState(0)
+    X, Y = rng.randn(3, 40), rng.randn(1, 40)
+    X[:, 25] = 1e200  # in batch 2 (columns 20..29): Z[2] = W[2] A[1] overflows, and the cost with it
+    net = dl.Network([3, 4, 1], output="linear", seed=0)
+    start = {k: v.copy() for k, v in net.parameters.items()}
+    order = [[np.arange(s, s + 10) for s in range(0, 40, 10)]]
+    with pytest.raises(dl.DivergenceError, match=r"diverged at iteration 2 \(epoch 0\): the cost became inf"):
+        net.fit(X, Y, epochs=1, batches=order, optimizer="gd", learning_rate=0.01)
+    for k, v in net.parameters.items():
+        np.testing.assert_array_equal(v, start[k])
+
+
+def test_epoch_cost_is_the_mean_of_the_batch_costs_with_sample_weights():
+    """The deferred epoch cost (training/costs.py) against the batch-by-batch definition: each
+    batch's weighted cost J_b at its own parameters, times its weight total, over the weight total."""
+    rng = np.random.RandomState(1)
+    X, Y = rng.randn(5, 50), (rng.rand(1, 50) > 0.5).astype(float)
+    w = rng.rand(50) + 0.5
+    order = [[np.arange(s, min(s + 16, 50)) for s in range(0, 50, 16)] for _ in range(2)]
+    net, ref = dl.Network([5, 6, 1], seed=3), dl.Network([5, 6, 1], seed=3)
+    h = net.fit(X, Y, epochs=2, batches=order, optimizer="gd", learning_rate=0.3, sample_weight=w, l2=0.05)
+    want = []
+    for epoch in range(2):
+        total = 0.0
+        for idx in order[epoch]:
+            wb = w[idx] * (len(idx) / w[idx].sum())  # mean 1 within the batch, as fit weighs it
+            l2b = 0.05 * len(idx) / w[idx].sum()
+            total += ref.cost(ref.forward(X[:, idx]), Y[:, idx], l2=l2b, sample_weight=wb) * w[idx].sum()
+            # the batch's step: a one-batch full-batch fit weighs and penalises alike
+            ref.fit(X[:, idx], Y[:, idx], epochs=1, optimizer="gd", learning_rate=0.3, sample_weight=w[idx], l2=0.05)
+        want.append(total / w.sum())
+    np.testing.assert_allclose(h.cost, want, rtol=1e-12)
+    for k, v in net.parameters.items():
+        np.testing.assert_allclose(v, ref.parameters[k], rtol=1e-12)
+
+
+def test_full_batch_descent_keeps_the_callers_arrays():
+    """Issue 13: full-batch gradient descent keeps the last finite parameters by swapping arrays,
+    not copying them each iteration; the run still ends with W[l], b[l] in the arrays it started in
+    (the course functions share the caller's), equal to the course's update applied step by step."""
+    rng = np.random.RandomState(2)
+    X, Y = rng.randn(6, 30), (rng.rand(1, 30) > 0.5).astype(float)
+    params = dl.Network([6, 5, 1], seed=4).parameters
+    net = dl.Network.from_parameters(params, "relu", "sigmoid", copy=False)
+    ref = dl.Network.from_parameters({k: v.copy() for k, v in params.items()}, "relu", "sigmoid")
+    h = net.fit(X, Y, learning_rate=0.5, num_iterations=7)
+    want = []
+    for _ in range(7):
+        want.append(ref.cost(ref.forward(X), Y))
+        grads = ref.backward(Y)
+        for layer in ref.layers:
+            layer.W -= 0.5 * grads[f"dW{layer.l}"]
+            layer.b -= 0.5 * grads[f"db{layer.l}"]
+    assert all(net[l].W is params[f"W{l}"] and net[l].b is params[f"b{l}"] for l in (1, 2))
+    np.testing.assert_allclose(h.cost, want, rtol=1e-12)
+    for k, v in params.items():
+        np.testing.assert_allclose(v, ref.parameters[k], rtol=1e-12, atol=1e-15)

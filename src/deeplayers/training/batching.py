@@ -11,6 +11,9 @@ from ..errors import ConfigError
 
 __all__ = ["_Batches", "_GivenBatches"]
 
+#: the largest X (bytes) that full-batch training copies into the layout its products prefer
+FULL_BATCH_COPY_BYTES = 1 << 30
+
 
 class _Batches:
     """Shuffled mini-batches gathered into reused buffers (no allocation per batch)."""
@@ -21,6 +24,11 @@ class _Batches:
         self.full = not rows and (batch_size is None or batch_size >= self.m)
         self.X, self.Y, self.w, self.shuffle = X, Y, w, shuffle
         if self.full:
+            # Z[1] = W[1] X and dW[1] = dZ[1] X^T, the products that read all of X every iteration, run
+            # 10-15% faster with each sample's features contiguous (measured on the course's 12288 x 209
+            # X, float64 and float32): a C-ordered X is copied once into that layout
+            if not X.flags.f_contiguous and X.nbytes <= FULL_BATCH_COPY_BYTES:
+                self.X = np.asfortranarray(X)
             return
         self.B = int(batch_size)
         # gather samples as rows (contiguous copies) and hand the layers A[0] = rows.T

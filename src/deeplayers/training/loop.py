@@ -96,6 +96,7 @@ def run_epochs(loop: _Loop) -> History:
         errstate.__exit__(None, None, None)
         opt.learning_rate = loop.lr0  # the schedule's base, so a later fit with this optimizer starts from it
         blas.restore()
+        watch.put_arrays_back()
         for layer in layers:
             layer.cache = None  # drop references to the training data
         loop.ws.clear()  # and the per-batch buffers
@@ -115,7 +116,9 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     ws = loop.ws
     ws.scale = lr if folded else 1.0
     drop_rng = loop.rng if any(p < 1 for p in loop.keep) else None
-    step = ws.descend if folded else opt.update
+    # full-batch descent keeps the last finite parameters by swapping arrays (no copy per iteration)
+    swap = folded and batches.full
+    step = watch.descend if swap else ws.descend if folded else opt.update
 
     def update(layer: Any, dA_prev: Any) -> None:
         step(layer)
@@ -127,7 +130,8 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     blas.refresh()
     if isinstance(batches, _GivenBatches):
         batches.epoch = epoch
-    watch.keep_parameters()
+    if not swap or epoch == loop.start_epoch:
+        watch.keep_parameters()
     if loop.checkpoints:
         loop.checkpoints.mark_epoch_start(epoch, history)
     # mini-batches: the epoch's cost is computed as it ends (costs.py); full batch: each iteration's, as the course prints it
