@@ -286,6 +286,12 @@ def run_loaded(case: Case, impls: list[str], data_path: Path, tmp: Path, args: a
                     print(f"{med:.4g} s/epoch", file=sys.stderr)
                     if phase == "quiet":
                         quiet.setdefault(impl, []).append(med)
+                        if impl == "deeplayers":  # one thread, quiet: what the fair-share bound is made of
+                            print(f"{case.name + ' quiet':>16} {'(1 thread)':<11}", end=" ", flush=True, file=sys.stderr)
+                            one = run_worker(dict(spec, threads=1, case=f"{case.name}-quiet-1"), tmp, args.timeout)
+                            if "error" not in one:
+                                quiet.setdefault("deeplayers-1", []).append(float(np.median(one["epoch_times"][first:])))
+                                print(f"{quiet['deeplayers-1'][-1]:.4g} s/epoch", file=sys.stderr)
                         continue
                     runs.setdefault(impl, []).append(res)
             finally:
@@ -297,6 +303,12 @@ def run_loaded(case: Case, impls: list[str], data_path: Path, tmp: Path, args: a
             res["quiet_seconds"] = float(np.median(quiet[impl]))
             res["quiet_medians"] = quiet[impl]
             res["load_ratio"] = res["median_of_repeats"] / res["quiet_seconds"]
+            if impl == "deeplayers" and quiet.get("deeplayers-1"):
+                # beside LOAD_PROCESSES busy processes one thread gets at most cores / (LOAD_PROCESSES + 1)
+                # of a core: loaded / quiet cannot go below this unless the run gets more than its fair share
+                share = min(1.0, (os.cpu_count() or 1) / (LOAD_PROCESSES + 1))
+                res["quiet_1thread_seconds"] = float(np.median(quiet["deeplayers-1"]))
+                res["fair_share_bound"] = res["quiet_1thread_seconds"] / share / res["quiet_seconds"]
     return results
 
 
@@ -396,6 +408,9 @@ def analyse(case: Case, results: dict[str, dict], peak: dict[str, float]) -> lis
         row["blas"] = r.get("blas")
         if r.get("load_ratio") is not None:
             row["quiet_seconds"], row["load_ratio"] = r["quiet_seconds"], r["load_ratio"]
+            for k in ("quiet_medians", "quiet_1thread_seconds", "fair_share_bound"):
+                if r.get(k) is not None:
+                    row[k] = r[k]
         rows.append(row)
     return rows
 
@@ -551,6 +566,15 @@ def render_markdown(meta: dict, case_rows: list[tuple[Case, list[dict], dict]], 
                 continue
             lines.append(f"| {IMPL_LABEL.get(r['impl'], r['impl'])} | {_f(r.get('quiet_seconds'), '{:.4g}')} | "
                          f"{_f(r['seconds'], '{:.4g}')} | {_f(r.get('load_ratio'), '{:.2f}')} |")
+        for r in rows:
+            if r.get("fair_share_bound") is not None:
+                share = min(1.0, (os.cpu_count() or 1) / (LOAD_PROCESSES + 1))
+                lines += ["", f"deeplayers with one BLAS thread on the quiet machine: {r['quiet_1thread_seconds']:.4g} "
+                          f"s/epoch. Beside {LOAD_PROCESSES} busy processes on {os.cpu_count()} cores a thread gets at "
+                          f"most {share:.2f} of a core, so a one-thread epoch takes at least "
+                          f"{r['quiet_1thread_seconds'] / share:.4g} s there: {r['fair_share_bound']:.2f} times the "
+                          "default quiet epoch (the fair-share bound of loaded / quiet; more threads would get more "
+                          "of the machine, but OpenBLAS threads spin waiting for each other and collapse under load)."]
     lines += ["", "## Targets", "",
               "Issue 13's targets, then issue 4's that still hold. *GEMM floor* is the same measure for the matrix "
               "products alone in this run (the `GEMM floor` rows): where it misses the target, no trainer making "
