@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 __all__ = ["Workspace"]
 
 _new_cache = tuple.__new__
+# np.dot's C function without the __array_function__ dispatch (~0.35 us of a 1 us small product):
+# every operand here is an ndarray of ours. Falls back to np.dot where NumPy has no such attribute.
+_dot = getattr(np.dot, "_implementation", np.dot)
 
 
 class _Buffers:
@@ -61,7 +64,7 @@ class _Buffers:
 
 def _forward_layer(layer: Dense, A_prev: np.ndarray, bufs: _Buffers) -> np.ndarray:
     """Z[l] = W[l] A[l-1] + b[l] and A[l] = g(Z[l]), into the buffers."""
-    Z = np.dot(layer.W, A_prev, out=bufs.Z)
+    Z = _dot(layer.W, A_prev, bufs.Z)
     Z += layer.b
     return layer.g.forward(Z, out=bufs.A)
 
@@ -69,9 +72,9 @@ def _forward_layer(layer: Dense, A_prev: np.ndarray, bufs: _Buffers) -> np.ndarr
 def _backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buffers) -> np.ndarray | None:
     """dA[l-1] = W[l]^T dZ[l] (before W[l] changes; None for layer 1), dW[l] = dZ[l] A[l-1]^T and
     db[l] = dZ[l] 1 into ``layer.dW``, ``layer.db``: 1/m is already in dZ[l]."""
-    dA_prev = None if bufs.dA_prev is None else np.dot(layer.W.T, dZ, out=bufs.dA_prev)
-    np.dot(dZ, A_prev.T, out=layer.dW)
-    np.dot(dZ, bufs.ones, out=layer.db)  # sum over the m columns as a matrix-vector product
+    dA_prev = None if bufs.dA_prev is None else _dot(layer.W.T, dZ, bufs.dA_prev)
+    _dot(dZ, A_prev.T, layer.dW)
+    _dot(dZ, bufs.ones, layer.db)  # sum over the m columns as a matrix-vector product
     return dA_prev
 
 
@@ -194,7 +197,7 @@ class Workspace:
 
     def linear(self, layer: Dense, A_prev: np.ndarray) -> np.ndarray:
         """Z[l] = W[l] A[l-1] + b[l] into the Z[l] buffer."""
-        Z = np.dot(layer.W, A_prev, out=self.buffers(layer, A_prev.shape[1]).Z)
+        Z = _dot(layer.W, A_prev, self.buffers(layer, A_prev.shape[1]).Z)
         Z += layer.b
         return Z
 
