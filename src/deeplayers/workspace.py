@@ -12,7 +12,9 @@ training loop (which owns one workspace per run) can afford:
   their own 1/m. For plain gradient descent ``scale`` is the learning rate, so dW[l] already holds
   alpha dW[l] and the update is W[l] -= dW[l] (:meth:`descend`);
 * **db[l] as dZ[l] times a column of ones**, a matrix-vector product, faster than a reduction;
-* **no dA[0]**: layer 1's dA[l-1] is never used in training, so it is not computed.
+* **no dA[0]**: layer 1's dA[l-1] is never used in training, so it is not computed;
+* **a plan per batch size** (:meth:`Workspace.forward_pass`): a whole pass without dropout runs
+  the layers with their buffers laid out once, no lookups between layers.
 
 Shapes are checked once at the boundary (``fit``), not per batch; the caller silences overflow
 warnings once for the whole run.
@@ -83,17 +85,16 @@ class _Plan:
     runs the layers' formulas back to back with no lookups, checks or allocations between them
     (for a small network, Python's overhead is most of the step)."""
 
-    __slots__ = ("layers", "A0")
+    __slots__ = ("layers",)
 
     def __init__(self, ws: Workspace, layers: list[Dense], m: int) -> None:
         self.layers = [(layer, ws.buffers(layer, m)) for layer in layers]
         for layer, bufs in self.layers:
             bufs.complete(layer, m)
-        self.A0: np.ndarray | None = None
 
     def forward(self, A0: np.ndarray) -> np.ndarray:
         """A[L] from A[0], each layer keeping its cache (no dropout)."""
-        A = self.A0 = A0
+        A = A0
         for layer, bufs in self.layers:  # l = 1..L
             A_out = _forward_layer(layer, A, bufs)
             layer.cache = _new_cache(Cache, (A, bufs.Z, A_out, None))
