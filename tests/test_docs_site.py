@@ -36,7 +36,7 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
     text = {page: (site / page / "index.html").read_text(encoding="utf-8") for page in ("network", "reference", "performance")}
     assert "XOR-like labels" in text["network"], "the README's Network example is included in the network page"
     assert 'id="deeplayers.network.Network"' in text["reference"], "the API reference renders the docstrings"
-    assert "Targets (issue 4)" in text["performance"], "the benchmark report is included in the performance page"
+    assert "Agreement (same math)" in text["performance"], "the benchmark report is included in the performance page"
 
 
 def test_a_broken_link_fails_the_build(tmp_path: Path) -> None:
