@@ -50,9 +50,10 @@ class _EpochCosts:
     def keep(self, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None, l2_term: float) -> None:
         """A batch's A[L] and Y (n[L], m_b), before the backward pass overwrites A[L]; ``w`` its raw
         sample weights; ``l2_term`` lambda/2 sum ||W[l]||^2 at this batch (0 without L2)."""
-        start, self.n = self.n, self.n + AL.shape[1]
-        if self.n > self.AL.shape[0]:
-            self._grow(self.n)
+        start, end = self.n, self.n + AL.shape[1]
+        if end > self.AL.shape[0]:
+            self._grow(end)  # (copies the self.n rows kept so far)
+        self.n = end
         np.copyto(self.AL[start:self.n], AL.T)
         np.copyto(self.Y[start:self.n], Y.T)
         if w is not None:
