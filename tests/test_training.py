@@ -467,13 +467,17 @@ def test_a_mini_batch_epoch_names_the_first_batch_whose_cost_is_not_finite():
         np.testing.assert_array_equal(v, start[k])
 
 
-def test_epoch_cost_is_the_mean_of_the_batch_costs_with_sample_weights():
+@pytest.mark.parametrize("more", [False, True])
+def test_epoch_cost_is_the_mean_of_the_batch_costs_with_sample_weights(more):
     """The deferred epoch cost (training/costs.py) against the batch-by-batch definition: each
-    batch's weighted cost J_b at its own parameters, times its weight total, over the weight total."""
+    batch's weighted cost J_b at its own parameters, times its weight total, over the weight total
+    seen (``more``: epochs that visit 91 of the 50 samples, some twice)."""
     rng = np.random.RandomState(1)
     X, Y = rng.randn(5, 50), (rng.rand(1, 50) > 0.5).astype(float)
     w = rng.rand(50) + 0.5
     order = [[np.arange(s, min(s + 16, 50)) for s in range(0, 50, 16)] for _ in range(2)]
+    if more:
+        order = [epoch + [np.arange(1, 50, 3), np.arange(0, 24)] for epoch in order]
     net, ref = dl.Network([5, 6, 1], seed=3), dl.Network([5, 6, 1], seed=3)
     h = net.fit(X, Y, epochs=2, batches=order, optimizer="gd", learning_rate=0.3, sample_weight=w, l2=0.05)
     want = []
@@ -485,7 +489,7 @@ def test_epoch_cost_is_the_mean_of_the_batch_costs_with_sample_weights():
             total += ref.cost(ref.forward(X[:, idx]), Y[:, idx], l2=l2b, sample_weight=wb) * w[idx].sum()
             # the batch's step: a one-batch full-batch fit weighs and penalises alike
             ref.fit(X[:, idx], Y[:, idx], epochs=1, optimizer="gd", learning_rate=0.3, sample_weight=w[idx], l2=0.05)
-        want.append(total / w.sum())
+        want.append(total / sum(w[idx].sum() for idx in order[epoch]))
     np.testing.assert_allclose(h.cost, want, rtol=1e-12)
     for k, v in net.parameters.items():
         np.testing.assert_allclose(v, ref.parameters[k], rtol=1e-12)
