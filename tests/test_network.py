@@ -225,6 +225,8 @@ def test_predict_finds_nan_and_inf_in_X_without_a_pass_over_X(dims, bad):
     X[2, 41] = bad
     with pytest.raises(dl.DataError, match=r"X contains NaN or infinity \(first at \[2, 41\]\); .* before predicting"):
         net.predict_proba(X)
+    with pytest.raises(dl.DataError, match=r"\(first at \[2, 41\]\)"):  # in X's columns, not the chunk's
+        net.predict_proba(X, batch_size=16)
     X[2, 41] = 0.0
     np.testing.assert_allclose(net.predict_proba(X), net.forward(X))  # the check changes nothing else
 
@@ -235,3 +237,5 @@ def test_predict_refuses_an_X_that_overflows_Z1():
     X = np.full((30, 5), 3e38, np.float32)
     with pytest.raises(dl.DataError, match="X is too large for float32: Z\\[1\\] = W\\[1\\] X \\+ b\\[1\\] overflows"):
         net.predict_proba(X)
+    with pytest.raises(dl.DataError, match="X is too large for float32"):  # in chunks too
+        net.predict_proba(X, batch_size=2)

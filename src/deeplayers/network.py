@@ -483,7 +483,11 @@ class Network:
         ws = Workspace(cache=False)  # the chunks' buffers, reused
         for start in range(0, m, batch_size):
             stop = min(start + batch_size, m)
-            AL[:, start:stop] = self._predict(X[:, start:stop], ws, check=True)
+            try:
+                AL[:, start:stop] = self._predict(X[:, start:stop], ws, check=True)
+            except DataError:
+                check_finite("X", X, todo=_PREDICT_TODO)  # the position in X, not in the chunk
+                raise  # X is finite: Z[1] overflowed
         return AL
 
     def predict(self, X: Any) -> np.ndarray:
