@@ -562,11 +562,11 @@ def floor_infer(spec: dict, d: dict) -> dict:
     """Only the matrix products of inference (Z[l] = W[l] A[l-1], l = 1..L) on the samples as the
     other implementations get them, into preallocated outputs: what no inference goes below with
     these BLAS calls."""
-    Ws = [W.copy() for W, _ in init_params(d, len(spec["layer_dims"]) - 1)]
+    params = init_params(d, len(spec["layer_dims"]) - 1)
+    Ws = [W.copy() for W, _ in params]
+    bs = [b.reshape(-1, 1).copy() for _, b in params]
     X = d["Xinf"].T  # (n0, m), as deeplayers and the baseline are given it
     Z = [np.empty((W.shape[0], X.shape[1]), W.dtype) for W in Ws]
-
-    bs = [b.reshape(-1, 1).copy() for _, b in init_params(d, len(spec["layer_dims"]) - 1)]
     row = np.empty((1, X.shape[1]), X.dtype)
 
     def products() -> None:
