@@ -274,5 +274,53 @@ def test_given_batches_checked() -> None:
         net.fit(X, Y, epochs=1, batches=[[np.arange(10)]], validation_split=0.2)
 
 
+def test_given_batches_range_errors_name_the_first_bad_batch() -> None:
+    X, Y = _data(m=50)
+    net = dl.Network([30, 4, 1], seed=0)
+    # the epoch is checked in one look; on an error each batch is looked at, in order
+    with pytest.raises(ConfigError, match=r"batch 1 of epoch 0 holds column index -1, outside"):
+        net.fit(X, Y, epochs=1, batches=[[np.arange(10), np.array([3, -1]), np.array([-7, 60])]])
+    with pytest.raises(ConfigError, match=r"batch 0 of epoch 1 holds column index 99, outside 0..m-1 = 0..49"):
+        net.fit(X, Y, epochs=2, batches=[[np.arange(50)], [np.array([99]), np.array([-2])]])
+    big = np.array([2**63 + 5], np.uint64)  # would wrap to a negative index if converted first
+    with pytest.raises(ConfigError, match=f"batch 0 of epoch 0 holds column index {2**63 + 5}, outside"):
+        net.fit(X, Y, epochs=1, batches=[[big]])
+    # plain lists and unsigned integers are indices too
+    a = dl.Network([30, 4, 1], seed=0)
+    a.fit(X, Y, epochs=1, batches=[[list(range(25)), np.arange(25, 50, dtype=np.uint32)]])
+    b = dl.Network([30, 4, 1], seed=0)
+    b.fit(X, Y, epochs=1, batches=[[np.arange(25), np.arange(25, 50)]])
+    for k, v in a.parameters.items():
+        np.testing.assert_array_equal(v, b.parameters[k])
+
+
+@pytest.mark.parametrize("kind", ["shuffled", "given", "given, more than m", "weighted"])
+def test_epoch_gather_equals_batch_by_batch_gather(monkeypatch, kind) -> None:
+    """Small epochs are gathered in one call and sliced, large ones batch by batch: the same
+    samples in the same layout, so the same run to the bit."""
+    from deeplayers.training import batching
+
+    X, Y = _data(m=250)
+    order = _orders(250, 3, 64)
+    if kind == "given, more than m":
+        order = [epoch + [np.arange(e, 250, 2)] for e, epoch in enumerate(order)]
+    kw: dict = {"batch_size": 32, "seed": 3} if kind in ("shuffled", "weighted") else {"batches": order}
+    if kind == "weighted":
+        kw["sample_weight"] = np.random.default_rng(0).uniform(0.0, 2.0, 250)
+
+    def run() -> tuple:
+        net = dl.Network([30, 8, 1], seed=2)
+        h = net.fit(X, Y, epochs=3, learning_rate=0.05, optimizer="gd", **kw)
+        return net.parameters, h.cost
+
+    assert 250 * (30 + 1) * 8 <= batching.EPOCH_GATHER_BYTES  # one call per epoch here
+    P1, J1 = run()
+    monkeypatch.setattr(batching, "EPOCH_GATHER_BYTES", 0)  # now batch by batch
+    P2, J2 = run()
+    assert J1 == J2
+    for k, v in P1.items():
+        np.testing.assert_array_equal(v, P2[k])
+
+
 def test_cpu_count_is_sane() -> None:
     assert 1 <= th.available_cores() <= (os.cpu_count() or 1)

@@ -13,10 +13,18 @@ __all__ = ["_Batches", "_GivenBatches"]
 
 #: the largest X (bytes) that full-batch training copies into the layout its products prefer
 FULL_BATCH_COPY_BYTES = 1 << 30
+#: the largest epoch (bytes of X and Y) gathered in one call; larger ones are gathered batch by batch
+EPOCH_GATHER_BYTES = 1 << 22
 
 
 class _Batches:
-    """Shuffled mini-batches gathered into reused buffers (no allocation per batch)."""
+    """Shuffled mini-batches gathered into reused buffers (no allocation per batch).
+
+    An epoch's samples are gathered in one call into rows kept for the run when they are small
+    (:data:`EPOCH_GATHER_BYTES`), and each mini-batch is then a slice of those rows: for a small
+    network the per-batch gather is a noticeable part of the step. Larger data are gathered batch
+    by batch into a buffer of B rows, so no second copy of X is ever held. Either way a batch is the
+    same samples in the same layout, so the results are the same to the bit."""
 
     def __init__(self, X: np.ndarray, Y: np.ndarray, batch_size: int | None, shuffle: bool,
                  w: np.ndarray | None = None, rows: bool = False) -> None:
@@ -34,10 +42,13 @@ class _Batches:
         # gather samples as rows (contiguous copies) and hand the layers A[0] = rows.T
         self.Xr = X.T if X.T.flags.c_contiguous else np.ascontiguousarray(X.T)
         self.Yr = Y.T if Y.T.flags.c_contiguous else np.ascontiguousarray(Y.T)
+        self.row_bytes = self.Xr.strides[0] + self.Yr.strides[0]
         self.bufs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _buf(self, size: int) -> tuple[np.ndarray, np.ndarray]:
         if size not in self.bufs:
+            if len(self.bufs) >= 8:  # (given batch orders of many sizes: keep it bounded)
+                self.bufs.clear()
             self.bufs[size] = (np.empty((size, self.Xr.shape[1]), self.Xr.dtype),
                                np.empty((size, self.Yr.shape[1]), self.Yr.dtype))
         return self.bufs[size]
@@ -51,16 +62,32 @@ class _Batches:
             yield self.X, self.Y, self.w
             return
         order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
-        yield from self.gather(order[start:start + self.B] for start in range(0, self.m, self.B))
+        yield from self.gather(order, range(self.B, self.m + self.B, self.B))
 
-    def gather(self, index_sets: Any) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
-        for idx in index_sets:
+    def gather(self, order: np.ndarray, ends: Any) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        """The batches order[0:ends[0]], order[ends[0]:ends[1]], ... as (A[0], Y, w) (column
+        indices into X; ``ends`` rising, the last at or past len(order))."""
+        # mode="clip": with the default "raise", NumPy gathers into a hidden temporary first
+        # (the indices are checked to lie in 0..m-1 before they come here, so none is ever clipped)
+        w = self.w
+        if len(order) * self.row_bytes <= EPOCH_GATHER_BYTES:
+            xe, ye = self._buf(len(order))
+            self.Xr.take(order, axis=0, out=xe, mode="clip")
+            self.Yr.take(order, axis=0, out=ye, mode="clip")
+            we = None if w is None else w[order]
+            start = 0
+            for end in ends:
+                yield xe[start:end].T, ye[start:end].T, None if we is None else we[start:end]
+                start = end
+            return
+        start = 0
+        for end in ends:
+            idx = order[start:end]
             xb, yb = self._buf(len(idx))
-            # mode="clip": with the default "raise", NumPy gathers into a hidden temporary first
-            # (the indices come from a permutation of range(m), so none is ever clipped)
             self.Xr.take(idx, axis=0, out=xb, mode="clip")
             self.Yr.take(idx, axis=0, out=yb, mode="clip")
-            yield xb.T, yb.T, None if self.w is None else self.w[idx]
+            yield xb.T, yb.T, None if w is None else w[idx]
+            start = end
 
 
 class _GivenBatches:
@@ -98,20 +125,29 @@ class _GivenBatches:
         sets = [self._check(idx, epoch, i) for i, idx in enumerate(self.per_epoch(epoch))]
         if not sets:
             raise ConfigError(f"batches gave no batch for epoch {epoch}; each epoch needs at least one")
+        order = np.concatenate(sets)
+        if int(order.min()) < 0 or int(order.max()) >= self.m:  # one look for the epoch; each batch only on error
+            for i, idx in enumerate(sets):
+                self._check_range(idx, epoch, i)
         self.n_batches = len(sets)
-        self.B = max(1, round(sum(len(idx) for idx in sets) / len(sets)))
+        self.B = max(1, round(len(order) / len(sets)))
         w = self.rows.w  # what the epoch's cost is averaged over: samples, or their weights
-        self.seen = float(sum(len(idx) for idx in sets) if w is None else sum(w[idx].sum(dtype=np.float64) for idx in sets))
-        yield from self.rows.gather(sets)
+        self.seen = float(len(order) if w is None else w[order].sum(dtype=np.float64))
+        yield from self.rows.gather(order, np.cumsum([len(idx) for idx in sets]).tolist())
 
     def _check(self, idx: Any, epoch: int, i: int) -> np.ndarray:
         a = np.asarray(idx)
         if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iu":
             raise ConfigError(f"batches: batch {i} of epoch {epoch} must be a non-empty 1-D array of integer column "
                               f"indices, got {a.dtype} of shape {a.shape}")
-        lo, hi = int(a.min()), int(a.max())
+        if a.dtype != np.intp:
+            if a.dtype.kind == "u":  # (before the conversion, which would wrap the largest to negative)
+                self._check_range(a, epoch, i)
+            a = a.astype(np.intp)
+        return a
+
+    def _check_range(self, idx: np.ndarray, epoch: int, i: int) -> None:
+        lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= self.m:
             raise ConfigError(f"batches: batch {i} of epoch {epoch} holds column index {lo if lo < 0 else hi}, "
                               f"outside 0..m-1 = 0..{self.m - 1}")
-        return a.astype(np.intp, copy=False)
-
