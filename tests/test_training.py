@@ -516,3 +516,61 @@ def test_full_batch_descent_keeps_the_callers_arrays():
     np.testing.assert_allclose(h.cost, want, rtol=1e-12)
     for k, v in params.items():
         np.testing.assert_allclose(v, ref.parameters[k], rtol=1e-12, atol=1e-15)
+
+
+# -- mini-batch gradient descent's one step for the whole network (workspace.FlatParameters) ----------
+class _Rebind(Callback):
+    """Binds layer 2 to new arrays (W[2] halved) after batch 3 of epoch 1, as a user's callback may."""
+
+    def on_batch_end(self, loop, batch, n_batches):
+        if loop.epoch == 1 and batch == 3:
+            layer = loop.net[2]
+            layer.set_parameters(layer.W * 0.5, layer.b.copy())
+
+
+def _flat_runs(monkeypatch, **kw):
+    """The same fit with the flat step and with each layer updated on its own."""
+    from deeplayers.workspace import FlatParameters
+
+    X = np.random.RandomState(3).randn(6, 90)
+    Y = (X[:1] - X[2:3] > 0).astype(float)
+    runs = []
+    for flat in (True, False):
+        if not flat:
+            monkeypatch.setattr(FlatParameters, "applies", staticmethod(lambda layers: False))
+        net = dl.Network([6, 7, 5, 1], seed=4)
+        arrays = [(layer.W, layer.b) for layer in net.layers]
+        h = net.fit(X, Y, epochs=4, batch_size=16, seed=1, optimizer="gd", learning_rate=0.3, **kw)
+        runs.append((net, arrays, h))
+    return runs
+
+
+@pytest.mark.parametrize("kw", [{}, {"l2": 0.05}, {"callbacks": [_Rebind()]}, {"sample_weight": np.arange(90) % 3}])
+def test_flat_step_equals_the_step_layer_by_layer(monkeypatch, kw):
+    (flat, arrays, h1), (plain, _, h2) = _flat_runs(monkeypatch, **kw)
+    assert h1.cost == h2.cost
+    for k, v in flat.parameters.items():
+        np.testing.assert_array_equal(v, plain.parameters[k])
+    if "callbacks" not in kw:  # each W[l], b[l] ends in the array it started in, holding the final values
+        assert all(layer.W is W and layer.b is b for layer, (W, b) in zip(flat.layers, arrays))
+    # nothing is left pointing into the run's flat arrays
+    assert all(a.base is None for layer in flat.layers for a in (layer.W, layer.b, layer.dW, layer.db))
+
+
+def test_flat_step_updates_shared_arrays_and_keeps_finite_values_on_divergence():
+    rng = np.random.RandomState(0)
+    X, Y = rng.randn(3, 40), rng.randn(1, 40)
+    net = dl.Network([3, 4, 1], output="linear", seed=0)
+    W1, b1 = net[1].W.copy(), net[1].b.copy()
+    W1_start = W1.copy()
+    net[1].set_parameters(W1, b1, copy=False)  # the caller's arrays, updated in place
+    net.fit(X, Y, epochs=2, batch_size=10, optimizer="gd", learning_rate=0.01)
+    assert net[1].W is W1 and net[1].b is b1 and not np.array_equal(W1, W1_start)
+    X[:, 25] = 1e200  # batch 2 overflows: the epoch's starting values are put back, in the same arrays
+    start = {k: v.copy() for k, v in net.parameters.items()}
+    with pytest.raises(dl.DivergenceError, match=r"diverged at iteration \d+ \(epoch 0\)"):
+        net.fit(X, Y, epochs=1, batches=[[np.arange(s, s + 10) for s in range(0, 40, 10)]], optimizer="gd",
+                learning_rate=0.01)
+    assert net[1].W is W1
+    for k, v in net.parameters.items():
+        np.testing.assert_array_equal(v, start[k])

@@ -14,7 +14,10 @@ training loop (which owns one workspace per run) can afford:
 * **db[l] as dZ[l] times a column of ones**, a matrix-vector product, faster than a reduction;
 * **no dA[0]**: layer 1's dA[l-1] is never used in training, so it is not computed;
 * **a plan per batch size** (:meth:`Workspace.forward_pass`): a whole pass without dropout runs
-  the layers with their buffers laid out once, no lookups between layers.
+  the layers with their buffers laid out once, no lookups between layers;
+* **one step for the whole network** (:class:`FlatParameters`): with mini-batch gradient descent
+  every W[l], b[l] is a view into one array and every dW[l], db[l] into another, so the update
+  of all layers is a single subtraction.
 
 Shapes are checked once at the boundary (``fit``), not per batch; the caller silences overflow
 warnings once for the whole run.
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     from .layers import Dense
     from .losses import Loss
 
-__all__ = ["Workspace"]
+__all__ = ["Workspace", "FlatParameters"]
 
 _new_cache = tuple.__new__
 # np.dot's C function without the __array_function__ dispatch (~0.35 us of a 1 us small product):
@@ -238,3 +241,48 @@ class Workspace:
         """W[l] -= dW[l], b[l] -= db[l]: plain gradient descent's step when ``scale`` was alpha."""
         layer.W -= layer.dW
         layer.b -= layer.db
+
+
+class FlatParameters:
+    """W[l], b[l] of every layer as views into one array P, and dW[l], db[l] as views into one
+    array G laid out alike, so plain gradient descent (alpha folded into the gradients) updates
+    the whole network with P -= G: one ufunc call instead of two per layer (a small network's
+    step is mostly such calls). Elementwise the same subtraction, so the same numbers to the bit.
+
+    The layers' own arrays are replaced by the views (their values copied in); the training loop
+    puts each W[l], b[l] back in the array it started in when the run ends. A callback that binds
+    a layer to new arrays breaks the link, which :meth:`intact` tells."""
+
+    def __init__(self, layers: list[Dense]) -> None:
+        dtype = layers[0].W.dtype
+        align = max(1, 64 // dtype.itemsize)  # each array starts on a 64-byte boundary, as BLAS likes
+        shapes = [shape for layer in layers for shape in (layer.W.shape, layer.b.shape)]
+        starts, n = [], 0
+        for shape in shapes:
+            starts.append(n)
+            n += -(-int(np.prod(shape)) // align) * align
+        self.P, self.G = np.zeros(n, dtype), np.zeros(n, dtype)  # (the padding stays 0 - 0)
+        views = [(self.P[s:s + int(np.prod(shape))].reshape(shape), self.G[s:s + int(np.prod(shape))].reshape(shape))
+                 for s, shape in zip(starts, shapes)]
+        self.layers = layers
+        for i, layer in enumerate(layers):
+            (W, dW), (b, db) = views[2 * i], views[2 * i + 1]
+            np.copyto(W, layer.W)
+            np.copyto(b, layer.b)
+            layer.W, layer.b, layer.dW, layer.db = W, b, dW, db
+        self.views = [(layer.W, layer.b, layer.dW, layer.db) for layer in layers]
+
+    @staticmethod
+    def applies(layers: list[Dense]) -> bool:
+        """Every layer's parameters and gradients of one dtype (a network's always are)."""
+        dtype = layers[0].W.dtype
+        return all(a.dtype == dtype for layer in layers for a in (layer.W, layer.b, layer.dW, layer.db))
+
+    def intact(self) -> bool:
+        """Each layer still holds the views (no callback bound it to other arrays)."""
+        return all(layer.W is W and layer.b is b and layer.dW is dW and layer.db is db
+                   for layer, (W, b, dW, db) in zip(self.layers, self.views))
+
+    def step(self) -> None:
+        """W[l] -= dW[l], b[l] -= db[l] for every l at once."""
+        np.subtract(self.P, self.G, out=self.P)

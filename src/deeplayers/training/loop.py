@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..threads import BlasThreads
-from ..workspace import Workspace
+from ..workspace import FlatParameters, Workspace
 from .batching import _GivenBatches
 from .callbacks import Callback
 from .checkpoints import _restore_callbacks
@@ -55,6 +55,7 @@ class _Loop:
         self.stop = False
         self.ws = Workspace()  # the run's buffers, reused batch after batch
         self.costs = _EpochCosts()  # a mini-batch epoch's A[L] and Y, for its cost
+        self.flat: FlatParameters | None = None  # mini-batch descent's one array of parameters
         # set by prepare(): the run's setup
         self.lr0, self.schedule, self.keep, self.batches = optimizer.learning_rate, None, [], None
         self.X_val = self.Y_val = None
@@ -96,7 +97,11 @@ def run_epochs(loop: _Loop) -> History:
         errstate.__exit__(None, None, None)
         opt.learning_rate = loop.lr0  # the schedule's base, so a later fit with this optimizer starts from it
         blas.restore()
-        watch.put_arrays_back()
+        watch.put_arrays_back()  # (also after a flat run: W[l], b[l] back in their own arrays)
+        if loop.flat is not None:
+            for layer in layers:  # the gradients too, out of the flat array
+                layer.dW, layer.db = layer.dW.copy(), layer.db.copy()
+            loop.flat = None
         for layer in layers:
             layer.cache = None  # drop references to the training data
         loop.ws.clear()  # and the per-batch buffers
@@ -118,14 +123,9 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     drop_rng = loop.rng if any(p < 1 for p in loop.keep) else None
     # full-batch descent keeps the last finite parameters by swapping arrays (no copy per iteration)
     swap = folded and batches.full
-    step = watch.descend if swap else ws.descend if folded else opt.update
-
-    def update(layer: Any, dA_prev: Any) -> None:
-        step(layer)
-
+    flat, on_layer = _updates(loop, watch, folded, swap)
     # callbacks are duck-typed (notebook.LivePlot has only the epoch hooks): call those that define this one
-    batch_cbs = [cb for cb in loop.callbacks
-                 if getattr(type(cb), "on_batch_end", Callback.on_batch_end) is not Callback.on_batch_end]
+    batch_cbs = [cb for cb in loop.callbacks if _defines(cb, "on_batch_end")]
     print_iteration = loop.print_cost and batches.full and (epoch % loop.print_every == 0 or epoch == loop.n_epochs - 1)
     blas.refresh()
     if isinstance(batches, _GivenBatches):
@@ -162,17 +162,50 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
             if watch.J_start is None or not math.isfinite(J):
                 watch.first_batch(J, epoch, lr)
             total += J * sw
-        net._backward(Yb, l2=l2b, ws=ws, w=wb, on_layer=update)
+        net._backward(Yb, l2=l2b, ws=ws, w=wb, on_layer=on_layer)
+        if flat is not None:
+            flat.step()
         history.n_iter += 1
         if print_iteration:
             print(f"Cost after iteration {epoch}: {J}")
         for cb in batch_cbs:
             cb.on_batch_end(loop, i, batches.n_batches)
+        if flat is not None and batch_cbs and not flat.intact():
+            flat = _flat(loop, layers)  # a callback bound a layer to new arrays: those are the parameters now
     if costs is not None and not costs.empty:
         total = _kept_total(loop, watch, epoch, lr, first_iter)
     watch.check_parameters(epoch, lr)
     J_epoch = J if batches.full else total / (batches.seen if isinstance(batches, _GivenBatches) else loop.weight_total)
     _end_epoch(loop, epoch, J_epoch, lr, watch, t0)
+
+
+def _defines(cb: Any, hook: str) -> bool:
+    return getattr(type(cb), hook, getattr(Callback, hook)) is not getattr(Callback, hook)
+
+
+def _updates(loop: _Loop, watch: _Watch, folded: bool, swap: bool) -> tuple[FlatParameters | None, Any]:
+    """How the epoch's batches update the parameters: (flat, None) for mini-batch gradient descent,
+    every layer's step at once after the backward pass (each dA[l-1] is computed before its W[l]
+    would change either way, so the numbers are the same); otherwise (None, on_layer), layer l
+    updated as soon as its gradients are ready."""
+    flat = _flat(loop, loop.net.layers) if folded and not swap else None
+    if flat is not None:
+        return flat, None
+    step = watch.descend if swap else loop.ws.descend if folded else loop.optimizer.update
+
+    def update(layer: Any, dA_prev: Any) -> None:
+        step(layer)
+
+    return None, update
+
+
+def _flat(loop: _Loop, layers: list) -> FlatParameters | None:
+    """The run's flat parameters, made anew when a layer no longer holds its views; None where
+    they do not apply."""
+    flat = loop.flat
+    if flat is None or not flat.intact():
+        flat = loop.flat = FlatParameters(layers) if FlatParameters.applies(layers) else None
+    return flat
 
 
 def _kept_total(loop: _Loop, watch: _Watch, epoch: int, lr: float, first_iter: int) -> float:
