@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -102,6 +103,94 @@ def test_automatic_count_follows_the_load_at_most_once_a_second(monkeypatch) -> 
     finally:
         bt.restore()
     assert _blas_now() == before
+
+
+# -- products split across threads when other programs hold cores (threads.SplitProducts) ------------
+def _split_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("deeplayers-products")]
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_split_products_equal_np_dot(parts, dtype) -> None:
+    rng = np.random.default_rng(parts)
+    W, A = rng.standard_normal((257, 300)).astype(dtype), rng.standard_normal((128, 300)).astype(dtype).T
+    sp = th.SplitProducts(parts)
+    try:
+        M, N = rng.standard_normal((300, 257)).astype(dtype), rng.standard_normal((40, 300)).astype(dtype)
+        # C- and F-ordered operands and transposed views (W[l]^T dZ[l], dZ[l] A[l-1]^T)
+        for lhs, rhs in ((W, A), (np.asfortranarray(W), A), (M.T, N.T), (W, np.ascontiguousarray(N.T))):
+            out = np.empty((lhs.shape[0], rhs.shape[1]), dtype)
+            assert sp.dot(lhs, rhs, out) is out
+            np.testing.assert_allclose(out, lhs.astype(np.float64) @ rhs.astype(np.float64),
+                                       rtol=0, atol=1e-10 if dtype == np.float64 else 1e-3)
+    finally:
+        sp.close()
+    assert not _split_threads()
+
+
+def test_split_products_caller_does_the_parts_no_thread_started() -> None:
+    """A worker the OS never schedules delays nothing: the caller claims every part left."""
+    rng = np.random.default_rng(0)
+    W, A = rng.standard_normal((256, 300)), rng.standard_normal((300, 100))
+    sp = th.SplitProducts(2)
+    stuck, sp._wake = sp._wake, threading.Semaphore(0)  # the worker now waits on a semaphore nobody releases
+    try:
+        out = np.empty((256, 100))
+        caller = threading.Thread(target=sp.dot, args=(W, A, out), daemon=True)  # (a hang fails, not blocks)
+        caller.start()
+        caller.join(timeout=30)
+        assert not caller.is_alive(), "the caller waited for a part no thread had started"
+        np.testing.assert_allclose(out, W @ A, rtol=1e-12)
+    finally:
+        sp._wake = stuck
+        sp.close()
+    # a part that fails raises in the caller, and the split still works afterwards
+    sp = th.SplitProducts(2)
+    try:
+        with pytest.raises(ValueError, match="not acceptable|output array"):
+            sp.dot(W, A, np.empty((256, 100), np.float32))
+        np.testing.assert_allclose(sp.dot(W, A, np.empty((256, 100))), W @ A, rtol=1e-12)
+    finally:
+        sp.close()
+    assert not _split_threads()
+
+
+def test_loaded_machine_splits_the_products_and_trains_the_same(monkeypatch) -> None:
+    cores, before = th.available_cores(), _blas_now()
+    if cores < 2 or before < 2:
+        pytest.skip("needs two cores and BLAS allowed two threads")
+    monkeypatch.setattr(th, "_free_cache", None)
+    monkeypatch.setattr(th, "_others_running", lambda: cores + 3)  # other programs on every core
+    bt = th.BlasThreads(None, 1 << 30)
+    assert (bt.count, bt.parts) == (1, min(cores, before))
+    bt.apply()
+    try:
+        dot = bt.products()
+        assert dot.__self__.parts == bt.parts and _blas_now() == 1 and len(_split_threads()) == bt.parts - 1
+    finally:
+        bt.restore()
+    assert _blas_now() == before and not _split_threads()
+    monkeypatch.setattr(th, "_others_running", lambda: 0)  # a quiet machine: BLAS's own threads
+    monkeypatch.setattr(th, "_free_cache", None)
+    bt = th.BlasThreads(None, 1 << 30)
+    assert (bt.count, bt.parts) == (min(cores, before), 1) and bt.products() is th._dot
+    # a whole fit beside the load: the same run as with one thread, up to rounding (BLAS may take an
+    # edge block of rows through another kernel)
+    X, Y = _data(n0=300, m=512)
+    seen: list = []
+    real = th.BlasThreads.products
+    monkeypatch.setattr(th.BlasThreads, "products", lambda self: seen.append(self.parts) or real(self))
+    monkeypatch.setattr(th, "_others_running", lambda: cores + 3)
+    monkeypatch.setattr(th, "_free_cache", None)
+    split = dl.Network([300, 256, 64, 1], seed=0)
+    split.fit(X, Y, epochs=2, batch_size=128, optimizer="gd", learning_rate=0.05)
+    one = dl.Network([300, 256, 64, 1], seed=0)
+    one.fit(X, Y, epochs=2, batch_size=128, optimizer="gd", learning_rate=0.05, threads=1)
+    assert seen[0] == min(cores, before) and seen[-1] == 1
+    for k, v in split.parameters.items():
+        np.testing.assert_allclose(v, one.parameters[k], rtol=1e-12, atol=1e-15)
+    assert not _split_threads() and _blas_now() == before
 
 
 def test_estimator_n_jobs_checked_and_applied() -> None:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .layers import Cache, dropout_mask
+from .threads import _dot  # np.dot's C function, without the dispatch
 
 if TYPE_CHECKING:
     from .layers import Dense
@@ -39,9 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["Workspace", "FlatParameters"]
 
 _new_cache = tuple.__new__
-# np.dot's C function without the __array_function__ dispatch (~0.35 us of a 1 us small product):
-# every operand here is an ndarray of ours. Falls back to np.dot where NumPy has no such attribute.
-_dot = getattr(np.dot, "_implementation", np.dot)
 
 
 class _Buffers:
@@ -67,18 +65,19 @@ class _Buffers:
             self.ones = np.ones((m, 1), layer.dtype)
 
 
-def _forward_layer(layer: Dense, A_prev: np.ndarray, bufs: _Buffers) -> np.ndarray:
-    """Z[l] = W[l] A[l-1] + b[l] and A[l] = g(Z[l]), into the buffers."""
-    Z = _dot(layer.W, A_prev, bufs.Z)
+def _forward_layer(layer: Dense, A_prev: np.ndarray, bufs: _Buffers, dot: Callable = _dot) -> np.ndarray:
+    """Z[l] = W[l] A[l-1] + b[l] and A[l] = g(Z[l]), into the buffers (``dot``: the run's products)."""
+    Z = dot(layer.W, A_prev, bufs.Z)
     Z += layer.b
     return layer.g.forward(Z, out=bufs.A)
 
 
-def _backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buffers) -> np.ndarray | None:
+def _backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buffers, dot: Callable = _dot
+                    ) -> np.ndarray | None:
     """dA[l-1] = W[l]^T dZ[l] (before W[l] changes; None for layer 1), dW[l] = dZ[l] A[l-1]^T and
     db[l] = dZ[l] 1 into ``layer.dW``, ``layer.db``: 1/m is already in dZ[l]."""
-    dA_prev = None if bufs.dA_prev is None else _dot(layer.W.T, dZ, bufs.dA_prev)
-    _dot(dZ, A_prev.T, layer.dW)
+    dA_prev = None if bufs.dA_prev is None else dot(layer.W.T, dZ, bufs.dA_prev)
+    dot(dZ, A_prev.T, layer.dW)
     _dot(dZ, bufs.ones, layer.db)  # sum over the m columns as a matrix-vector product
     return dA_prev
 
@@ -88,18 +87,19 @@ class _Plan:
     runs the layers' formulas back to back with no lookups, checks or allocations between them
     (for a small network, Python's overhead is most of the step)."""
 
-    __slots__ = ("layers",)
+    __slots__ = ("layers", "ws")
 
     def __init__(self, ws: Workspace, layers: list[Dense], m: int) -> None:
+        self.ws = ws
         self.layers = [(layer, ws.buffers(layer, m)) for layer in layers]
         for layer, bufs in self.layers:
             bufs.complete(layer, m)
 
     def forward(self, A0: np.ndarray) -> np.ndarray:
         """A[L] from A[0], each layer keeping its cache (no dropout)."""
-        A = A0
+        A, dot = A0, self.ws.dot
         for layer, bufs in self.layers:  # l = 1..L
-            A_out = _forward_layer(layer, A, bufs)
+            A_out = _forward_layer(layer, A, bufs, dot)
             layer.cache = _new_cache(Cache, (A, bufs.Z, A_out, None))
             A = A_out
         return A
@@ -108,11 +108,11 @@ class _Plan:
                  on_layer: Callable[[Dense, np.ndarray | None], None] | None) -> None:
         """l = L..1 from G = dZ[L] (``fused``) or dA[L]; dW[l] += l2_scale W[l] (L2); ``on_layer``
         as soon as layer l's gradients are ready."""
-        dA = G
+        dA, dot = G, self.ws.dot
         for layer, bufs in reversed(self.layers):
             dZ = dA if fused else layer.g.backward(dA, bufs.Z, bufs.A, out=dA)
             fused = False
-            dA = _backward_layer(layer, dZ, layer.cache.A_prev, bufs)
+            dA = _backward_layer(layer, dZ, layer.cache.A_prev, bufs, dot)
             if l2_scale:
                 layer.dW += l2_scale * layer.W
             if on_layer is not None:
@@ -125,7 +125,8 @@ class Workspace:
     ``cache=True`` (training) keeps each layer's cache; ``cache=False`` (inference) keeps none and
     applies g in place on the Z[l] buffer, so a pass holds one buffer per layer. ``scale`` is the
     factor the next :meth:`output_gradient` folds in besides 1/m: 1 (the gradients are the true
-    dW[l], db[l]) or the learning rate alpha (they are alpha dW[l]).
+    dW[l], db[l]) or the learning rate alpha (they are alpha dW[l]). ``dot(A, B, out)`` computes
+    the matrix products: np.dot, or the run's :class:`~deeplayers.threads.SplitProducts`.
 
     Examples
     --------
@@ -146,6 +147,7 @@ class Workspace:
     def __init__(self, cache: bool = True) -> None:
         self.cache = cache
         self.scale = 1.0
+        self.dot: Callable = _dot
         self._bufs: dict[tuple[Dense, int], _Buffers] = {}
         self._plans: dict[int, _Plan] = {}
         self.planned: _Plan | None = None  # the plan of the last forward pass, None when it went layer by layer
@@ -189,7 +191,7 @@ class Workspace:
         bufs = self._bufs.get((layer, A_prev.shape[1])) or self.buffers(layer, A_prev.shape[1])
         if bufs.A is None:
             bufs.A = np.empty_like(bufs.Z)
-        A = _forward_layer(layer, A_prev, bufs)
+        A = _forward_layer(layer, A_prev, bufs, self.dot)
         D = None if rng is None or keep_prob >= 1.0 else dropout_mask(A.shape, keep_prob, rng, layer.dtype)
         layer.cache = _new_cache(Cache, (A_prev, bufs.Z, A, D))  # Cache(A_prev, Z, A, D), without its Python-level __new__
         return A if D is None else A * D
@@ -201,7 +203,7 @@ class Workspace:
 
     def linear(self, layer: Dense, A_prev: np.ndarray) -> np.ndarray:
         """Z[l] = W[l] A[l-1] + b[l] into the Z[l] buffer."""
-        Z = _dot(layer.W, A_prev, self.buffers(layer, A_prev.shape[1]).Z)
+        Z = self.dot(layer.W, A_prev, self.buffers(layer, A_prev.shape[1]).Z)
         Z += layer.b
         return Z
 
@@ -234,7 +236,7 @@ class Workspace:
         m = cache.A_prev.shape[1]
         bufs = self._bufs.get((layer, m)) or self.buffers(layer, m)
         bufs.complete(layer, m)
-        return _backward_layer(layer, dZ, cache.A_prev, bufs), layer.dW, layer.db
+        return _backward_layer(layer, dZ, cache.A_prev, bufs, self.dot), layer.dW, layer.db
 
     @staticmethod
     def descend(layer: Dense) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..threads import BlasThreads
+from ..threads import BlasThreads, _dot
 from ..workspace import FlatParameters, Workspace
 from .batching import _GivenBatches
 from .callbacks import Callback
@@ -105,6 +105,7 @@ def run_epochs(loop: _Loop) -> History:
         for layer in layers:
             layer.cache = None  # drop references to the training data
         loop.ws.clear()  # and the per-batch buffers
+        loop.ws.dot = _dot
         loop.costs = _EpochCosts()
     net.history = loop.history
     return loop.history
@@ -128,8 +129,8 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     batch_cbs = [cb for cb in loop.callbacks if _defines(cb, "on_batch_end")]
     print_iteration = loop.print_cost and batches.full and (epoch % loop.print_every == 0 or epoch == loop.n_epochs - 1)
     blas.refresh()
-    if isinstance(batches, _GivenBatches):
-        batches.epoch = epoch
+    ws.dot = blas.products()  # np.dot, or split across threads when other programs hold cores
+    batches.epoch = epoch  # (a given order's batches are asked for by epoch)
     if not swap or epoch == loop.start_epoch:
         watch.keep_parameters()
     if loop.checkpoints:
