@@ -47,7 +47,7 @@ SHARED = Path(os.environ.get("DEEPLAYERS_SHARED", REPO.parent / "shared")) / "da
 IMPLS = ["deeplayers", "torch", "sklearn", "numpy", "gemm-floor"]
 CONFIGS = ["mnist", "course", "wide", "tiny", "inference", "loaded"]
 # deeplayers with these fixed BLAS thread counts too, per phase of the loaded case: one thread quiet
-# (the fair-share bound), one and two loaded (the options the automatic choice picks from)
+# (the fair-share bound), one and two loaded (BLAS's own threads, beside the automatic choice's split)
 FIXED_THREADS = {"quiet": (1,), "loaded": (1, 2)}
 # the loaded case's competing load: this many CPU-bound processes beside the worker
 LOAD_PROCESSES = 2
@@ -314,15 +314,25 @@ def run_loaded(case: Case, impls: list[str], data_path: Path, tmp: Path, args: a
             res["quiet_medians"] = quiet[impl]
             res["load_ratio"] = res["median_of_repeats"] / res["quiet_seconds"]
             if impl == "deeplayers" and fixed.get(("quiet", 1)):
-                # beside LOAD_PROCESSES busy processes one thread gets at most cores / (LOAD_PROCESSES + 1)
-                # of a core: loaded / quiet cannot go below this unless the run gets more than its fair share
-                share = min(1.0, (os.cpu_count() or 1) / (LOAD_PROCESSES + 1))
+                # the epoch's work takes at least its one-thread time on one core; beside LOAD_PROCESSES busy
+                # processes the automatic choice's threads get at most their fair share of the cores
                 res["quiet_1thread_seconds"] = float(np.median(fixed["quiet", 1]))
-                res["fair_share_bound"] = res["quiet_1thread_seconds"] / share / res["quiet_seconds"]
+                res["fair_share_bound"] = res["quiet_1thread_seconds"] / fair_share(SPLIT_THREADS) / res["quiet_seconds"]
+                res["fair_share_bound_1thread"] = res["quiet_1thread_seconds"] / fair_share(1) / res["quiet_seconds"]
             if impl == "deeplayers":
                 res["loaded_fixed_seconds"] = {str(t): float(np.median(fixed["loaded", t]))
                                                for t in FIXED_THREADS["loaded"] if fixed.get(("loaded", t))}
     return results
+
+
+# the threads deeplayers' automatic choice splits the products across beside a load (threads.py)
+SPLIT_THREADS = os.cpu_count() or 1
+
+
+def fair_share(threads: int) -> float:
+    """The cores ``threads`` runnable threads get at most beside LOAD_PROCESSES busy processes."""
+    cores = os.cpu_count() or 1
+    return min(float(threads), threads * cores / (threads + LOAD_PROCESSES))
 
 
 def median_run(runs: list[dict], first: int) -> dict:
@@ -423,7 +433,8 @@ def analyse(case: Case, results: dict[str, dict], peak: dict[str, float]) -> lis
             row["passes_seconds"] = r["passes_seconds"]
         if r.get("load_ratio") is not None:
             row["quiet_seconds"], row["load_ratio"] = r["quiet_seconds"], r["load_ratio"]
-            for k in ("quiet_medians", "quiet_1thread_seconds", "fair_share_bound", "loaded_fixed_seconds"):
+            for k in ("quiet_medians", "quiet_1thread_seconds", "fair_share_bound", "fair_share_bound_1thread",
+                      "loaded_fixed_seconds"):
                 if r.get(k) is not None:
                     row[k] = r[k]
         rows.append(row)
@@ -449,7 +460,8 @@ def targets(rows: list[dict]) -> list[dict]:
     """Issue 13's targets (and issue 4's that still hold), each with the measured value, met / missed
     and, where the case has one, the same ratio for the GEMM floor of this run (the matrix products
     alone): a target the floor itself misses is out of reach on this machine with these BLAS calls.
-    The loaded epoch's floor is its one-thread fair-share bound."""
+    The loaded epoch's floor is its fair-share bound (the one-thread work over the cores its threads
+    get beside the load)."""
     by = {(r["case"], r["impl"]): r for r in rows if "error" not in r}
 
     def get(case: str, impl: str, key: str) -> float | None:
@@ -588,24 +600,27 @@ def render_markdown(meta: dict, case_rows: list[tuple[Case, list[dict], dict]], 
                          f"{_f(r['seconds'], '{:.4g}')} | {_f(r.get('load_ratio'), '{:.2f}')} |")
         for r in rows:
             if r.get("fair_share_bound") is not None:
-                share = min(1.0, (os.cpu_count() or 1) / (LOAD_PROCESSES + 1))
+                one, split = fair_share(1), fair_share(SPLIT_THREADS)
                 lines += ["", f"deeplayers with one BLAS thread on the quiet machine: {r['quiet_1thread_seconds']:.4g} "
-                          f"s/epoch. Beside {LOAD_PROCESSES} busy processes on {os.cpu_count()} cores a thread gets at "
-                          f"most {share:.2f} of a core, so a one-thread epoch takes at least "
-                          f"{r['quiet_1thread_seconds'] / share:.4g} s there: {r['fair_share_bound']:.2f} times the "
-                          "default quiet epoch (the fair-share bound of loaded / quiet with one thread)."]
+                          f"s/epoch: the epoch's work. Beside {LOAD_PROCESSES} busy processes on {os.cpu_count()} cores "
+                          f"the automatic choice splits the large products across {SPLIT_THREADS} threads, which get at "
+                          f"most {split:.2f} of a core together (one thread: {one:.2f}), so the epoch takes at least "
+                          f"{r['quiet_1thread_seconds'] / split:.4g} s there: {r['fair_share_bound']:.2f} times the "
+                          f"default quiet epoch (the fair-share bound of loaded / quiet; "
+                          f"{r['fair_share_bound_1thread']:.2f} with one thread)."]
             fixed = r.get("loaded_fixed_seconds") or {}
             if fixed and r.get("quiet_seconds"):
                 parts = [f"{t} thread{'s' * (int(t) > 1)} {sec:.4g} s/epoch ({sec / r['quiet_seconds']:.2f} times the "
                          "default quiet epoch)" for t, sec in fixed.items()]
-                lines += ["", "deeplayers beside the same load with a fixed thread count: " + "; ".join(parts) + ". "
-                          "More threads get more of the machine in principle, but OpenBLAS threads wait for each other "
-                          "spinning, so a product split over threads stalls whenever one of them is not scheduled."]
+                lines += ["", "deeplayers beside the same load with a fixed thread count (BLAS's own threads): "
+                          + "; ".join(parts) + ". More BLAS threads get more of the machine in principle, but OpenBLAS "
+                          "threads wait for each other spinning, so a product stalls whenever one of them is not "
+                          "scheduled; the automatic choice's split threads wait for nobody."]
     lines += ["", "## Targets", "",
               "Issue 13's targets, then issue 4's that still hold. *Floor* is the same measure for the matrix "
               "products alone in this run (the `GEMM floor` rows): where it misses the target, no trainer making "
               "these BLAS calls on this machine can meet it. For the loaded epoch it is the fair-share bound "
-              "with one thread (above).", "",
+              "(above).", "",
               "| issue | target | measured | required | met | floor |", "| ---: | --- | ---: | ---: | :---: | ---: |"]
     for t in tgts:
         met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
