@@ -175,6 +175,13 @@ def test_loaded_machine_splits_the_products_and_trains_the_same(monkeypatch) -> 
     monkeypatch.setattr(th, "_free_cache", None)
     bt = th.BlasThreads(None, 1 << 30)
     assert (bt.count, bt.parts) == (min(cores, before), 1) and bt.products() is th._dot
+    # a few milliseconds of other work (one look of five samples) is not a competing program:
+    # two more looks decide
+    samples = iter(range(1000))
+    monkeypatch.setattr(th, "_others_running", lambda: cores + 3 if next(samples) < 5 else 0)
+    monkeypatch.setattr(th, "_free_cache", None)
+    bt = th.BlasThreads(None, 1 << 30)
+    assert (bt.count, bt.parts) == (min(cores, before), 1) and next(samples) == 15
     # a whole fit beside the load: the same run as with one thread, up to rounding (BLAS may take an
     # edge block of rows through another kernel)
     X, Y = _data(n0=300, m=512)

@@ -643,7 +643,8 @@ def _report_training(echo: Any, net: Any, A0: np.ndarray, Y_train: np.ndarray, A
                    "start from new weights].")
 @click.option("--threads", type=ThreadsType(), default="auto", show_default=True,
               help="BLAS threads for the matrix products: a count, -1 for every core, or auto (one for small "
-                   "products, otherwise the cores other programs leave free).")
+                   "products; otherwise BLAS's threads on a quiet machine, and beside other programs the "
+                   "large products split across threads that wait for nobody).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output [default: a progress display].")
 @click.option("-v", "--verbose", is_flag=True, help="A line per epoch instead of the progress display.")
 @click.option("--trace", is_flag=True, help="Before training, print the shape trace of one batch: every Z[l], A[l], "

@@ -361,8 +361,9 @@ _PARAMS_DOC = """
         When True, ``fit`` continues from the previous weights and optimizer state.
     n_jobs : int or None, default=None
         BLAS threads for training and prediction, as scikit-learn's ``n_jobs``: None chooses (one
-        thread for small matrix products, otherwise the cores other programs leave free), -1
-        every core, -2 all but one, or a positive count (see :mod:`deeplayers.threads`).
+        thread for small matrix products, otherwise the cores other programs leave free; in
+        training, beside other programs, the large products split across threads), -1 every
+        core, -2 all but one, or a positive count (see :mod:`deeplayers.threads`).
 """
 
 _ATTRS_DOC = """

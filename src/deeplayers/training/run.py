@@ -97,9 +97,10 @@ def fit(
         Continue from a checkpoint: with the same data, seed and options, the result equals an
         uninterrupted run bit for bit. ``epochs`` still counts from the first epoch.
     threads : int, optional
-        BLAS threads for the matrix products: None chooses (one for small products, otherwise
-        the cores other programs leave free, looked at again as the run goes), a positive count,
-        or -1 for every core (-2 all but one, ...), as scikit-learn's ``n_jobs``; see
+        BLAS threads for the matrix products: None chooses (one for small products; otherwise
+        BLAS's own threads on a quiet machine, and beside other programs the large products
+        split across threads that wait for nobody; looked at again as the run goes), a positive
+        count, or -1 for every core (-2 all but one, ...), as scikit-learn's ``n_jobs``; see
         :mod:`deeplayers.threads`. The previous setting is put back afterwards.
     batches : callable or sequence, optional
         Train on a given batch order instead of ``batch_size``/``shuffle``: ``batches(epoch)``
