@@ -20,8 +20,9 @@ When other programs hold some of the cores, the training loop's large products a
 by rows across as many threads as BLAS would have had (:class:`SplitProducts`), each part a
 one-thread BLAS call, and the calling thread does every part no other thread has started: a thread
 the OS has not scheduled costs nothing and no thread spins, while the run still gets its share of
-the CPU (beside two CPU-bound processes on 2 cores, an mnist epoch took 1.5x its quiet time,
-against 1.9-2.0x with one thread and 3-20x with OpenBLAS's two). The automatic choice is looked at
+the CPU (beside two CPU-bound processes on 2 cores, benchmarks/run.py's mnist epoch took 2.02x its
+quiet time, against 2.23x with one BLAS thread and 2.56x with OpenBLAS's two, single epochs up to
+3.4x). The automatic choice is looked at
 again at epoch ends, at most once a second, so a long run adapts when other programs start or stop.
 
 The thread pools are found once (a :class:`threadpoolctl.ThreadpoolController`), not once per
@@ -207,10 +208,11 @@ class SplitProducts:
         if self._closed or n < 2 * self.parts or n * A.shape[1] * B.shape[1] < SMALL_GEMM:
             return _dot(A, B, out)
         step = -(-n // self.parts)
+        bounds = [(s, min(s + step, n)) for s in range(0, n, step)]
         done = threading.Event()
         with self._lock:
-            self._job = (A, B, out, [(s, min(s + step, n)) for s in range(0, n, step)], done)
-            self._next, self._left, self._error = 0, -(-n // step), None
+            self._job = (A, B, out, bounds, done)
+            self._next, self._left, self._error = 0, len(bounds), None
         for _ in self._workers:
             self._wake.release()
         self._run_parts()
@@ -270,7 +272,7 @@ class BlasThreads:
         self.threads, self.work, self.name, self.clock = threads, work, name, clock
         self.cap = blas_threads() if self.auto else None  # the setting before ours: the automatic count's ceiling
         count = resolve_threads(threads, work, name, self.cap, fresh=False)
-        self.count, self.parts = self._confirmed(self._choose(count), None) if self.auto else (count, 1)
+        self.count, self.parts = self._confirmed(self._choose(count), None)
         self._original: list[tuple[Any, int]] | None = None
         self._now: int | None = None
         self._split: SplitProducts | None = None
@@ -281,7 +283,8 @@ class BlasThreads:
         means other programs run here, and the products are split instead of BLAS threaded."""
         if not self.auto:
             return count, 1
-        most = min(self.cap or available_cores(), available_cores())
+        cores = available_cores()
+        most = min(self.cap or cores, cores)
         return (count, 1) if count >= most else (1, most)
 
     def _confirmed(self, seen: tuple[int, int], now: tuple[int, int] | None) -> tuple[int, int]:

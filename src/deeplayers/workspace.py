@@ -164,10 +164,11 @@ class Workspace:
         return bufs
 
     def clear(self) -> None:
-        """Drop every buffer."""
+        """Drop every buffer, and the run's products function (np.dot again)."""
         self._bufs.clear()
         self._plans.clear()
         self.planned = None
+        self.dot = _dot
 
     def forward_pass(self, layers: list[Dense], A0: np.ndarray) -> np.ndarray:
         """The training forward pass (no dropout) for every layer at once, by the plan for A0's m."""
@@ -258,20 +259,21 @@ class FlatParameters:
     def __init__(self, layers: list[Dense]) -> None:
         dtype = layers[0].W.dtype
         align = max(1, 64 // dtype.itemsize)  # each array starts on a 64-byte boundary, as BLAS likes
-        shapes = [shape for layer in layers for shape in (layer.W.shape, layer.b.shape)]
-        starts, n = [], 0
-        for shape in shapes:
-            starts.append(n)
-            n += -(-int(np.prod(shape)) // align) * align
-        self.P, self.G = np.zeros(n, dtype), np.zeros(n, dtype)  # (the padding stays 0 - 0)
-        views = [(self.P[s:s + int(np.prod(shape))].reshape(shape), self.G[s:s + int(np.prod(shape))].reshape(shape))
-                 for s, shape in zip(starts, shapes)]
+        size = sum(-(-a.size // align) * align for layer in layers for a in (layer.W, layer.b))
+        self.P, self.G = np.zeros(size, dtype), np.zeros(size, dtype)  # (the padding stays 0 - 0)
+        start = 0
+
+        def place(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """The next views of P (holding a's values) and of G, shaped like a."""
+            nonlocal start
+            p, g = (buf[start:start + a.size].reshape(a.shape) for buf in (self.P, self.G))
+            np.copyto(p, a)
+            start += -(-a.size // align) * align
+            return p, g
+
         self.layers = layers
-        for i, layer in enumerate(layers):
-            (W, dW), (b, db) = views[2 * i], views[2 * i + 1]
-            np.copyto(W, layer.W)
-            np.copyto(b, layer.b)
-            layer.W, layer.b, layer.dW, layer.db = W, b, dW, db
+        for layer in layers:
+            (layer.W, layer.dW), (layer.b, layer.db) = place(layer.W), place(layer.b)
         self.views = [(layer.W, layer.b, layer.dW, layer.db) for layer in layers]
 
     @staticmethod
@@ -288,3 +290,9 @@ class FlatParameters:
     def step(self) -> None:
         """W[l] -= dW[l], b[l] -= db[l] for every l at once."""
         np.subtract(self.P, self.G, out=self.P)
+
+    def release(self) -> None:
+        """The gradients out of G into arrays of their own (W[l], b[l] go back in their own arrays
+        by the training loop's :meth:`~deeplayers.training.divergence._Watch.put_arrays_back`)."""
+        for layer in self.layers:
+            layer.dW, layer.db = layer.dW.copy(), layer.db.copy()

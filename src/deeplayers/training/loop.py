@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..threads import BlasThreads, _dot
+from ..threads import BlasThreads
 from ..workspace import FlatParameters, Workspace
 from .batching import _GivenBatches
 from .callbacks import Callback
@@ -99,13 +99,11 @@ def run_epochs(loop: _Loop) -> History:
         blas.restore()
         watch.put_arrays_back()  # (also after a flat run: W[l], b[l] back in their own arrays)
         if loop.flat is not None:
-            for layer in layers:  # the gradients too, out of the flat array
-                layer.dW, layer.db = layer.dW.copy(), layer.db.copy()
+            loop.flat.release()
             loop.flat = None
         for layer in layers:
             layer.cache = None  # drop references to the training data
         loop.ws.clear()  # and the per-batch buffers
-        loop.ws.dot = _dot
         loop.costs = _EpochCosts()
     net.history = loop.history
     return loop.history
