@@ -366,6 +366,8 @@ def test_given_batches_checked() -> None:
         net.fit(X, Y, epochs=1, batches=[[np.arange(10), np.arange(45, 51)]])
     with pytest.raises(ConfigError, match="batch 0 of epoch 0 must be a non-empty 1-D array of integer"):
         net.fit(X, Y, epochs=1, batches=[[np.array([0.5, 1.0])]])
+    with pytest.raises(ConfigError, match=r"epoch 0's entry must be an iterable of index arrays, got int 0;"):
+        net.fit(X, Y, epochs=1, batches={0: [np.arange(10)]})  # (its keys)
     with pytest.raises(ConfigError, match="validation_split would reorder"):
         net.fit(X, Y, epochs=1, batches=[[np.arange(10)]], validation_split=0.2)
 

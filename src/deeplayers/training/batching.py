@@ -122,7 +122,14 @@ class _GivenBatches:
 
     def __call__(self, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
         epoch = self.epoch
-        sets = [self._check(idx, epoch, i) for i, idx in enumerate(self.per_epoch(epoch))]
+        given = self.per_epoch(epoch)
+        try:
+            given = iter(given)
+        except TypeError:
+            raise ConfigError(f"batches: epoch {epoch}'s entry must be an iterable of index arrays, got "
+                              f"{type(given).__name__} {given!r:.40}; give one iterable of index arrays per epoch "
+                              "(a dict gives its keys)") from None
+        sets = [self._check(idx, epoch, i) for i, idx in enumerate(given)]
         if not sets:
             raise ConfigError(f"batches gave no batch for epoch {epoch}; each epoch needs at least one")
         order = np.concatenate(sets)
