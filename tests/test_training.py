@@ -249,6 +249,31 @@ def test_divergence_is_reported_and_parameters_stay_finite():
     assert issubclass(dl.DivergenceError, FloatingPointError)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_parameter_check_finds_nan_and_inf_anywhere_and_passes_large_finite_values(dtype):
+    # the check squares and sums through BLAS first; squares of large finite values overflow, and
+    # then the exact look decides: no false divergence, no NumPy warning
+    from deeplayers.training.divergence import _finite_parameters
+
+    net = dl.Network([300, 7, 1], seed=0, dtype=dtype)
+    layers = net.layers
+    big = float(np.finfo(dtype).max) / 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _finite_parameters(layers)
+        layers[0].W[3, 250] = big
+        layers[1].b[0, 0] = -big
+        assert _finite_parameters(layers)
+        for l, name, at in ((0, "W", (6, 299)), (1, "W", (0, 0)), (0, "b", (2, 0))):
+            for bad in (np.nan, np.inf, -np.inf):
+                arr = getattr(layers[l], name)
+                keep = arr[at]
+                arr[at] = bad
+                assert not _finite_parameters(layers), (l, name, bad)
+                arr[at] = keep
+        assert _finite_parameters(layers)
+
+
 def test_bad_data_and_options(data):
     X, Y = data
     net = dl.Network([5, 4, 1])

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import DivergenceError, TrainingWarning
+from ..threads import _dot  # np.dot's C function
 from .callbacks import Callback, EarlyStopping
 from .history import History
 
@@ -124,9 +125,18 @@ def _check_stall(history: History, first_epoch: int, n_updates: int, J_start: fl
     warnings.warn(msg, TrainingWarning, stacklevel=stacklevel)
 
 
+def _finite(p: np.ndarray) -> bool:
+    """No NaN or inf in ``p``. The sum of squares through BLAS first (NaN or inf anywhere makes it
+    non-finite; 2-3x faster than a reduction over the course's 20 x 12288 W[1], measured); only
+    when it is not finite, which squares above ~1e154 (float64) or ~1e19 (float32) also make,
+    does an exact look decide."""
+    v = p.reshape(-1)
+    return math.isfinite(_dot(v, v)) or bool(np.isfinite(v).all())
+
+
 def _finite_parameters(layers: list) -> bool:
-    # one reduction per array: NaN or inf anywhere makes the sum non-finite
-    return all(np.isfinite(np.add.reduce(p, axis=None, dtype=np.float64)) for layer in layers for p in (layer.W, layer.b))
+    with np.errstate(over="ignore", invalid="ignore"):  # a square may overflow: the exact look decides
+        return all(_finite(p) for layer in layers for p in (layer.W, layer.b))
 
 
 def _diverged(net: Network, snapshot: list, J: float, it: int, epoch: int, lr: float, history: History,
