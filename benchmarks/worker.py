@@ -514,7 +514,13 @@ def np_course_fn(spec: dict, d: dict) -> dict:
 def floor_train(spec: dict, d: dict) -> dict:
     """Only the matrix products of each SGD step (Z[l] = W[l] A[l-1]; dW[l] = dZ[l] A[l-1]^T;
     dA[l-1] = W[l]^T dZ[l] for l > 1), into preallocated outputs, on contiguous mini-batches
-    gathered once per epoch: what a trainer cannot go below with these BLAS calls."""
+    gathered once per epoch: what a trainer cannot go below with these BLAS calls.
+
+    Full batch (the course cases) also times each iteration again with the update every trainer
+    adds, one subtraction W[l] - dW[l], b[l] - db[l] per parameter (into scratch arrays, so the
+    weights stay the same): ``update_seconds``, the median of those iterations, interleaved with
+    the products-only ones. For the course's 12288 x 20 W[1] that pass is a few percent of the
+    iteration, and no NumPy trainer can fold it into the product (BLAS's beta = 1 is not exposed)."""
     dims, dtype = spec["layer_dims"], np.dtype(spec["dtype"])
     Ws = [W.copy() for W, _ in init_params(d, len(dims) - 1)]
     L = len(Ws)
@@ -529,9 +535,11 @@ def floor_train(spec: dict, d: dict) -> dict:
         dA = [np.empty((dims[l], b), dtype) for l in range(1, L)]
         return Z, dA, [np.empty_like(W) for W in Ws]
 
+    bs = [b.reshape(-1, 1).copy() for _, b in init_params(d, L)]
+    scratch = [(np.empty_like(W), np.empty_like(b)) for W, b in zip(Ws, bs)]
     cache: dict[int, tuple] = {}
-    times = []
-    for e in range(E):
+
+    def epoch(e: int, update: bool) -> float:
         t0 = clock()
         if B < m:
             np.take(Xr, d["orders"][e], axis=0, out=Xe)
@@ -554,8 +562,22 @@ def floor_train(spec: dict, d: dict) -> dict:
                 np.dot(dZ, A_prev.T, out=dW[l])
                 if l > 0:
                     np.dot(Ws[l].T, dZ, out=dA[l - 1])
-        times.append(clock() - t0)
-    return {"epoch_times": times, "costs": [], "mode": "GEMMs only (reference floor, not a trainer)"}
+            if update:
+                for l in range(L):
+                    np.subtract(Ws[l], dW[l], out=scratch[l][0])
+                    np.subtract(bs[l], bs[l], out=scratch[l][1])  # (b[l]'s pass: n[l] numbers)
+        return clock() - t0
+
+    times, with_update = [], []
+    for e in range(E):
+        times.append(epoch(e, False))
+        if B == m:
+            with_update.append(epoch(e, True))
+    out = {"epoch_times": times, "costs": [], "mode": "GEMMs only (reference floor, not a trainer)"}
+    if with_update:
+        out["update_seconds"] = float(np.median(with_update[E - spec.get("repeats", E):]))  # after the warm-up
+        out["mode"] += "; update_seconds: with W[l] - dW[l], b[l] - db[l] each iteration"
+    return out
 
 
 def floor_infer(spec: dict, d: dict) -> dict:

@@ -61,3 +61,32 @@ def test_loaded_case_is_planned_and_its_load_is_reaped() -> None:
         except ProcessLookupError:
             continue
         raise AssertionError(f"competing process {pid} still exists")
+
+
+def _bench_module(name: str):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
+def test_full_batch_floor_also_times_the_update_and_the_targets_show_it() -> None:
+    import numpy as np
+
+    worker, run = _bench_module("worker"), _bench_module("run")
+    rng = np.random.default_rng(0)
+    dims, m = [30, 5, 1], 40
+    d = {"Xrows": rng.standard_normal((m, dims[0])), "orders": np.stack([rng.permutation(m) for _ in range(4)])}
+    for l in (1, 2):
+        d[f"W{l}"], d[f"b{l}"] = rng.standard_normal((dims[l], dims[l - 1])), np.zeros(dims[l])
+    spec = {"layer_dims": dims, "dtype": "float64", "epochs": 4, "repeats": 3}
+    full = worker.floor_train(dict(spec, batch_size=None), d)
+    assert len(full["epoch_times"]) == 4 and full["update_seconds"] > 0
+    assert "update_seconds" not in worker.floor_train(dict(spec, batch_size=8), d)  # mini-batches: products only
+    # the target's floor: the products' ratio to PyTorch, then with the update
+    rows = [{"case": "course-float64", "impl": i, "seconds": s} for i, s in
+            (("deeplayers", 0.6), ("torch", 1.0), ("gemm-floor", 0.5))]
+    rows[2]["update_seconds"] = 0.55
+    (t,) = [t for t in run.targets(rows) if t["target"] == "course-float64: time vs PyTorch"]
+    assert (t["value"], t["floor"], t["met"]) == ("0.60", "0.50 (0.55 with the update)", True)
