@@ -514,7 +514,10 @@ def np_course_fn(spec: dict, d: dict) -> dict:
 def floor_train(spec: dict, d: dict) -> dict:
     """Only the matrix products of each SGD step (Z[l] = W[l] A[l-1]; dW[l] = dZ[l] A[l-1]^T;
     dA[l-1] = W[l]^T dZ[l] for l > 1), into preallocated outputs, on contiguous mini-batches
-    gathered once per epoch: what a trainer cannot go below with these BLAS calls.
+    gathered once per epoch: what a trainer cannot go below with these BLAS calls. A thin forward
+    product (inner dimension at least 4x its outputs' larger side: the course's Z[1]) is computed
+    in whichever operand order, W A or (A^T W^T)^T, was faster in three timings at the start, as
+    deeplayers may (``workspace._faster_form``; deeplayers also requires the same bits).
 
     Full batch (the course cases) also times each iteration again with the update every trainer
     adds, one subtraction W[l] - dW[l], b[l] - db[l] per parameter (into scratch arrays, so the
@@ -538,6 +541,19 @@ def floor_train(spec: dict, d: dict) -> dict:
     bs = [b.reshape(-1, 1).copy() for _, b in init_params(d, L)]
     scratch = [(np.empty_like(W), np.empty_like(b)) for W, b in zip(Ws, bs)]
     cache: dict[int, tuple] = {}
+    other: dict[tuple[int, int], np.ndarray | None] = {}  # (l, b): Z[l]^T's buffer when that order is faster
+
+    def faster_order(l: int, A: np.ndarray, Z: np.ndarray) -> np.ndarray | None:
+        (n, k), b = Ws[l].shape, A.shape[1]
+        if k < 4 * max(n, b):
+            return None
+        Zt, best = np.empty((b, n), dtype), [np.inf, np.inf]
+        for _ in range(3):
+            for i, (x, y, out) in enumerate(((Ws[l], A, Z), (A.T, Ws[l].T, Zt))):
+                t0 = time.perf_counter()
+                np.dot(x, y, out=out)
+                best[i] = min(best[i], time.perf_counter() - t0)
+        return Zt if best[1] < best[0] else None
 
     def epoch(e: int, update: bool) -> float:
         t0 = clock()
@@ -554,7 +570,13 @@ def floor_train(spec: dict, d: dict) -> dict:
             Z, dA, dW = cache[b]
             A = A0
             for l in range(L):
-                np.dot(Ws[l], A, out=Z[l])
+                if (l, b) not in other:  # decided in the first epoch, a warm-up one
+                    other[l, b] = faster_order(l, A, Z[l])
+                Zt = other[l, b]
+                if Zt is None:
+                    np.dot(Ws[l], A, out=Z[l])
+                else:
+                    np.copyto(Z[l], np.dot(A.T, Ws[l].T, out=Zt).T)
                 A = Z[l]
             for l in reversed(range(L)):
                 A_prev = A0 if l == 0 else Z[l - 1]

@@ -599,3 +599,105 @@ def test_flat_step_updates_shared_arrays_and_keeps_finite_values_on_divergence()
     assert net[1].W is W1
     for k, v in net.parameters.items():
         np.testing.assert_array_equal(v, start[k])
+
+
+# -- the other operand order for thin products (workspace._faster_form) ----------------------------
+def _thin_layer(dtype: str = "float64"):
+    # n[0] = 4096 inputs, 4 units, m = 64: n[0] >= THIN * max(4, 64) and 4 * 4096 * 64 = SMALL_GEMM
+    net = dl.Network([4096, 4, 1], seed=0, dtype=dtype)
+    X = np.random.default_rng(1).random((4096, 64)).astype(dtype)
+    return net, net.layers[0], X
+
+
+def _timed_dot(slow: str, perturb: bool = False):
+    """np.dot that sleeps on one operand order ('usual': W A, 'other': A^T W^T) and may change the
+    other order's result by one unit in the last place."""
+    import time as _time
+
+    calls = []
+
+    def dot(a, b, out):
+        other = b.shape[1] < a.shape[0]  # (m, k) x (k, n) with n < m here: A^T W^T
+        calls.append("other" if other else "usual")
+        np.dot(a, b, out=out)
+        if other and perturb:
+            out[0, 0] = np.nextafter(out[0, 0], np.inf)
+        if slow == calls[-1]:
+            _time.sleep(0.002)
+        return out
+
+    return dot, calls
+
+
+def test_the_other_operand_order_is_chosen_only_when_faster_and_the_same_to_the_bit():
+    from deeplayers import workspace
+
+    net, layer, X = _thin_layer()
+    Z = np.empty((4, 64))
+    dot, calls = _timed_dot(slow="usual")
+    Zt = workspace._faster_form(layer, X, Z, dot)
+    assert Zt is not None and Zt.shape == (64, 4) and Zt.flags.c_contiguous and "other" in calls
+    assert workspace._faster_form(layer, X, Z, _timed_dot(slow="other")[0]) is None  # slower: kept
+    dot, calls = _timed_dot(slow="usual", perturb=True)
+    assert workspace._faster_form(layer, X, Z, dot) is None  # faster, but one bit different: kept
+    assert len(calls) == 2  # decided on the bits, before any timing
+    dot, calls = _timed_dot(slow="usual")
+    assert workspace._faster_form(layer, X[:, :32], Z[:, :32], dot) is None and not calls  # below SMALL_GEMM
+    assert workspace._faster_form(net.layers[1], np.ones((4, 2048)), np.empty((1, 2048)), dot) is None  # not thin
+    assert not calls
+
+
+def test_a_fit_in_the_other_operand_order_matches_the_usual_one(monkeypatch: pytest.MonkeyPatch):
+    from deeplayers import workspace
+
+    Y = (np.random.default_rng(2).random((1, 64)) > 0.5).astype(float)
+    results, chosen = {}, {}
+    real = workspace._faster_form
+    for form in ("usual", "other"):
+        seen = []
+
+        def forced(layer, A_prev, Z, dot, form=form, seen=seen):
+            seen.append(layer.l)
+            return None if form == "usual" else np.empty(Z.shape[::-1], Z.dtype)
+
+        monkeypatch.setattr(workspace, "_faster_form", forced)
+        net, _, X = _thin_layer()
+        net.fit(X, Y, learning_rate=0.01, num_iterations=30)
+        results[form], chosen[form] = net.parameters, seen
+    monkeypatch.setattr(workspace, "_faster_form", real)
+    assert chosen["usual"] == chosen["other"] == [1]  # decided once, for the thin layer 1 only
+    for k, v in results["usual"].items():  # the same products in another order: equal up to rounding
+        np.testing.assert_allclose(results["other"][k], v, rtol=1e-12, atol=1e-15, err_msg=k)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_whatever_order_this_blas_gets_the_fit_is_the_same_to_the_bit(monkeypatch: pytest.MonkeyPatch, dtype):
+    # the real decision on this machine's BLAS, made to prefer the other order whenever its bits
+    # agree (FASTER huge) and made never to use it (FASTER 0): the same parameters either way
+    from deeplayers import workspace
+
+    Y = (np.random.default_rng(2).random((1, 64)) > 0.5).astype(dtype)
+    got = []
+    for faster in (0.0, 1e9):
+        monkeypatch.setattr(workspace, "FASTER", faster)
+        net, _, X = _thin_layer(dtype)
+        net.fit(X, Y, learning_rate=0.01, num_iterations=20, threads=1)
+        got.append(net.parameters)
+    for k in got[0]:
+        np.testing.assert_array_equal(got[1][k], got[0][k], err_msg=k)
+
+
+def test_the_operand_order_is_decided_again_when_the_products_change(monkeypatch: pytest.MonkeyPatch):
+    from deeplayers import workspace
+
+    decided = []
+    real = workspace._faster_form
+    monkeypatch.setattr(workspace, "_faster_form", lambda *a: decided.append(1) or real(*a))
+    net, _, X = _thin_layer()
+    Y = np.ones((1, 64))
+    ws = workspace.Workspace()
+    for products in ((2, 1), (2, 1), (1, 2), (1, 2), (2, 1)):
+        ws.products = products
+        net._forward(X, ws=ws)
+        net._backward(Y, ws=ws)
+    assert len(decided) == 3  # the first pass, then each change

@@ -17,7 +17,11 @@ training loop (which owns one workspace per run) can afford:
   the layers with their buffers laid out once, no lookups between layers;
 * **one step for the whole network** (:class:`FlatParameters`): with mini-batch gradient descent
   every W[l], b[l] is a view into one array and every dW[l], db[l] into another, so the update
-  of all layers is a single subtraction.
+  of all layers is a single subtraction;
+* **BLAS's faster operand order** for a thin product (:func:`_faster_form`): Z[l] = W[l] A[l-1]
+  with a long inner dimension (the course's 12288 inputs) is also computed as
+  Z[l]^T = A[l-1]^T W[l]^T, which some BLAS kernels run twice as fast, and used only when it
+  gives the same numbers to the bit.
 
 Shapes are checked once at the boundary (``fit``), not per batch; the caller silences overflow
 warnings once for the whole run.
@@ -25,13 +29,14 @@ warnings once for the whole run.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .layers import Cache, dropout_mask
-from .threads import _dot  # np.dot's C function, without the dispatch
+from .threads import SMALL_GEMM, _dot  # np.dot's C function, without the dispatch
 
 if TYPE_CHECKING:
     from .layers import Dense
@@ -40,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["Workspace", "FlatParameters"]
 
 _new_cache = tuple.__new__
+_NOT_YET = object()  # a plan's operand orders before its first pass
 
 
 class _Buffers:
@@ -65,11 +71,58 @@ class _Buffers:
             self.ones = np.ones((m, 1), layer.dtype)
 
 
-def _forward_layer(layer: Dense, A_prev: np.ndarray, bufs: _Buffers, dot: Callable = _dot) -> np.ndarray:
-    """Z[l] = W[l] A[l-1] + b[l] and A[l] = g(Z[l]), into the buffers (``dot``: the run's products)."""
-    Z = dot(layer.W, A_prev, bufs.Z)
+def _forward_layer(layer: Dense, A_prev: np.ndarray, bufs: _Buffers, dot: Callable = _dot,
+                   Zt: np.ndarray | None = None) -> np.ndarray:
+    """Z[l] = W[l] A[l-1] + b[l] and A[l] = g(Z[l]), into the buffers (``dot``: the run's products);
+    with ``Zt`` (the plan's choice, see :func:`_faster_form`) W[l] A[l-1] is computed as
+    (A[l-1]^T W[l]^T)^T, the same numbers."""
+    if Zt is None:
+        Z = dot(layer.W, A_prev, bufs.Z)
+    else:
+        Z = bufs.Z
+        np.copyto(Z, dot(A_prev.T, layer.W.T, Zt).T)
     Z += layer.b
     return layer.g.forward(Z, out=bufs.A)
+
+
+#: a product is tried in the other operand order when its inner dimension n[l-1] is at least this
+#: many times its outputs' larger side (a thin output: the case where BLAS kernels differ most)
+THIN = 4
+#: ... and used when it takes at most this fraction of the usual order's time
+FASTER = 0.8
+
+
+def _thin(layer: Dense, m: int) -> bool:
+    """W[l] A[l-1] has a long inner dimension, n[l-1] >= THIN * max(n[l], m), and at least
+    SMALL_GEMM multiply-adds."""
+    return layer.n_prev >= THIN * max(layer.n, m) and layer.n * layer.n_prev * m >= SMALL_GEMM
+
+
+def _faster_form(layer: Dense, A_prev: np.ndarray, Z: np.ndarray, dot: Callable) -> np.ndarray | None:
+    """For a thin product W[l] A[l-1] (:func:`_thin`): a buffer for Z[l]^T when BLAS computes
+    A[l-1]^T W[l]^T to the same bits and clearly faster (best of three timings each, FASTER),
+    else None.
+
+    BLAS libraries pick their kernels and blocking by the operands' shapes: for the course's
+    Z[1] = W[1] X (20 x 12288 by 12288 x 209, float32) OpenBLAS's SkylakeX kernels took 0.46-0.68x
+    the time in the transposed order, with the same numbers; its Haswell kernels round some sums
+    differently there, so the check is on the bits, with weights drawn at random (a zero or
+    regular W[l] could hide a different order of the sums) and the real A[l-1]."""
+    n, k = layer.W.shape
+    m = A_prev.shape[1]
+    if not _thin(layer, m):
+        return None
+    W = np.random.default_rng(0).standard_normal((n, k)).astype(layer.dtype)
+    Zt = np.empty((m, n), layer.dtype)
+    if not np.array_equal(dot(W, A_prev, Z), dot(A_prev.T, W.T, Zt).T):
+        return None  # different roundings: the formula's own order, W A
+    best = [np.inf, np.inf]
+    for _ in range(3):
+        for i, (a, b, out) in enumerate(((W, A_prev, Z), (A_prev.T, W.T, Zt))):
+            t0 = time.perf_counter()
+            dot(a, b, out)
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return Zt if best[1] <= FASTER * best[0] else None
 
 
 def _backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buffers, dot: Callable = _dot
@@ -87,19 +140,38 @@ class _Plan:
     runs the layers' formulas back to back with no lookups, checks or allocations between them
     (for a small network, Python's overhead is most of the step)."""
 
-    __slots__ = ("layers", "ws")
+    __slots__ = ("layers", "ws", "thin", "tuned_for")
 
     def __init__(self, ws: Workspace, layers: list[Dense], m: int) -> None:
         self.ws = ws
-        self.layers = [(layer, ws.buffers(layer, m)) for layer in layers]
-        for layer, bufs in self.layers:
+        self.layers = [(layer, ws.buffers(layer, m), None) for layer in layers]
+        for layer, bufs, _ in self.layers:
             bufs.complete(layer, m)
+        # layers whose product may run faster in the other operand order; looked at on the first
+        # pass and again whenever the run's products change (BLAS's threads, the split)
+        thin = [_thin(layer, m) for layer in layers]
+        self.thin = thin if any(thin) else None
+        self.tuned_for: object = _NOT_YET
 
     def forward(self, A0: np.ndarray) -> np.ndarray:
         """A[L] from A[0], each layer keeping its cache (no dropout)."""
+        if self.thin is not None and self.tuned_for != self.ws.products:
+            return self._deciding_forward(A0)
         A, dot = A0, self.ws.dot
-        for layer, bufs in self.layers:  # l = 1..L
-            A_out = _forward_layer(layer, A, bufs, dot)
+        for layer, bufs, Zt in self.layers:  # l = 1..L
+            A_out = _forward_layer(layer, A, bufs, dot, Zt)
+            layer.cache = _new_cache(Cache, (A, bufs.Z, A_out, None))
+            A = A_out
+        return A
+
+    def _deciding_forward(self, A0: np.ndarray) -> np.ndarray:
+        """:meth:`forward`, deciding each thin layer's operand order on the way (on this pass's A[l-1])."""
+        self.tuned_for = self.ws.products
+        A, dot = A0, self.ws.dot
+        for i, (layer, bufs, _) in enumerate(self.layers):
+            Zt = _faster_form(layer, A, bufs.Z, dot) if self.thin[i] else None
+            self.layers[i] = (layer, bufs, Zt)
+            A_out = _forward_layer(layer, A, bufs, dot, Zt)
             layer.cache = _new_cache(Cache, (A, bufs.Z, A_out, None))
             A = A_out
         return A
@@ -109,7 +181,7 @@ class _Plan:
         """l = L..1 from G = dZ[L] (``fused``) or dA[L]; dW[l] += l2_scale W[l] (L2); ``on_layer``
         as soon as layer l's gradients are ready."""
         dA, dot = G, self.ws.dot
-        for layer, bufs in reversed(self.layers):
+        for layer, bufs, _ in reversed(self.layers):
             dZ = dA if fused else layer.g.backward(dA, bufs.Z, bufs.A, out=dA)
             fused = False
             dA = _backward_layer(layer, dZ, layer.cache.A_prev, bufs, dot)
@@ -148,6 +220,7 @@ class Workspace:
         self.cache = cache
         self.scale = 1.0
         self.dot: Callable = _dot
+        self.products: object = None  # what computes the products now (the loop's BLAS threads and split)
         self._bufs: dict[tuple[Dense, int], _Buffers] = {}
         self._plans: dict[int, _Plan] = {}
         self.planned: _Plan | None = None  # the plan of the last forward pass, None when it went layer by layer
@@ -169,6 +242,7 @@ class Workspace:
         self._plans.clear()
         self.planned = None
         self.dot = _dot
+        self.products = None
 
     def forward_pass(self, layers: list[Dense], A0: np.ndarray) -> np.ndarray:
         """The training forward pass (no dropout) for every layer at once, by the plan for A0's m."""

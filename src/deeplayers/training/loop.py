@@ -127,7 +127,8 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     batch_cbs = [cb for cb in loop.callbacks if _defines(cb, "on_batch_end")]
     print_iteration = loop.print_cost and batches.full and (epoch % loop.print_every == 0 or epoch == loop.n_epochs - 1)
     blas.refresh()
-    ws.dot = blas.products()  # np.dot, or split across threads when other programs hold cores
+    # np.dot, or split across threads when other programs hold cores (a change re-times the plans' operand orders)
+    ws.dot, ws.products = blas.products(), (blas.count, blas.parts)
     batches.epoch = epoch  # (a given order's batches are asked for by epoch)
     if not swap or epoch == loop.start_epoch:
         watch.keep_parameters()
