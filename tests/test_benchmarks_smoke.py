@@ -12,6 +12,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _bench_module(name: str):
+    """A module of benchmarks/ (not a package), imported by name."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
 def test_quick_tiny_benchmark_agrees(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--configs", "tiny",
@@ -45,11 +54,7 @@ def test_loaded_case_is_planned_and_its_load_is_reaped() -> None:
     settings; the competing processes really run while inside the block and are gone after it."""
     import os
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import run
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    run = _bench_module("run")
     (case,) = run.make_cases(["loaded"], quick=True)
     assert case.loaded and case.impls == ["deeplayers", "torch"] and case.layer_dims == [784, 256, 128, 10]
     with run.CompetingLoad(2, limit=30) as load:
@@ -61,14 +66,6 @@ def test_loaded_case_is_planned_and_its_load_is_reaped() -> None:
         except ProcessLookupError:
             continue
         raise AssertionError(f"competing process {pid} still exists")
-
-
-def _bench_module(name: str):
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        return __import__(name)
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
 
 
 def test_full_batch_floor_also_times_the_update_and_the_targets_show_it() -> None:
