@@ -132,6 +132,31 @@ def test_activations_stay_finite_and_silent_for_huge_inputs(name, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activations_into_buffers_equal_the_formulas(name, dtype):
+    # the training loop's form (out= buffers, ReLU's mask as sign(A), 0-d constants) against the
+    # plain one, to the bit, at 0, -0, tiny and large Z; and g' checked by central differences
+    g = get_activation(name)
+    rng = np.random.default_rng(0)
+    Z = np.concatenate([rng.standard_normal((3, 40)), [[0.0, -0.0, 1e-30, -1e-30, 30.0, -30.0] * 2 + [0.0] * 28]])
+    Z = Z.astype(dtype)
+    dA = rng.standard_normal(Z.shape).astype(dtype)
+    A = g.forward(Z.copy())
+    A_buf = g.forward(Z, out=np.empty_like(Z))
+    dZ = g.backward(dA, Z, A)
+    dZ_buf = g.backward(dA.copy(), Z, A_buf, out=np.empty_like(Z))
+    np.testing.assert_array_equal(A_buf, A)
+    np.testing.assert_array_equal(dZ_buf, dZ)
+    if name != "softmax" and dtype == "float64":  # elementwise g: dZ = dA g'(Z), away from ReLU's kink
+        h, away = 1e-6, np.abs(Z) > 1e-3
+        g_prime = (g.forward(Z + h) - g.forward(Z - h)) / (2 * h)
+        np.testing.assert_allclose(dZ[away], (dA * g_prime)[away], rtol=1e-6, atol=1e-9)
+        if name in ("relu", "leaky_relu"):  # at Z = 0 the course's choice, g'(0) = 0 (leaky: alpha)
+            at0 = Z == 0
+            np.testing.assert_array_equal(dZ[at0], (dA * (0.0 if name == "relu" else g.alpha))[at0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_costs_stay_finite_for_saturated_outputs(dtype):
     AL = np.array([[0.0, 1.0, 1e-30, 1 - 1e-17]], dtype=dtype)
     Y = np.array([[1.0, 0.0, 1.0, 0.0]], dtype=dtype)

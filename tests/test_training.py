@@ -554,9 +554,12 @@ class _Rebind(Callback):
 
 
 def _flat_runs(monkeypatch, **kw):
-    """The same fit with the flat step and with each layer updated on its own."""
+    """The same fit with the flat step (W[l], b[l] in arrays of their own, not joined) and with each
+    layer updated on its own."""
+    from deeplayers.training import loop
     from deeplayers.workspace import FlatParameters
 
+    monkeypatch.setattr(loop, "_joinable", lambda loop: False)
     X = np.random.RandomState(3).randn(6, 90)
     Y = (X[:1] - X[2:3] > 0).astype(float)
     runs = []
@@ -580,6 +583,140 @@ def test_flat_step_equals_the_step_layer_by_layer(monkeypatch, kw):
         assert all(layer.W is W and layer.b is b for layer, (W, b) in zip(flat.layers, arrays))
     # nothing is left pointing into the run's flat arrays
     assert all(a.base is None for layer in flat.layers for a in (layer.W, layer.b, layer.dW, layer.db))
+
+
+class _Spy(Callback):
+    """Records, at each batch end, whether the run is joined (b[l] and db[l] inside the products)."""
+
+    def __init__(self) -> None:
+        self.joined: list[bool] = []
+
+    def on_batch_end(self, loop, batch, n_batches):
+        self.joined.append(loop.ws.joined is not None)
+
+
+def _sgd_by_the_formulas(net, X, Y, order, lr, l2=0.0):
+    """Mini-batch gradient descent with the layer blocks' own formulas (Network.forward/backward),
+    batch by batch in ``order``: an independent reference for the training loop's workspace."""
+    for epoch in order:
+        for idx in epoch:
+            Xb, Yb = X[:, idx], Y[:, idx]
+            net.forward(Xb)
+            grads = net.backward(Yb, l2=l2)
+            for layer in net.layers:
+                layer.W -= lr * grads[f"dW{layer.l}"]
+                layer.b -= lr * grads[f"db{layer.l}"]
+    return net.parameters
+
+
+@pytest.mark.parametrize("fold", ["as this BLAS allows", "always", "never"])
+@pytest.mark.parametrize("kw", [{}, {"l2": 0.05}, {"callbacks": [_Rebind()]}])
+def test_a_joined_run_computes_the_formulas(monkeypatch, kw, fold):
+    # [W b] and [dW db] in one array per layer, A[l-1] with a row of ones: the same SGD as the
+    # layer blocks' formulas, up to rounding, whether Z[l] is computed as [W b][A; 1] or W A + b
+    from deeplayers import workspace
+
+    if fold != "as this BLAS allows":
+        monkeypatch.setattr(workspace, "_folds", lambda *a, always=fold == "always": always)
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((6, 90))
+    Y = (X[:1] - X[2:3] > 0).astype(float)
+    order = [[rng.permutation(90)[s:s + 16] for s in range(0, 90, 16)] for _ in range(4)]
+    net = dl.Network([6, 7, 5, 1], seed=4)
+    ref = dl.Network.from_parameters({k: v.copy() for k, v in net.parameters.items()}, "relu", "sigmoid")
+    arrays = [(layer.W, layer.b) for layer in net.layers]
+    spy = _Spy()
+    cbs = [*kw.pop("callbacks", []), spy]
+    net.fit(X, Y, batches=order, epochs=4, optimizer="gd", learning_rate=0.3, callbacks=cbs, **kw)
+    assert all(spy.joined) and len(spy.joined) == 4 * 6
+    if cbs[0] is not spy:  # the callback's new arrays are layer 2's parameters from then on: the same for the reference
+        order_a, order_b = [order[0], order[1][:4]], [order[1][4:], *order[2:]]
+        _sgd_by_the_formulas(ref, X, Y, order_a, 0.3)
+        ref[2].set_parameters(ref[2].W * 0.5, ref[2].b.copy())
+        want = _sgd_by_the_formulas(ref, X, Y, order_b, 0.3)
+    else:
+        want = _sgd_by_the_formulas(ref, X, Y, order, 0.3, kw.get("l2", 0.0))
+    for k, v in net.parameters.items():
+        np.testing.assert_allclose(v, want[k], rtol=1e-11, atol=1e-14, err_msg=k)
+    # each W[l], b[l] ends in an array of its own (the one it started in), nothing pointing into the run's
+    if cbs[0] is spy:
+        assert all(layer.W is W and layer.b is b for layer, (W, b) in zip(net.layers, arrays))
+    assert all(a.base is None and a.flags.c_contiguous for layer in net.layers
+               for a in (layer.W, layer.b, layer.dW, layer.db))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_bias_goes_into_the_product_only_where_the_bits_stay_the_same(monkeypatch, dtype):
+    # the real decision on this machine's BLAS, and never folding: the same parameters to the bit
+    from deeplayers import workspace
+
+    real = workspace._folds
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((2, 300)).astype(dtype)
+    Y = (X[:1] * X[1:] > 0).astype(dtype)
+    got, decided = [], []
+    for folds in (real, lambda *a: False):
+        def spy(*a, folds=folds):
+            decided.append(folds(*a))
+            return decided[-1]
+
+        monkeypatch.setattr(workspace, "_folds", spy)
+        net = dl.Network([2, 16, 16, 1], seed=1, dtype=dtype)
+        net.fit(X, Y, epochs=3, batch_size=64, optimizer="gd", learning_rate=0.1, seed=0)
+        got.append(net.parameters)
+    assert len(decided) == 2 * 3 * 2  # once per layer and batch size (64 and the last 44), in each run
+    for k in got[0]:
+        np.testing.assert_array_equal(got[1][k], got[0][k], err_msg=k)
+
+
+@pytest.mark.parametrize("case", ["adam", "dropout", "full batch", "large layer", "large data"])
+def test_runs_that_are_not_joined(case):
+    rng = np.random.default_rng(0)
+    dims, m = [4, 8, 1], 200
+    kw: dict = {"batch_size": 32, "optimizer": "gd"}
+    if case == "adam":
+        kw["optimizer"] = "adam"
+    elif case == "dropout":
+        dims, kw["keep_prob"] = [4, 8, 8, 1], 0.8
+    elif case == "full batch":
+        kw = {"num_iterations": 3}
+    elif case == "large layer":
+        dims = [4, 128, 128, 1]  # 128 x 129 weights in layer 2 > JOIN_WEIGHTS
+    else:
+        m = 1 << 18  # (4 + 1) x 2^18 x 8 bytes of [X; 1] > ONES_ROW_BYTES
+    X = rng.standard_normal((dims[0], m))
+    Y = (X[:1] > 0).astype(float)
+    spy = _Spy()
+    dl.Network(dims, seed=0).fit(X, Y, learning_rate=0.01, callbacks=[spy], epochs=1, **kw) if "num_iterations" not in kw \
+        else dl.Network(dims, seed=0).fit(X, Y, learning_rate=0.01, callbacks=[spy], **kw)
+    assert spy.joined and not any(spy.joined)
+
+
+def test_a_small_run_is_joined():
+    spy = _Spy()
+    X = np.random.default_rng(0).standard_normal((4, 200))
+    dl.Network([4, 8, 1], seed=0).fit(X, (X[:1] > 0).astype(float), learning_rate=0.01, epochs=1, batch_size=32,
+                                      optimizer="gd", callbacks=[spy])
+    assert spy.joined == [True] * 7
+
+
+class _ToFloat32(Callback):
+    """Binds layer 1 of a float64 network to float32 arrays after batch 2: no flat step is possible then."""
+
+    def on_batch_end(self, loop, batch, n_batches):
+        if loop.epoch == 0 and batch == 2:
+            layer = loop.net[1]
+            layer.W, layer.b = layer.W.astype(np.float32), layer.b.astype(np.float32)
+            self.W = layer.W.copy()
+
+
+def test_training_goes_on_when_a_callback_makes_the_flat_step_impossible():
+    X = np.random.default_rng(0).standard_normal((4, 200))
+    net = dl.Network([4, 8, 1], seed=0)
+    cb = _ToFloat32()
+    net.fit(X, (X[:1] > 0).astype(float), learning_rate=0.1, epochs=1, batch_size=32, optimizer="gd", callbacks=[cb])
+    # updated after the callback (layer by layer), not frozen at its arrays (the final values end in W[1]'s first array)
+    assert not np.allclose(net[1].W, cb.W, rtol=1e-3)
 
 
 def test_flat_step_updates_shared_arrays_and_keeps_finite_values_on_divergence():

@@ -13,7 +13,17 @@ from .errors import from_registry
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation"]
 
-_BOOL = np.dtype(bool)
+_CONSTS: dict[tuple[float, np.dtype], np.ndarray] = {}
+
+
+def _const(value: float, dtype: np.dtype) -> np.ndarray:
+    """``value`` as a 0-d array of ``dtype``: a ufunc given an operand of the array's own type skips
+    resolving a Python number's type (measured on 16 x 64 float32: np.maximum(Z, 0) 1.15 us, with
+    the 0-d zero 0.78 us). The same numbers: a Python number is cast to the array's type anyway."""
+    c = _CONSTS.get((value, dtype))
+    if c is None:
+        c = _CONSTS[(value, dtype)] = np.full((), value, dtype)
+    return c
 
 
 class Activation:
@@ -76,13 +86,19 @@ class ReLU(Activation):
     name = "relu"
 
     def forward(self, Z, out=None):
-        return np.maximum(Z, 0, out=out)
+        return np.maximum(Z, _const(0, Z.dtype), out=out)
 
     def backward(self, dA, Z, A, out=None):
         # g'(Z) = 1 where Z > 0 else 0 (the course's choice at Z == 0), as a 0/1 mask: a comparison
         # and a product are SIMD loops, while np.heaviside runs ~30x slower (measured, 256 x 128)
-        mask = np.greater(Z, 0, out=self._scratch(Z.shape, _BOOL, "mask") if out is not None else None)
-        return np.multiply(dA, mask, out=out)
+        if out is None:
+            return np.multiply(dA, np.greater(Z, 0))
+        # into buffers (the training loop): the mask as 0.0/1.0 of Z's own type, sign(A) with
+        # A = max(Z, 0) >= 0, since dA times a bool mask casts the mask in a buffered loop (16 x 64
+        # float32: 1.13 us, against 0.39 us for two arrays of one type). The same dZ[l] wherever Z[l]
+        # is a number (where Z[l] is NaN, dZ[l] is NaN too, and the run is diverging anyway)
+        g_prime = np.sign(A, out=self._scratch(A.shape, A.dtype))
+        return np.multiply(dA, g_prime, out=out)
 
 
 class LeakyReLU(Activation):
@@ -134,7 +150,7 @@ class Sigmoid(Activation):
                 A = np.exp(np.negative(Z))
         else:
             A = np.exp(np.negative(Z, out=out), out=out)
-        A += 1
+        np.add(A, _const(1, A.dtype), out=A)
         return np.reciprocal(A, out=A)
 
     def backward(self, dA, Z, A, out=None):

@@ -18,6 +18,12 @@ training loop (which owns one workspace per run) can afford:
 * **one step for the whole network** (:class:`FlatParameters`): with mini-batch gradient descent
   every W[l], b[l] is a view into one array and every dW[l], db[l] into another, so the update
   of all layers is a single subtraction;
+* **b[l] and db[l] inside the products** (a small network's mini-batch descent, :class:`FlatParameters`
+  ``joined``): W[l] and b[l] are the two parts of one array ``[W[l] b[l]]``, and each A[l-1] has a
+  row of ones below it, so dW[l] and db[l] come out of one product ``dZ[l] [A[l-1]; 1]^T``, and
+  ``Z[l] = [W[l] b[l]] [A[l-1]; 1]`` where that gives the same numbers to the bit as
+  W[l] A[l-1] + b[l] (:func:`_folds`): for a small network each NumPy call is a noticeable part of
+  the step;
 * **BLAS's faster operand order** for a thin product (:func:`_faster_form`): Z[l] = W[l] A[l-1]
   with a long inner dimension (the course's 12288 inputs) is also computed as
   Z[l]^T = A[l-1]^T W[l]^T, which some BLAS kernels run twice as fast, and used only when it
@@ -51,18 +57,24 @@ _NOT_YET = object()  # a plan's operand orders before its first pass
 class _Buffers:
     """One layer's arrays for one batch size m."""
 
-    __slots__ = ("Z", "A", "dA_prev", "ones")
+    __slots__ = ("Z", "A", "A1", "dA_prev", "ones")
 
     def __init__(self, layer: Dense, m: int) -> None:
         self.Z = np.empty((layer.n, m), layer.dtype)
         # the others on first use: inference needs none of them, layer 1 never needs dA[0]
         self.A: np.ndarray | None = self.Z if layer.g.name == "linear" else None
+        self.A1: np.ndarray | None = None  # [A[l]; 1] (n[l] + 1, m), A its first n[l] rows (joined plans)
         self.ones: np.ndarray | None = None
         self.dA_prev: np.ndarray | None = None
 
-    def complete(self, layer: Dense, m: int) -> None:
+    def complete(self, layer: Dense, m: int, ones_row: bool = False) -> None:
         """Every buffer training needs: A[l], dA[l-1] (none for layer 1: dA[0] is never used) and
-        the column of ones that sums dZ[l] over the m columns."""
+        the column of ones that sums dZ[l] over the m columns; with ``ones_row``, A[l] as the
+        first n[l] rows of [A[l]; 1] (the next layer's [A[l-1]; 1])."""
+        if ones_row and self.A1 is None:
+            self.A1 = np.empty((layer.n + 1, m), layer.dtype)
+            self.A1[-1] = 1
+            self.A = self.A1[:-1]
         if self.A is None:
             self.A = np.empty_like(self.Z)
         if self.dA_prev is None and layer.l > 1:
@@ -125,6 +137,17 @@ def _faster_form(layer: Dense, A_prev: np.ndarray, Z: np.ndarray, dot: Callable)
     return Zt if best[1] <= FASTER * best[0] else None
 
 
+def _folds(layer: Dense, A1_prev: np.ndarray, Z: np.ndarray, dot: Callable) -> bool:
+    """Whether BLAS computes [W[l] b[l]] [A[l-1]; 1] to the same bits as W[l] A[l-1] + b[l], for
+    this shape and layout (``A1_prev`` the real [A[l-1]; 1]; [W b] drawn at random, as in
+    :func:`_faster_form`). It does where the kernel adds the inner dimension's terms one after
+    another, b[l] times 1 last: OpenBLAS's SkylakeX kernels do for a small network's products, its
+    Haswell kernels not always."""
+    k = layer.n_prev
+    Wb = np.random.default_rng(0).standard_normal((layer.n, k + 1)).astype(layer.dtype)
+    return bool(np.array_equal(dot(Wb, A1_prev, Z), dot(Wb[:, :k], A1_prev[:k]) + Wb[:, k:]))
+
+
 def _backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buffers, dot: Callable = _dot
                     ) -> np.ndarray | None:
     """dA[l-1] = W[l]^T dZ[l] (before W[l] changes; None for layer 1), dW[l] = dZ[l] A[l-1]^T and
@@ -140,21 +163,30 @@ class _Plan:
     runs the layers' formulas back to back with no lookups, checks or allocations between them
     (for a small network, Python's overhead is most of the step)."""
 
-    __slots__ = ("layers", "ws", "thin", "tuned_for")
+    __slots__ = ("layers", "ws", "thin", "tuned_for", "ones_row", "A1s", "fold", "folds_for")
 
     def __init__(self, ws: Workspace, layers: list[Dense], m: int) -> None:
         self.ws = ws
         self.layers = [(layer, ws.buffers(layer, m), None) for layer in layers]
+        # a joined run (ws.ones_row): A[0] comes as [A[0]; 1], and each A[l] below L is kept so too
+        self.ones_row = ws.ones_row
         for layer, bufs, _ in self.layers:
-            bufs.complete(layer, m)
+            bufs.complete(layer, m, self.ones_row and layer is not layers[-1])
         # layers whose product may run faster in the other operand order; looked at on the first
         # pass and again whenever the run's products change (BLAS's threads, the split)
         thin = [_thin(layer, m) for layer in layers]
-        self.thin = thin if any(thin) else None
+        self.thin = thin if any(thin) and not self.ones_row else None
         self.tuned_for: object = _NOT_YET
+        # joined: each layer's [A[l-1]; 1] (layer 1's is the batch's, set per pass) and whether its
+        # Z[l] is computed as [W b] [A[l-1]; 1] (decided on the first pass, see _folds)
+        self.A1s: list = [None] + [bufs.A1 for _, bufs, _ in self.layers[:-1]]
+        self.fold: list[bool] = []
+        self.folds_for: object = _NOT_YET
 
     def forward(self, A0: np.ndarray) -> np.ndarray:
-        """A[L] from A[0], each layer keeping its cache (no dropout)."""
+        """A[L] from A[0] (from [A[0]; 1] in a joined run), each layer keeping its cache (no dropout)."""
+        if self.ones_row:
+            return self._joined_forward(A0)
         if self.thin is not None and self.tuned_for != self.ws.products:
             return self._deciding_forward(A0)
         A, dot = A0, self.ws.dot
@@ -176,15 +208,49 @@ class _Plan:
             A = A_out
         return A
 
+    def _joined_forward(self, A1: np.ndarray) -> np.ndarray:
+        """:meth:`forward` from A1 = [A[0]; 1]: Z[l] = [W[l] b[l]] [A[l-1]; 1] where that is W[l] A[l-1] + b[l]
+        to the bit (the run's joined parameters, ``ws.joined``), else the formula as written."""
+        joined, dot = self.ws.joined, self.ws.dot
+        if joined is not None and (self.folds_for is not joined or self.tuned_for != self.ws.products):
+            self.folds_for, self.tuned_for = joined, self.ws.products
+            self.fold = []  # decided on the way, on this pass's [A[l-1]; 1]
+        self.A1s[0] = A1
+        A = A1[:-1]
+        for i, (layer, bufs, _) in enumerate(self.layers):  # l = 1..L
+            A1 = self.A1s[i]
+            if joined is None:
+                Z = dot(layer.W, A, bufs.Z)
+                Z += layer.b
+            else:
+                if len(self.fold) <= i:
+                    self.fold.append(_folds(layer, A1, bufs.Z, dot))
+                if self.fold[i]:
+                    Z = dot(joined[i][0], A1, bufs.Z)
+                else:
+                    Z = dot(layer.W, A, bufs.Z)
+                    Z += layer.b
+            A_out = layer.g.forward(Z, out=bufs.A)
+            layer.cache = _new_cache(Cache, (A, Z, A_out, None))
+            A = A_out
+        return A
+
     def backward(self, G: np.ndarray, fused: bool, l2_scale: float,
                  on_layer: Callable[[Dense, np.ndarray | None], None] | None) -> None:
         """l = L..1 from G = dZ[L] (``fused``) or dA[L]; dW[l] += l2_scale W[l] (L2); ``on_layer``
-        as soon as layer l's gradients are ready."""
+        as soon as layer l's gradients are ready. In a joined run [dW[l] db[l]] = dZ[l] [A[l-1]; 1]^T,
+        one product."""
         dA, dot = G, self.ws.dot
-        for layer, bufs, _ in reversed(self.layers):
+        joined = self.ws.joined if self.ones_row else None
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer, bufs, _ = self.layers[i]
             dZ = dA if fused else layer.g.backward(dA, bufs.Z, bufs.A, out=dA)
             fused = False
-            dA = _backward_layer(layer, dZ, layer.cache.A_prev, bufs, dot)
+            if joined is None:
+                dA = _backward_layer(layer, dZ, layer.cache.A_prev, bufs, dot)
+            else:
+                dA = None if bufs.dA_prev is None else dot(layer.W.T, dZ, bufs.dA_prev)
+                dot(dZ, self.A1s[i].T, joined[i][1])
             if l2_scale:
                 layer.dW += l2_scale * layer.W
             if on_layer is not None:
@@ -219,8 +285,13 @@ class Workspace:
     def __init__(self, cache: bool = True) -> None:
         self.cache = cache
         self.scale = 1.0
+        self._k, self._k_arr = 1.0, np.array(1.0)  # output_gradient's last scale / m, as an array
         self.dot: Callable = _dot
         self.products: object = None  # what computes the products now (the loop's BLAS threads and split)
+        # a joined run (FlatParameters(joined=True)): A[0] comes as [A[0]; 1] (ones_row) and each
+        # layer's [W b], [dW db] arrays are joined[l - 1] (None while the layers hold other arrays)
+        self.ones_row = False
+        self.joined: list[tuple[np.ndarray, np.ndarray]] | None = None
         self._bufs: dict[tuple[Dense, int], _Buffers] = {}
         self._plans: dict[int, _Plan] = {}
         self.planned: _Plan | None = None  # the plan of the last forward pass, None when it went layer by layer
@@ -243,6 +314,7 @@ class Workspace:
         self.planned = None
         self.dot = _dot
         self.products = None
+        self.ones_row, self.joined = False, None
 
     def forward_pass(self, layers: list[Dense], A0: np.ndarray) -> np.ndarray:
         """The training forward pass (no dropout) for every layer at once, by the plan for A0's m."""
@@ -292,7 +364,11 @@ class Workspace:
         G = loss.fused_dZ(AL, Y, out=AL) if fused else loss.dAL(AL, Y)
         k = self.scale / AL.shape[1]
         if k != 1.0:
-            G *= k
+            if k != self._k or self._k_arr.dtype != G.dtype:
+                # k as a 0-d array of G's type: the multiply skips resolving a Python float's type
+                # (0.3 us a call), and k is rounded to that type either way
+                self._k, self._k_arr = k, np.array(k, G.dtype)
+            np.multiply(G, self._k_arr, out=G)
         if w is not None:
             G *= w  # sample weights scale each column's gradient
         return G, fused
@@ -326,28 +402,45 @@ class FlatParameters:
     the whole network with P -= G: one ufunc call instead of two per layer (a small network's
     step is mostly such calls). Elementwise the same subtraction, so the same numbers to the bit.
 
+    ``joined``: each layer's W[l], b[l] are the two parts of one array ``[W[l] b[l]]`` of shape
+    (n[l], n[l-1] + 1), and dW[l], db[l] of ``[dW[l] db[l]]`` (:attr:`joined`), for plans that compute
+    them in one product.
+
     The layers' own arrays are replaced by the views (their values copied in); the training loop
     puts each W[l], b[l] back in the array it started in when the run ends. A callback that binds
     a layer to new arrays breaks the link, which :meth:`intact` tells."""
 
-    def __init__(self, layers: list[Dense]) -> None:
+    def __init__(self, layers: list[Dense], joined: bool = False) -> None:
         dtype = layers[0].W.dtype
         align = max(1, 64 // dtype.itemsize)  # each array starts on a 64-byte boundary, as BLAS likes
-        size = sum(-(-a.size // align) * align for layer in layers for a in (layer.W, layer.b))
+        shapes = [(layer.n, layer.n_prev + 1) for layer in layers] if joined else \
+            [s for layer in layers for s in (layer.W.shape, layer.b.shape)]
+        size = sum(-(-(r * c) // align) * align for r, c in shapes)
         self.P, self.G = np.zeros(size, dtype), np.zeros(size, dtype)  # (the padding stays 0 - 0)
         start = 0
 
-        def place(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            """The next views of P (holding a's values) and of G, shaped like a."""
+        def place(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+            """The next arrays of P and of G, of this shape."""
             nonlocal start
-            p, g = (buf[start:start + a.size].reshape(a.shape) for buf in (self.P, self.G))
-            np.copyto(p, a)
-            start += -(-a.size // align) * align
+            size = shape[0] * shape[1]
+            p, g = (buf[start:start + size].reshape(shape) for buf in (self.P, self.G))
+            start += -(-size // align) * align
             return p, g
 
         self.layers = layers
+        #: joined: each layer's [W[l] b[l]] and [dW[l] db[l]] (n[l], n[l-1] + 1), W[l] and b[l] their parts
+        self.joined: list[tuple[np.ndarray, np.ndarray]] | None = [] if joined else None
         for layer in layers:
-            (layer.W, layer.dW), (layer.b, layer.db) = place(layer.W), place(layer.b)
+            if self.joined is not None:
+                (Wb, dWb), k = place((layer.n, layer.n_prev + 1)), layer.n_prev
+                Wb[:, :k], Wb[:, k:] = layer.W, layer.b
+                layer.W, layer.b, layer.dW, layer.db = Wb[:, :k], Wb[:, k:], dWb[:, :k], dWb[:, k:]
+                self.joined.append((Wb, dWb))
+                continue
+            (W, dW), (b, db) = place(layer.W.shape), place(layer.b.shape)
+            np.copyto(W, layer.W)
+            np.copyto(b, layer.b)
+            layer.W, layer.dW, layer.b, layer.db = W, dW, b, db
         self.views = [(layer.W, layer.b, layer.dW, layer.db) for layer in layers]
 
     @staticmethod

@@ -78,6 +78,9 @@ def run_epochs(loop: _Loop) -> History:
     b = loop.batches
     work = max(layer.n * layer.n_prev for layer in layers) * (b.m if b.full or b.B is None else b.B)
     blas = BlasThreads(loop.threads, work).apply()
+    if _joinable(loop):  # a small network's descent: b[l] and db[l] inside the products (workspace.py)
+        b.add_ones()
+        loop.ws.ones_row = True
     # overflow on the way to divergence is detected explicitly (cost and parameters), not warned about
     errstate = np.errstate(over="ignore", invalid="ignore")
     errstate.__enter__()
@@ -171,7 +174,8 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
         for cb in batch_cbs:
             cb.on_batch_end(loop, i, batches.n_batches)
         if flat is not None and batch_cbs and not flat.intact():
-            flat = _flat(loop, layers)  # a callback bound a layer to new arrays: those are the parameters now
+            # a callback bound a layer to new arrays: those are the parameters now
+            flat, on_layer = _updates(loop, watch, folded, swap)
     if costs is not None and not costs.empty:
         total = _kept_total(loop, watch, epoch, lr, first_iter)
     watch.check_parameters(epoch, lr)
@@ -204,8 +208,25 @@ def _flat(loop: _Loop, layers: list) -> FlatParameters | None:
     they do not apply."""
     flat = loop.flat
     if flat is None or not flat.intact():
-        flat = loop.flat = FlatParameters(layers) if FlatParameters.applies(layers) else None
+        if flat is not None:
+            flat.release()  # the gradients into arrays of their own: the layers may be updated one by one now
+        flat = loop.flat = FlatParameters(layers, joined=loop.ws.ones_row) if FlatParameters.applies(layers) else None
+        loop.ws.joined = None if flat is None else flat.joined  # what the plans' joined products use
     return flat
+
+
+#: the most weights (with b[l]) a layer of a joined run may have: for a small network, a NumPy call
+#: is most of each formula's time, and joining saves two calls a layer (workspace.py)
+JOIN_WEIGHTS = 1 << 14
+
+
+def _joinable(loop: _Loop) -> bool:
+    """A run whose parameters may be joined (FlatParameters(joined=True)): mini-batch gradient
+    descent without dropout on small data (copied once with a row of ones) and a small network."""
+    layers, b = loop.net.layers, loop.batches
+    return (loop.optimizer.folds_learning_rate and not b.full and all(p >= 1 for p in loop.keep)
+            and max(layer.n * (layer.n_prev + 1) for layer in layers) <= JOIN_WEIGHTS
+            and FlatParameters.applies(layers) and b.can_add_ones())
 
 
 def _kept_total(loop: _Loop, watch: _Watch, epoch: int, lr: float, first_iter: int) -> float:
