@@ -133,13 +133,15 @@ def test_activations_stay_finite_and_silent_for_huge_inputs(name, dtype):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
-def test_activations_into_buffers_equal_the_formulas(name, dtype):
+@pytest.mark.parametrize("small", [True, False])
+def test_activations_into_buffers_equal_the_formulas(name, dtype, small):
     # the training loop's form (out= buffers, ReLU's mask as sign(A), 0-d constants) against the
     # plain one, to the bit, at 0, -0, tiny and large Z; and g' checked by central differences
     g = get_activation(name)
     rng = np.random.default_rng(0)
+    # 4 x 40 and 64 x 80 entries: each side of ReLU's switch from sign(A) to a comparison (SIGN_MASK_MAX)
     Z = np.concatenate([rng.standard_normal((3, 40)), [[0.0, -0.0, 1e-30, -1e-30, 30.0, -30.0] * 2 + [0.0] * 28]])
-    Z = Z.astype(dtype)
+    Z = (Z if small else np.tile(Z, (16, 2))).astype(dtype)
     dA = rng.standard_normal(Z.shape).astype(dtype)
     A = g.forward(Z.copy())
     A_buf = g.forward(Z, out=np.empty_like(Z))
