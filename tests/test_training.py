@@ -492,19 +492,27 @@ def test_a_mini_batch_epoch_names_the_first_batch_whose_cost_is_not_finite():
         np.testing.assert_array_equal(v, start[k])
 
 
+@pytest.mark.parametrize("gather", ["the epoch at once", "batch by batch"])
+@pytest.mark.parametrize("weighted", [True, False])
 @pytest.mark.parametrize("more", [False, True])
-def test_epoch_cost_is_the_mean_of_the_batch_costs_with_sample_weights(more):
+def test_epoch_cost_is_the_mean_of_the_batch_costs_with_sample_weights(monkeypatch, more, weighted, gather):
     """The deferred epoch cost (training/costs.py) against the batch-by-batch definition: each
     batch's weighted cost J_b at its own parameters, times its weight total, over the weight total
-    seen (``more``: epochs that visit 91 of the 50 samples, some twice)."""
+    seen (``more``: epochs that visit 91 of the 50 samples, some twice). Unweighted, an epoch gathered
+    at once gives its Y rows to the cost instead of a copy batch by batch."""
+    from deeplayers.training import batching
+
+    if gather == "batch by batch":
+        monkeypatch.setattr(batching, "EPOCH_GATHER_BYTES", 0)
     rng = np.random.RandomState(1)
     X, Y = rng.randn(5, 50), (rng.rand(1, 50) > 0.5).astype(float)
-    w = rng.rand(50) + 0.5
+    w = rng.rand(50) + 0.5 if weighted else np.ones(50)
     order = [[np.arange(s, min(s + 16, 50)) for s in range(0, 50, 16)] for _ in range(2)]
     if more:
         order = [epoch + [np.arange(1, 50, 3), np.arange(0, 24)] for epoch in order]
     net, ref = dl.Network([5, 6, 1], seed=3), dl.Network([5, 6, 1], seed=3)
-    h = net.fit(X, Y, epochs=2, batches=order, optimizer="gd", learning_rate=0.3, sample_weight=w, l2=0.05)
+    h = net.fit(X, Y, epochs=2, batches=order, optimizer="gd", learning_rate=0.3,
+                sample_weight=w if weighted else None, l2=0.05)
     want = []
     for epoch in range(2):
         total = 0.0

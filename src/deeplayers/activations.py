@@ -16,17 +16,24 @@ __all__ = ["Activation", "ACTIVATIONS", "get_activation"]
 _BOOL = np.dtype(bool)
 #: ReLU's backward takes its mask as sign(A) below this many entries, as a comparison above (faster each side)
 SIGN_MASK_MAX = 4096
-_CONSTS: dict[tuple[float, np.dtype], np.ndarray] = {}
 
 
-def _const(value: float, dtype: np.dtype) -> np.ndarray:
-    """``value`` as a 0-d array of ``dtype``: a ufunc given an operand of the array's own type skips
-    resolving a Python number's type (measured on 16 x 64 float32: np.maximum(Z, 0) 1.15 us, with
-    the 0-d zero 0.78 us). The same numbers: a Python number is cast to the array's type anyway."""
-    c = _CONSTS.get((value, dtype))
-    if c is None:
-        c = _CONSTS[(value, dtype)] = np.full((), value, dtype)
-    return c
+class _Constants(dict):
+    """``value`` as a 0-d array of each dtype, ``_ZERO[Z.dtype]``: a ufunc given an operand of the
+    array's own type skips resolving a Python number's type (measured on 16 x 64 float32:
+    np.maximum(Z, 0) 1.15 us, with the 0-d zero 0.78 us). The same numbers: a Python number is cast
+    to the array's type anyway."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def __missing__(self, dtype: np.dtype) -> np.ndarray:
+        c = self[dtype] = np.full((), self.value, dtype)
+        return c
+
+
+_ZERO, _ONE = _Constants(0), _Constants(1)
 
 
 class Activation:
@@ -89,7 +96,7 @@ class ReLU(Activation):
     name = "relu"
 
     def forward(self, Z, out=None):
-        return np.maximum(Z, _const(0, Z.dtype), out=out)
+        return np.maximum(Z, _ZERO[Z.dtype], out=out)
 
     def backward(self, dA, Z, A, out=None):
         # g'(Z) = 1 where Z > 0 else 0 (the course's choice at Z == 0), as a 0/1 mask: a comparison
@@ -97,7 +104,7 @@ class ReLU(Activation):
         if out is None:
             return np.multiply(dA, np.greater(Z, 0))
         if Z.size >= SIGN_MASK_MAX:
-            return np.multiply(dA, np.greater(Z, _const(0, Z.dtype), out=self._scratch(Z.shape, _BOOL, "mask")), out=out)
+            return np.multiply(dA, np.greater(Z, _ZERO[Z.dtype], out=self._scratch(Z.shape, _BOOL, "mask")), out=out)
         # a small layer's: the mask as 0.0/1.0 of Z's own type, sign(A) with A = max(Z, 0) >= 0, since
         # dA times a bool mask casts the mask in a buffered loop (16 x 64 float32: 1.13 us, against
         # 0.39 us for two arrays of one type; np.sign is the slower loop from ~4,000 entries on). The
@@ -155,7 +162,7 @@ class Sigmoid(Activation):
                 A = np.exp(np.negative(Z))
         else:
             A = np.exp(np.negative(Z, out=out), out=out)
-        np.add(A, _const(1, A.dtype), out=A)
+        np.add(A, _ONE[A.dtype], out=A)
         return np.reciprocal(A, out=A)
 
     def backward(self, dA, Z, A, out=None):

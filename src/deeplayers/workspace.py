@@ -212,9 +212,9 @@ class _Plan:
         """:meth:`forward` from A1 = [A[0]; 1]: Z[l] = [W[l] b[l]] [A[l-1]; 1] where that is W[l] A[l-1] + b[l]
         to the bit (the run's joined parameters, ``ws.joined``), else the formula as written."""
         joined, dot = self.ws.joined, self.ws.dot
-        if joined is not None and (self.folds_for is not joined or self.tuned_for != self.ws.products):
-            self.folds_for, self.tuned_for = joined, self.ws.products
-            self.fold = []  # decided on the way, on this pass's [A[l-1]; 1]
+        deciding = joined is not None and (self.folds_for is not joined or self.tuned_for != self.ws.products)
+        if deciding:  # decided on the way, on this pass's [A[l-1]; 1]
+            self.folds_for, self.tuned_for, self.fold = joined, self.ws.products, []
         self.A1s[0] = A1
         A = A1[:-1]
         for i, (layer, bufs, _) in enumerate(self.layers):  # l = 1..L
@@ -223,7 +223,7 @@ class _Plan:
                 Z = dot(layer.W, A, bufs.Z)
                 Z += layer.b
             else:
-                if len(self.fold) <= i:
+                if deciding:
                     self.fold.append(_folds(layer, A1, bufs.Z, dot))
                 if self.fold[i]:
                     Z = dot(joined[i][0], A1, bufs.Z)

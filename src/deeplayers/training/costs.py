@@ -28,6 +28,7 @@ class _EpochCosts:
         self.l2: list[float] = []  # each batch's lambda/2 sum ||W[l]||^2 (times its weight total over m_b)
         self.n = 0
         self.weighted = False
+        self.Y_rows: np.ndarray | None = None  # the epoch's Y rows in batch order, when the batches have them
 
     def begin(self, m: int, nL: int, dtype: np.dtype, weighted: bool) -> None:
         """An epoch of (usually) m samples starts: rows for them, kept from the last epoch."""
@@ -37,6 +38,7 @@ class _EpochCosts:
             self.w = np.empty(self.AL.shape[0], np.float64)
         self.weighted = weighted
         self.ends, self.l2, self.n = [], [], 0
+        self.Y_rows = None
 
     def _grow(self, rows: int) -> None:
         # a given batch order may visit more than m samples in an epoch
@@ -47,15 +49,17 @@ class _EpochCosts:
             new[:self.n] = old[:self.n]
             setattr(self, name, new)
 
-    def keep(self, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None, l2_term: float) -> None:
+    def keep(self, AL: np.ndarray, Y: np.ndarray | None, w: np.ndarray | None, l2_term: float) -> None:
         """A batch's A[L] and Y (n[L], m_b), before the backward pass overwrites A[L]; ``w`` its raw
-        sample weights; ``l2_term`` lambda/2 sum ||W[l]||^2 at this batch (0 without L2)."""
+        sample weights; ``l2_term`` lambda/2 sum ||W[l]||^2 at this batch (0 without L2). Y None:
+        the epoch's Y rows are given once, at its end (:attr:`Y_rows`), not copied batch by batch."""
         start, end = self.n, self.n + AL.shape[1]
         if end > self.AL.shape[0]:
             self._grow(end)  # (copies the self.n rows kept so far)
         self.n = end
         np.copyto(self.AL[start:self.n], AL.T)
-        np.copyto(self.Y[start:self.n], Y.T)
+        if Y is not None:
+            np.copyto(self.Y[start:self.n], Y.T)
         if w is not None:
             self.w[start:self.n] = w
         self.ends.append(self.n)
@@ -66,7 +70,8 @@ class _EpochCosts:
         term, and the batch's total weight (its size without sample weights). A batch's cost J is
         totals / weights, the epoch's is totals.sum() over the epoch's total weight."""
         n, starts = self.n, np.array([0, *self.ends[:-1]])
-        per = loss.per_sample(self.AL[:n].T, self.Y[:n].T).astype(np.float64)
+        Y = self.Y if self.Y_rows is None else self.Y_rows
+        per = loss.per_sample(self.AL[:n].T, Y[:n].T).astype(np.float64)
         if self.weighted:
             per *= self.w[:n]
             weights = np.add.reduceat(self.w[:n], starts)
