@@ -129,14 +129,7 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     # callbacks are duck-typed (notebook.LivePlot has only the epoch hooks): call those that define this one
     batch_cbs = [cb for cb in loop.callbacks if _defines(cb, "on_batch_end")]
     print_iteration = loop.print_cost and batches.full and (epoch % loop.print_every == 0 or epoch == loop.n_epochs - 1)
-    blas.refresh()
-    # np.dot, or split across threads when other programs hold cores (a change re-times the plans' operand orders)
-    ws.dot, ws.products = blas.products(), (blas.count, blas.parts)
-    batches.epoch = epoch  # (a given order's batches are asked for by epoch)
-    if not swap or epoch == loop.start_epoch:
-        watch.keep_parameters()
-    if loop.checkpoints:
-        loop.checkpoints.mark_epoch_start(epoch, history)
+    _begin_epoch(loop, epoch, watch, blas, swap)
     # mini-batches: the epoch's cost is computed as it ends (costs.py); full batch: each iteration's, as the course prints it
     costs = None if batches.full else loop.costs
     if costs is not None:
@@ -183,6 +176,19 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     watch.check_parameters(epoch, lr)
     J_epoch = J if batches.full else total / (batches.seen if isinstance(batches, _GivenBatches) else loop.weight_total)
     _end_epoch(loop, epoch, J_epoch, lr, watch, t0)
+
+
+def _begin_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, swap: bool) -> None:
+    """The threads looked at again, the starting parameters kept (for a divergence) and marked for a
+    checkpoint."""
+    blas.refresh()
+    # np.dot, or split across threads when other programs hold cores (a change re-times the plans' operand orders)
+    loop.ws.dot, loop.ws.products = blas.products(), (blas.count, blas.parts)
+    loop.batches.epoch = epoch  # (a given order's batches are asked for by epoch)
+    if not swap or epoch == loop.start_epoch:
+        watch.keep_parameters()
+    if loop.checkpoints:
+        loop.checkpoints.mark_epoch_start(epoch, loop.history)
 
 
 def _defines(cb: Any, hook: str) -> bool:
