@@ -104,6 +104,12 @@ THIN = 4
 FASTER = 0.8
 
 
+def _probe_weights(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+    """Weights drawn at random for checking that two forms of a product give the same bits (a zero
+    or regular W[l] could hide a different order of the sums)."""
+    return np.random.default_rng(0).standard_normal(shape).astype(dtype)
+
+
 def _thin(layer: Dense, m: int) -> bool:
     """W[l] A[l-1] has a long inner dimension, n[l-1] >= THIN * max(n[l], m), and at least
     SMALL_GEMM multiply-adds."""
@@ -124,7 +130,7 @@ def _faster_form(layer: Dense, A_prev: np.ndarray, Z: np.ndarray, dot: Callable)
     m = A_prev.shape[1]
     if not _thin(layer, m):
         return None
-    W = np.random.default_rng(0).standard_normal((n, k)).astype(layer.dtype)
+    W = _probe_weights((n, k), layer.dtype)
     Zt = np.empty((m, n), layer.dtype)
     if not np.array_equal(dot(W, A_prev, Z), dot(A_prev.T, W.T, Zt).T):
         return None  # different roundings: the formula's own order, W A
@@ -144,7 +150,7 @@ def _folds(layer: Dense, A1_prev: np.ndarray, Z: np.ndarray, dot: Callable) -> b
     another, b[l] times 1 last: OpenBLAS's SkylakeX kernels do for a small network's products, its
     Haswell kernels not always."""
     k = layer.n_prev
-    Wb = np.random.default_rng(0).standard_normal((layer.n, k + 1)).astype(layer.dtype)
+    Wb = _probe_weights((layer.n, k + 1), layer.dtype)
     return bool(np.array_equal(dot(Wb, A1_prev, Z), dot(Wb[:, :k], A1_prev[:k]) + Wb[:, k:]))
 
 
@@ -218,20 +224,13 @@ class _Plan:
         self.A1s[0] = A1
         A = A1[:-1]
         for i, (layer, bufs, _) in enumerate(self.layers):  # l = 1..L
-            A1 = self.A1s[i]
-            if joined is None:
-                Z = dot(layer.W, A, bufs.Z)
-                Z += layer.b
+            if deciding:
+                self.fold.append(_folds(layer, self.A1s[i], bufs.Z, dot))
+            if joined is not None and self.fold[i]:
+                A_out = layer.g.forward(dot(joined[i][0], self.A1s[i], bufs.Z), out=bufs.A)
             else:
-                if deciding:
-                    self.fold.append(_folds(layer, A1, bufs.Z, dot))
-                if self.fold[i]:
-                    Z = dot(joined[i][0], A1, bufs.Z)
-                else:
-                    Z = dot(layer.W, A, bufs.Z)
-                    Z += layer.b
-            A_out = layer.g.forward(Z, out=bufs.A)
-            layer.cache = _new_cache(Cache, (A, Z, A_out, None))
+                A_out = _forward_layer(layer, A, bufs, dot)
+            layer.cache = _new_cache(Cache, (A, bufs.Z, A_out, None))
             A = A_out
         return A
 

@@ -143,10 +143,6 @@ class _GivenBatches:
         return self.rows.w
 
     @property
-    def ones_row(self) -> bool:
-        return self.rows.ones_row
-
-    @property
     def Y_rows(self) -> np.ndarray | None:
         return self.rows.Y_rows
 

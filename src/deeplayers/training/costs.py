@@ -49,16 +49,16 @@ class _EpochCosts:
             new[:self.n] = old[:self.n]
             setattr(self, name, new)
 
-    def keep(self, AL: np.ndarray, Y: np.ndarray | None, w: np.ndarray | None, l2_term: float) -> None:
+    def keep(self, AL: np.ndarray, Y: np.ndarray, w: np.ndarray | None, l2_term: float) -> None:
         """A batch's A[L] and Y (n[L], m_b), before the backward pass overwrites A[L]; ``w`` its raw
-        sample weights; ``l2_term`` lambda/2 sum ||W[l]||^2 at this batch (0 without L2). Y None:
-        the epoch's Y rows are given once, at its end (:attr:`Y_rows`), not copied batch by batch."""
+        sample weights; ``l2_term`` lambda/2 sum ||W[l]||^2 at this batch (0 without L2). Y is not
+        copied when the epoch's Y rows are given (:attr:`Y_rows`)."""
         start, end = self.n, self.n + AL.shape[1]
         if end > self.AL.shape[0]:
             self._grow(end)  # (copies the self.n rows kept so far)
         self.n = end
         np.copyto(self.AL[start:self.n], AL.T)
-        if Y is not None:
+        if self.Y_rows is None:
             np.copyto(self.Y[start:self.n], Y.T)
         if w is not None:
             self.w[start:self.n] = w

@@ -152,7 +152,7 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
         if costs is not None:  # A[L] and Y kept before the backward pass overwrites A[L]
             if i == 0:  # an epoch gathered at once holds its Y rows in batch order (none skipped: no weights)
                 costs.Y_rows = batches.Y_rows if w is None else None
-            costs.keep(layers[-1].cache.A, Yb if costs.Y_rows is None else None, w, net.l2_cost(l2, 1) if l2 else 0.0)
+            costs.keep(layers[-1].cache.A, Yb, w, net.l2_cost(l2, 1) if l2 else 0.0)
         else:
             J = net.loss.cost(layers[-1].cache.A, Yb, wb, reuse=True)
             if l2b:
