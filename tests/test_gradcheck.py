@@ -49,6 +49,21 @@ def test_l2_and_mixed_activations():
     assert dl.gradient_check(net, X, Y, l2=0.7) < 1e-7
 
 
+def test_parameters_in_a_callers_column_major_arrays_are_checked_in_place():
+    # a layer sharing the caller's arrays (copy=False, as the course functions do) may hold a
+    # column-major W[l]: the check must move that array's entries, not a reshaped copy's
+    net, X, Y = _problem([4, 5, 3, 1], "tanh", "sigmoid", "binary_crossentropy", 3)
+    expected = dl.gradient_check(net, X, Y)
+    W1 = np.asfortranarray(net[1].W)
+    W2 = net[2].W.T.copy().T  # column-major too, by a transpose of a copy
+    net[1].set_parameters(W1, net[1].b, copy=False)
+    net[2].set_parameters(W2, net[2].b, copy=False)
+    before = W1.copy()
+    diff = dl.gradient_check(net, X, Y)
+    assert expected < 1e-7 and diff == expected
+    assert net[1].W is W1 and np.array_equal(W1, before)  # restored, in the caller's array
+
+
 def test_gradient_check_catches_a_wrong_derivative(monkeypatch):
     net, X, Y = _problem([4, 5, 1], "relu", "sigmoid", "binary_crossentropy", 0)
     params_before = {k: v.copy() for k, v in net.parameters.items()}

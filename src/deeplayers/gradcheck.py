@@ -77,15 +77,17 @@ def gradient_check(network: Network, X: Any, Y: Any, epsilon: float = 1e-7, l2: 
     ws = Workspace(cache=False)  # the passes' buffers, reused
     try:
         for key, p, idx in plan:
-            flat = p.reshape(-1)  # a view: writes go to the live parameter
             out = np.empty(len(idx), dtype=np.float64)
             for j, i in enumerate(idx):
-                old = flat[i]
-                flat[i] = old + epsilon
+                # written through the live parameter's own index: a reshape of a column-major
+                # W[l] (a caller's array, shared) would be a copy, and the check would move nothing
+                pos = np.unravel_index(i, p.shape)
+                old = p[pos]
+                p[pos] = old + epsilon
                 J_plus = network.cost(network._predict(X, ws), Y, l2)
-                flat[i] = old - epsilon
+                p[pos] = old - epsilon
                 J_minus = network.cost(network._predict(X, ws), Y, l2)
-                flat[i] = old
+                p[pos] = old
                 out[j] = (J_plus - J_minus) / (2 * epsilon)
                 if bar is not None:
                     bar.update(1)
