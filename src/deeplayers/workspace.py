@@ -90,10 +90,9 @@ def _forward_layer(layer: Dense, A_prev: np.ndarray, bufs: _Buffers, dot: Callab
     (A[l-1]^T W[l]^T)^T, the same numbers."""
     if Zt is None:
         Z = dot(layer.W, A_prev, bufs.Z)
-    else:
-        Z = bufs.Z
-        np.copyto(Z, dot(A_prev.T, layer.W.T, Zt).T)
-    Z += layer.b
+        Z += layer.b
+    else:  # (Z[l]^T)^T + b[l] in one pass
+        Z = np.add(dot(A_prev.T, layer.W.T, Zt).T, layer.b, out=bufs.Z)
     return layer.g.forward(Z, out=bufs.A)
 
 
