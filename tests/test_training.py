@@ -792,6 +792,29 @@ def test_the_other_operand_order_is_chosen_only_when_faster_and_the_same_to_the_
     assert not calls
 
 
+def test_the_operand_order_probe_uses_the_layout_of_the_real_w():
+    # BLAS packs a column-major W[l] (a caller's array shared with copy=False) another way, and may
+    # round differently: the bits are compared with probe weights laid out as the layer's W[l]
+    from deeplayers import workspace
+
+    for layout in ("C", "F"):
+        net, layer, X = _thin_layer()
+        if layout == "F":
+            layer.set_parameters(np.asfortranarray(layer.W), layer.b, copy=False)
+        seen = []
+
+        def dot(a, b, out, seen=seen):
+            seen.append((a.shape, b.flags.c_contiguous, b.flags.f_contiguous))
+            return np.dot(a, b, out=out)
+
+        workspace._faster_form(layer, X, np.empty((4, 64)), dot)
+        usual = [s for s in seen if s[0] == (4, 4096)]  # W A: W is the first operand
+        other = [s for s in seen if s[0] == (64, 4096)]  # A^T W^T: W^T the second
+        assert usual and other
+        # W^T is C-contiguous exactly when W is column-major
+        assert all(c == (layout == "F") for _, c, _ in other), (layout, other)
+
+
 def test_a_fit_in_the_other_operand_order_matches_the_usual_one(monkeypatch: pytest.MonkeyPatch):
     from deeplayers import workspace
 

@@ -130,6 +130,8 @@ def _faster_form(layer: Dense, A_prev: np.ndarray, Z: np.ndarray, dot: Callable)
     if not _thin(layer, m):
         return None
     W = _probe_weights((n, k), layer.dtype)
+    if layer.W.flags.f_contiguous and not layer.W.flags.c_contiguous:
+        W = np.asfortranarray(W)  # (a caller's column-major W[l]: BLAS packs it another way)
     Zt = np.empty((m, n), layer.dtype)
     if not np.array_equal(dot(W, A_prev, Z), dot(A_prev.T, W.T, Zt).T):
         return None  # different roundings: the formula's own order, W A
