@@ -136,10 +136,10 @@ def _finite(p: np.ndarray) -> bool:
 
 def _finite_parameters(layers: list, silenced: bool = False) -> bool:
     """No NaN or inf in any W[l], b[l]; ``silenced``: the caller already ignores overflow (run_epochs)."""
-    if silenced:
-        return all(_finite(p) for layer in layers for p in (layer.W, layer.b))
-    with np.errstate(over="ignore", invalid="ignore"):  # a square may overflow: the exact look decides
-        return all(_finite(p) for layer in layers for p in (layer.W, layer.b))
+    if not silenced:
+        with np.errstate(over="ignore", invalid="ignore"):  # a square may overflow: the exact look decides
+            return _finite_parameters(layers, silenced=True)
+    return all(_finite(p) for layer in layers for p in (layer.W, layer.b))
 
 
 def _diverged(net: Network, snapshot: list, J: float, it: int, epoch: int, lr: float, history: History,
