@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import deeplayers as dl
-from deeplayers.activations import ACTIVATIONS, get_activation
+from deeplayers.activations import ACTIVATIONS, ZEROS_CHUNK, get_activation
 from deeplayers.losses import get_loss
 from deeplayers.workspace import Workspace
 
@@ -156,6 +156,29 @@ def test_activations_into_buffers_equal_the_formulas(name, dtype, small):
         if name in ("relu", "leaky_relu"):  # at Z = 0 the course's choice, g'(0) = 0 (leaky: alpha)
             at0 = Z == 0
             np.testing.assert_array_equal(dZ[at0], (dA * (0.0 if name == "relu" else g.alpha))[at0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1, 40), (16, 64), (16, 128), (256, 128), (3, ZEROS_CHUNK // 3 + 1), (2, ZEROS_CHUNK + 5),
+                                   (7, 2 * ZEROS_CHUNK // 7)])
+def test_relu_forward_against_zeros_is_np_maximum_to_the_bit(shape, dtype):
+    # ReLU's forward takes max(Z, 0) against an array of zeros, piece by piece on a large Z: the
+    # same numbers as np.maximum(Z, 0) (NaN, inf, -0 and the sign of each zero), into out= or not,
+    # in place, C or Fortran order, and the zeros it keeps stay zeros
+    g = get_activation("relu")
+    Z = np.random.default_rng(3).standard_normal(shape).astype(dtype)
+    flat = Z.reshape(-1)
+    flat[::7], flat[::11], flat[::13], flat[::17] = -0.0, np.nan, np.inf, -np.inf
+    ref = np.maximum(Z, 0)
+    inplace = Z.copy()
+    out = np.full_like(Z, 5.0)
+    for A in (g.forward(Z), g.forward(Z, out=out), g.forward(inplace, out=inplace), g.forward(np.asfortranarray(Z)),
+              g.forward(Z[:, ::-1])[:, ::-1]):
+        np.testing.assert_array_equal(A, ref)
+        np.testing.assert_array_equal(np.signbit(A), np.signbit(ref))
+    assert g.forward(Z, out=out) is out
+    for zeros in getattr(g, "_zero_arrays", {}).values():
+        assert not zeros.flags.writeable and not zeros.any()
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -57,6 +57,20 @@ class Activation:
             buf = cache[(key, shape, dtype)] = np.empty(shape, dtype)
         return buf
 
+    def _zeros(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """An array of zeros kept for ``shape`` (never written to)."""
+        try:
+            cache = self._zero_arrays
+        except AttributeError:
+            cache = self._zero_arrays = {}
+        z = cache.get((shape, dtype))
+        if z is None:
+            if len(cache) > 8:
+                cache.clear()
+            z = cache[(shape, dtype)] = np.zeros(shape, dtype)
+            z.flags.writeable = False
+        return z
+
     def forward(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """A = g(Z), shape (n[l], m)."""
         raise NotImplementedError
@@ -92,11 +106,34 @@ class Linear(Activation):
         return out
 
 
+#: ReLU's forward runs np.maximum against an array of zeros this many entries long at most (256 KB
+#: of float32, within a core's L2 cache), on a large Z[l] one such piece after another (a call
+#: costs ~1 us: smaller pieces cost more in calls than they save in cache)
+ZEROS_CHUNK = 1 << 16
+ZEROS_MIN = 2048
+
+
 class ReLU(Activation):
     name = "relu"
 
     def forward(self, Z, out=None):
-        return np.maximum(Z, _ZERO[Z.dtype], out=out)
+        # np.maximum against a scalar runs NumPy's plain loop, against an array its SIMD loop: the
+        # same numbers, 256 x 128 float32 in 4 us instead of 18 (measured, NumPy 2.4, AVX-512)
+        # (below ZEROS_MIN entries the two loops take about the same time)
+        n = Z.size
+        if n < ZEROS_MIN or not (Z.flags.c_contiguous and (out is None or out.flags.c_contiguous)):
+            return np.maximum(Z, _ZERO[Z.dtype], out=out)
+        if n <= ZEROS_CHUNK:
+            return np.maximum(Z, self._zeros(Z.shape, Z.dtype), out=out)
+        if out is None:
+            out = np.empty_like(Z)
+        z, a, zeros = Z.reshape(-1), out.reshape(-1), self._zeros((ZEROS_CHUNK,), Z.dtype)
+        for s in range(0, n - ZEROS_CHUNK + 1, ZEROS_CHUNK):
+            np.maximum(z[s:s + ZEROS_CHUNK], zeros, out=a[s:s + ZEROS_CHUNK])
+        s = n - n % ZEROS_CHUNK
+        if s < n:
+            np.maximum(z[s:], zeros[:n - s], out=a[s:])
+        return out
 
     def backward(self, dA, Z, A, out=None):
         # g'(Z) = 1 where Z > 0 else 0 (the course's choice at Z == 0), as a 0/1 mask: a comparison
