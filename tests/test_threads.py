@@ -105,6 +105,84 @@ def test_automatic_count_follows_the_load_at_most_once_a_second(monkeypatch) -> 
     assert _blas_now() == before
 
 
+def test_quiet_machine_times_one_thread_against_blas_threads_and_keeps_the_faster(monkeypatch) -> None:
+    cores, before = th.available_cores(), _blas_now()
+    if cores < 2 or before < 2:
+        pytest.skip("needs two cores and BLAS allowed two threads")
+    n = min(cores, before)
+    monkeypatch.setattr(th, "_others_running", lambda: 0)
+    monkeypatch.setattr(th, "_free_cache", None)
+    clock = _Clock(0.0)
+    bt = th.BlasThreads(None, 1 << 30, clock=clock).apply()
+    N = th.TRIAL_BATCHES
+
+    def batches(k: int, seconds: float, m: int = 128) -> list[bool]:
+        return [bt.tick(seconds, m) for _ in range(k)]
+
+    try:
+        assert bt.measuring and bt.count == n and _blas_now() == n
+        assert not any(batches(3 * N, 2e-3))  # no trial before TRIAL_FIRST seconds
+        clock.t += th.TRIAL_FIRST
+        assert batches(N, 2e-3) == [False] * (N - 1) + [True]  # BLAS's threads timed, then one thread tried
+        assert bt.count == 1 and _blas_now() == 1
+        assert not any(batches(3, 1e-3, m=40))  # an epoch's smaller last batch does not count
+        assert not any(batches(N, 1.5e-3))  # 1.5 ms <= 0.9 x 2 ms: one thread stays
+        assert bt.one and bt.count == 1 and _blas_now() == 1
+        clock.t += 1.1
+        bt.refresh()  # the load unchanged: the measured choice holds
+        assert bt.count == 1 and _blas_now() == 1
+        assert not any(batches(N, 1.5e-3))  # the next trial not yet due
+        clock.t += th.TRIAL_EVERY
+        assert batches(N, 1.5e-3)[-1] and bt.count == n and _blas_now() == n  # BLAS's threads tried again
+        assert batches(N, 1.4e-3)[-1]  # 1.4 ms > 0.9 x 1.5 ms: not faster enough, back to one thread
+        assert bt.one and bt.count == 1 and _blas_now() == 1
+        clock.t += th.TRIAL_EVERY
+        assert batches(N, 2e-3)[-1] and batches(N, 1e-3) == [False] * N  # BLAS's threads faster again: kept
+        assert not bt.one and bt.count == n and _blas_now() == n
+        monkeypatch.setattr(th, "_others_running", lambda: cores + 3)  # then other programs start
+        monkeypatch.setattr(th, "_free_cache", None)
+        clock.t += 1.1
+        bt.refresh()
+        assert (bt.count, bt.parts) == (1, n) and not bt.measuring and not bt.one
+        clock.t += 10
+        assert not any(batches(3 * N, 1e-3))  # the split is not timed
+    finally:
+        bt.restore()
+    assert _blas_now() == before
+    assert not th.BlasThreads(2, 1 << 30).measuring and not th.BlasThreads(None, 10).measuring
+
+
+def test_a_run_that_tries_one_thread_trains_the_same_up_to_rounding(monkeypatch) -> None:
+    cores, before = th.available_cores(), _blas_now()
+    if cores < 2 or before < 2:
+        pytest.skip("needs two cores and BLAS allowed two threads")
+    monkeypatch.setattr(th, "_others_running", lambda: 0)
+    monkeypatch.setattr(th, "_free_cache", None)
+    # a trial every two batches, each batch in both settings
+    monkeypatch.setattr(th, "TRIAL_FIRST", 0.0)
+    monkeypatch.setattr(th, "TRIAL_EVERY", 0.0)
+    monkeypatch.setattr(th, "TRIAL_BATCHES", 1)
+
+    class PerBatch(Callback):
+        def __init__(self) -> None:
+            self.seen: list[int] = []
+
+        def on_batch_end(self, loop, batch, n_batches) -> None:
+            self.seen.append(_blas_now())
+
+    X, Y = _data(n0=300, m=512)
+    seen = PerBatch()
+    tried = dl.Network([300, 256, 64, 1], seed=0)
+    tried.fit(X, Y, epochs=3, batch_size=128, optimizer="gd", learning_rate=0.05, callbacks=[seen])
+    one = dl.Network([300, 256, 64, 1], seed=0)
+    one.fit(X, Y, epochs=3, batch_size=128, optimizer="gd", learning_rate=0.05, threads=1)
+    assert 1 in seen.seen and min(cores, before) in seen.seen  # both settings ran
+    for k, v in tried.parameters.items():
+        np.testing.assert_allclose(v, one.parameters[k], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(tried.history.cost, one.history.cost, rtol=1e-12)
+    assert _blas_now() == before
+
+
 # -- products split across threads when other programs hold cores (threads.SplitProducts) ------------
 def _split_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("deeplayers-products")]

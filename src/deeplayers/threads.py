@@ -25,6 +25,14 @@ quiet time, against 2.23x with one BLAS thread and 2.56x with OpenBLAS's two, si
 3.4x). The automatic choice is looked at
 again at epoch ends, at most once a second, so a long run adapts when other programs start or stop.
 
+What the load cannot show is measured: on a virtual machine the host may slow the exchanges between
+BLAS's threads (its other tenants, where it places the virtual cores) without any runnable thread
+in the guest, and a mini-batch's small products then ran 1.3x slower with two BLAS threads than
+with one (mnist 784-256-128-10, B=128, 2 cores, for seconds at a time; 0.65x the time in the
+quiet phases between). So on a quiet machine a run times its batches with BLAS's threads against
+one thread every :data:`TRIAL_EVERY` seconds (:data:`TRIAL_BATCHES` batches each) and keeps the
+faster (:meth:`BlasThreads.tick`).
+
 The thread pools are found once (a :class:`threadpoolctl.ThreadpoolController`), not once per
 call; only when Python has imported modules since, which may have loaded another BLAS, are they
 looked for again.
@@ -48,6 +56,10 @@ __all__ = ["SMALL_GEMM", "available_cores", "free_cores", "check_threads", "reso
 # below this many multiply-adds in a layer's largest matrix product per batch, BLAS threads cost
 # more in synchronisation than they save (measured: tiny 2-16-16-1 networks run ~2x faster on one)
 SMALL_GEMM = 1 << 20
+#: a quiet machine's BLAS threads are timed against one thread after TRIAL_FIRST seconds of a
+#: run, then every TRIAL_EVERY seconds: TRIAL_BATCHES batches in each setting, and the other
+#: setting is kept when its median batch takes at most SWITCH times the one in use
+TRIAL_FIRST, TRIAL_EVERY, TRIAL_BATCHES, SWITCH = 0.5, 2.0, 8, 0.9
 
 _controller: Any = None  # the process's ThreadpoolController, made on first use
 _modules_seen = 0  # len(sys.modules) when the controller was made
@@ -273,10 +285,51 @@ class BlasThreads:
         self.cap = blas_threads() if self.auto else None  # the setting before ours: the automatic count's ceiling
         count = resolve_threads(threads, work, name, self.cap, fresh=False)
         self.count, self.parts = self._confirmed(self._choose(count), None)
+        self.base = (self.count, self.parts)  # the choice from the load; count is 1 when ``one``
+        self.one = False  # measured: one thread runs this network's batches faster than base now
         self._original: list[tuple[Any, int]] | None = None
         self._now: int | None = None
         self._split: SplitProducts | None = None
         self._looked = clock()
+        self._trial = 0  # 0: none running; 1: timing the setting in use; 2: timing the other
+        self._times: list[float] = []
+        self._m, self._in_use = 0, 0.0  # the trial's batch size; the median batch of its first half
+        self._next_trial = self._looked + TRIAL_FIRST
+
+    @property
+    def measuring(self) -> bool:
+        """Whether batches are timed (:meth:`tick`): an automatic choice of BLAS's own threads (at
+        least two, not split)."""
+        return self.auto and self.base[1] == 1 and self.base[0] >= 2
+
+    def tick(self, seconds: float, m: int) -> bool:
+        """A batch of ``m`` columns took ``seconds`` (forward, backward and update). Runs the
+        trials of one thread against BLAS's threads (see the module's docstring); True when the
+        thread count changed, so the caller's record of the products (``products``) follows."""
+        if not self._trial:
+            if self.clock() < self._next_trial or not self.measuring:
+                return False
+            self._trial, self._times, self._m = 1, [], m
+        if m != self._m:  # (an epoch's last, smaller batch)
+            return False
+        self._times.append(seconds)
+        if len(self._times) < TRIAL_BATCHES:
+            return False
+        median = sorted(self._times)[TRIAL_BATCHES // 2]
+        if self._trial == 1:  # the setting in use timed: now the other
+            self._trial, self._times, self._in_use = 2, [], median
+            self._use(not self.one)
+            return True
+        self._trial, self._next_trial = 0, self.clock() + TRIAL_EVERY
+        if median <= SWITCH * self._in_use:
+            self.one = not self.one  # the other setting stays
+            return False
+        self._use(self.one)
+        return True
+
+    def _use(self, one: bool) -> None:
+        self.count = 1 if one else self.base[0]
+        self._set(self.count)
 
     def _choose(self, count: int) -> tuple[int, int]:
         """(BLAS threads, parts) from the automatic count: fewer free cores than BLAS may use
@@ -336,7 +389,12 @@ class BlasThreads:
             return
         self._looked = now
         seen = self._choose(resolve_threads(None, self.work, cap=self.cap))
-        self.count, self.parts = self._confirmed(seen, (self.count, self.parts))
+        base = self._confirmed(seen, self.base)
+        if base != self.base:  # other programs started or stopped: what was measured no longer holds
+            self.base, self.one, self._trial, self._next_trial = base, False, 0, now + TRIAL_FIRST
+        self.count, self.parts = base
+        if self.measuring and self.one != (self._trial == 2):  # (one thread measured faster, or on trial)
+            self.count = 1
         if self.count != self._now:
             self._set(self.count)
 

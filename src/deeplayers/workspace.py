@@ -170,7 +170,7 @@ class _Plan:
     runs the layers' formulas back to back with no lookups, checks or allocations between them
     (for a small network, Python's overhead is most of the step)."""
 
-    __slots__ = ("layers", "ws", "thin", "tuned_for", "ones_row", "A1s", "fold", "folds_for")
+    __slots__ = ("layers", "ws", "thin", "tuned_for", "orders", "ones_row", "A1s", "fold", "folds_for")
 
     def __init__(self, ws: Workspace, layers: list[Dense], m: int) -> None:
         self.ws = ws
@@ -184,6 +184,7 @@ class _Plan:
         thin = [_thin(layer, m) for layer in layers]
         self.thin = thin if any(thin) and not self.ones_row else None
         self.tuned_for: object = _NOT_YET
+        self.orders: dict = {}  # the thin layers' orders decided for each (BLAS threads, parts) so far
         # joined: each layer's [A[l-1]; 1] (layer 1's is the batch's, set per pass) and whether its
         # Z[l] is computed as [W b] [A[l-1]; 1] (decided on the first pass, see _folds)
         self.A1s: list = [None] + [bufs.A1 for _, bufs, _ in self.layers[:-1]]
@@ -204,8 +205,13 @@ class _Plan:
         return A
 
     def _deciding_forward(self, A0: np.ndarray) -> np.ndarray:
-        """:meth:`forward`, deciding each thin layer's operand order on the way (on this pass's A[l-1])."""
-        self.tuned_for = self.ws.products
+        """:meth:`forward`, deciding each thin layer's operand order on the way (on this pass's A[l-1]),
+        or taking the orders decided before for these products (a run's threads may change back)."""
+        products = self.tuned_for = self.ws.products
+        known = self.orders.get(products)
+        if known is not None:
+            self.layers = [(layer, bufs, Zt) for (layer, bufs, _), Zt in zip(self.layers, known)]
+            return self.forward(A0)
         A, dot = A0, self.ws.dot
         for i, (layer, bufs, _) in enumerate(self.layers):
             Zt = _faster_form(layer, A, bufs.Z, dot) if self.thin[i] else None
@@ -213,6 +219,7 @@ class _Plan:
             A_out = _forward_layer(layer, A, bufs, dot, Zt)
             layer.cache = _new_cache(Cache, (A, bufs.Z, A_out, None))
             A = A_out
+        self.orders[products] = [Zt for _, _, Zt in self.layers]
         return A
 
     def _joined_forward(self, A1: np.ndarray) -> np.ndarray:

@@ -136,7 +136,10 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
         costs.begin(batches.m, net.layer_dims[-1], net.dtype, weighted=batches.w is not None)
     first_iter = history.n_iter
     total, J = 0.0, math.nan
+    # a quiet machine's BLAS threads timed against one thread now and then (threads.py)
+    tick, clock = (blas.tick if blas.measuring else None), time.perf_counter
     for i, (A0, Yb, w) in enumerate(batches(loop.rng)):
+        t_batch = clock() if tick is not None else 0.0
         mb = A0.shape[1]
         sw, l2b, wb = mb, l2, w
         if w is not None:
@@ -163,6 +166,8 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
         net._backward(Yb, l2=l2b, ws=ws, w=wb, on_layer=on_layer)
         if flat is not None:
             flat.step()
+        if tick is not None and tick(clock() - t_batch, mb):
+            ws.products = (blas.count, blas.parts)  # (the plans' operand orders are per thread count)
         history.n_iter += 1
         if print_iteration:
             print(f"Cost after iteration {epoch}: {J}")
