@@ -28,7 +28,7 @@ again at epoch ends, at most once a second, so a long run adapts when other prog
 What the load cannot show is measured: on a virtual machine the host may slow the exchanges between
 BLAS's threads (its other tenants, where it places the virtual cores) without any runnable thread
 in the guest, and a mini-batch's small products then ran 1.3x slower with two BLAS threads than
-with one (mnist 784-256-128-10, B=128, 2 cores, for seconds at a time; 0.65x the time in the
+with one (mnist 784-256-128-10, B=128, 2 cores, for seconds at a time; about 0.7x the time in the
 quiet phases between). So on a quiet machine a run times its batches with BLAS's threads against
 one thread every :data:`TRIAL_EVERY` seconds (:data:`TRIAL_BATCHES` batches each) and keeps the
 faster (:meth:`BlasThreads.tick`).
