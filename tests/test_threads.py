@@ -113,7 +113,7 @@ def test_quiet_machine_times_one_thread_against_blas_threads_and_keeps_the_faste
     monkeypatch.setattr(th, "_others_running", lambda: 0)
     monkeypatch.setattr(th, "_free_cache", None)
     clock = _Clock(0.0)
-    bt = th.BlasThreads(None, 1 << 30, clock=clock).apply()
+    bt = th.BlasThreads(None, 1 << 26, clock=clock).apply()
     N = th.TRIAL_BATCHES
 
     def batches(k: int, seconds: float, m: int = 128) -> list[bool]:
@@ -149,7 +149,24 @@ def test_quiet_machine_times_one_thread_against_blas_threads_and_keeps_the_faste
     finally:
         bt.restore()
     assert _blas_now() == before
-    assert not th.BlasThreads(2, 1 << 30).measuring and not th.BlasThreads(None, 10).measuring
+    assert not th.BlasThreads(2, 1 << 26).measuring and not th.BlasThreads(None, 10).measuring
+    assert not th.BlasThreads(None, th.TRIAL_MAX_WORK).measuring  # large products: not timed
+    # long batches: three in each setting, and the next trial after TRIAL_SPACING times the trial's time
+    monkeypatch.setattr(th, "_others_running", lambda: 0)
+    monkeypatch.setattr(th, "_free_cache", None)
+    clock = _Clock(0.0)
+    bt = th.BlasThreads(None, 1 << 26, clock=clock).apply()
+    try:
+        clock.t += th.TRIAL_FIRST
+        assert batches(3, 0.2) == [False, False, True] and bt.count == 1
+        assert batches(3, 0.4) == [False, False, True] and bt.count == n  # one thread slower: back
+        clock.t += th.TRIAL_SPACING * 1.8 - 0.01
+        assert not any(batches(10, 0.2)) and bt.count == n  # not yet
+        clock.t += 0.01
+        assert batches(3, 0.2)[-1] and bt.count == 1
+    finally:
+        bt.restore()
+    assert _blas_now() == before
 
 
 def test_a_run_that_tries_one_thread_trains_the_same_up_to_rounding(monkeypatch) -> None:
@@ -161,6 +178,7 @@ def test_a_run_that_tries_one_thread_trains_the_same_up_to_rounding(monkeypatch)
     # a trial every two batches, each batch in both settings
     monkeypatch.setattr(th, "TRIAL_FIRST", 0.0)
     monkeypatch.setattr(th, "TRIAL_EVERY", 0.0)
+    monkeypatch.setattr(th, "TRIAL_SPACING", 0.0)
     monkeypatch.setattr(th, "TRIAL_BATCHES", 1)
 
     class PerBatch(Callback):

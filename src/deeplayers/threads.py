@@ -57,9 +57,14 @@ __all__ = ["SMALL_GEMM", "available_cores", "free_cores", "check_threads", "reso
 # more in synchronisation than they save (measured: tiny 2-16-16-1 networks run ~2x faster on one)
 SMALL_GEMM = 1 << 20
 #: a quiet machine's BLAS threads are timed against one thread after TRIAL_FIRST seconds of a
-#: run, then every TRIAL_EVERY seconds: TRIAL_BATCHES batches in each setting, and the other
-#: setting is kept when its median batch takes at most SWITCH times the one in use
-TRIAL_FIRST, TRIAL_EVERY, TRIAL_BATCHES, SWITCH = 0.5, 2.0, 8, 0.9
+#: run, then every TRIAL_EVERY seconds, or TRIAL_SPACING times the last trial's own time if that is
+#: longer (a trial's slower half costs at most a few percent): TRIAL_BATCHES batches in each
+#: setting (at least 3, and no more once they took TRIAL_SECONDS), and the other setting is kept
+#: when its median batch takes at most SWITCH times the one in use. Only runs whose largest
+#: product per batch is under TRIAL_MAX_WORK multiply-adds are timed: in larger ones the threads'
+#: exchanges are a small part of each product
+TRIAL_FIRST, TRIAL_EVERY, TRIAL_SPACING, TRIAL_BATCHES, TRIAL_SECONDS, SWITCH = 0.5, 2.0, 50, 8, 0.05, 0.9
+TRIAL_MAX_WORK = 1 << 28
 
 _controller: Any = None  # the process's ThreadpoolController, made on first use
 _modules_seen = 0  # len(sys.modules) when the controller was made
@@ -294,13 +299,14 @@ class BlasThreads:
         self._trial = 0  # 0: none running; 1: timing the setting in use; 2: timing the other
         self._times: list[float] = []
         self._m, self._in_use = 0, 0.0  # the trial's batch size; the median batch of its first half
+        self._spent = 0.0  # seconds of batches in the trial so far
         self._next_trial = self._looked + TRIAL_FIRST
 
     @property
     def measuring(self) -> bool:
         """Whether batches are timed (:meth:`tick`): an automatic choice of BLAS's own threads (at
         least two, not split)."""
-        return self.auto and self.base[1] == 1 and self.base[0] >= 2
+        return self.auto and self.base[1] == 1 and self.base[0] >= 2 and self.work < TRIAL_MAX_WORK
 
     def tick(self, seconds: float, m: int) -> bool:
         """A batch of ``m`` columns took ``seconds`` (forward, backward and update). Runs the
@@ -309,18 +315,21 @@ class BlasThreads:
         if not self._trial:
             if self.clock() < self._next_trial or not self.measuring:
                 return False
-            self._trial, self._times, self._m = 1, [], m
+            self._trial, self._times, self._m, self._spent = 1, [], m, 0.0
         if m != self._m:  # (an epoch's last, smaller batch)
             return False
-        self._times.append(seconds)
-        if len(self._times) < TRIAL_BATCHES:
+        times = self._times
+        times.append(seconds)
+        self._spent += seconds
+        n = len(times)
+        if n < TRIAL_BATCHES and (n < 3 or sum(times) < TRIAL_SECONDS):
             return False
-        median = sorted(self._times)[TRIAL_BATCHES // 2]
+        median = sorted(times)[n // 2]
         if self._trial == 1:  # the setting in use timed: now the other
             self._trial, self._times, self._in_use = 2, [], median
             self._use(not self.one)
             return True
-        self._trial, self._next_trial = 0, self.clock() + TRIAL_EVERY
+        self._trial, self._next_trial = 0, self.clock() + max(TRIAL_EVERY, TRIAL_SPACING * self._spent)
         if median <= SWITCH * self._in_use:
             self.one = not self.one  # the other setting stays
             return False
