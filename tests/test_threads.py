@@ -21,6 +21,14 @@ def _blas_now() -> int:
     return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
 
 
+def _two_cores() -> tuple[int, int]:
+    """(cores, BLAS's thread count now); skips the test where either is below two."""
+    cores, before = th.available_cores(), _blas_now()
+    if cores < 2 or before < 2:
+        pytest.skip("needs two cores and BLAS allowed two threads")
+    return cores, before
+
+
 class _Seen(Callback):
     """Records BLAS's thread count as threadpoolctl reports it inside the run."""
 
@@ -78,10 +86,7 @@ def test_automatic_threads_small_products_one_thread_large_ones_the_free_cores(m
 
 
 def test_automatic_count_follows_the_load_at_most_once_a_second(monkeypatch) -> None:
-    cores = th.available_cores()
-    before = _blas_now()
-    if cores < 2 or before < 2:
-        pytest.skip("needs two cores and BLAS allowed two threads")
+    cores, before = _two_cores()
     others = [0]
     monkeypatch.setattr(th, "_others_running", lambda: others[0])
     monkeypatch.setattr(th, "_free_cache", None)  # no look at the real machine shared
@@ -106,9 +111,7 @@ def test_automatic_count_follows_the_load_at_most_once_a_second(monkeypatch) -> 
 
 
 def test_quiet_machine_times_one_thread_against_blas_threads_and_keeps_the_faster(monkeypatch) -> None:
-    cores, before = th.available_cores(), _blas_now()
-    if cores < 2 or before < 2:
-        pytest.skip("needs two cores and BLAS allowed two threads")
+    cores, before = _two_cores()
     n = min(cores, before)
     monkeypatch.setattr(th, "_others_running", lambda: 0)
     monkeypatch.setattr(th, "_free_cache", None)
@@ -170,9 +173,7 @@ def test_quiet_machine_times_one_thread_against_blas_threads_and_keeps_the_faste
 
 
 def test_a_run_that_tries_one_thread_trains_the_same_up_to_rounding(monkeypatch) -> None:
-    cores, before = th.available_cores(), _blas_now()
-    if cores < 2 or before < 2:
-        pytest.skip("needs two cores and BLAS allowed two threads")
+    cores, before = _two_cores()
     monkeypatch.setattr(th, "_others_running", lambda: 0)
     monkeypatch.setattr(th, "_free_cache", None)
     # a trial every two batches, each batch in both settings
@@ -253,9 +254,7 @@ def test_split_products_caller_does_the_parts_no_thread_started() -> None:
 
 
 def test_loaded_machine_splits_the_products_and_trains_the_same(monkeypatch) -> None:
-    cores, before = th.available_cores(), _blas_now()
-    if cores < 2 or before < 2:
-        pytest.skip("needs two cores and BLAS allowed two threads")
+    cores, before = _two_cores()
     monkeypatch.setattr(th, "_free_cache", None)
     monkeypatch.setattr(th, "_others_running", lambda: cores + 3)  # other programs on every core
     bt = th.BlasThreads(None, 1 << 30)
