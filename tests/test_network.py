@@ -177,8 +177,8 @@ def test_relu_forward_against_zeros_is_np_maximum_to_the_bit(shape, dtype):
         np.testing.assert_array_equal(A, ref)
         np.testing.assert_array_equal(np.signbit(A), np.signbit(ref))
     assert g.forward(Z, out=out) is out
-    for zeros in getattr(g, "_zero_arrays", {}).values():
-        assert not zeros.flags.writeable and not zeros.any()
+    for (key, _, _), zeros in getattr(g, "_buffers", {}).items():
+        assert key == "zeros" and not zeros.flags.writeable and not zeros.any()
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -126,6 +126,7 @@ def test_quiet_machine_times_one_thread_against_blas_threads_and_keeps_the_faste
         assert bt.measuring and bt.count == n and _blas_now() == n
         assert not any(batches(3 * N, 2e-3))  # no trial before TRIAL_FIRST seconds
         clock.t += th.TRIAL_FIRST
+        assert not bt.tick(1e-3, 40) and not bt._trial  # no trial starts on an epoch's smaller last batch
         assert batches(N, 2e-3) == [False] * (N - 1) + [True]  # BLAS's threads timed, then one thread tried
         assert bt.count == 1 and _blas_now() == 1
         assert not any(batches(3, 1e-3, m=40))  # an epoch's smaller last batch does not count

@@ -45,7 +45,9 @@ class Activation:
 
     name = "activation"
 
-    def _scratch(self, shape: tuple[int, ...], dtype: np.dtype, key: str = "f") -> np.ndarray:
+    def _scratch(self, shape: tuple[int, ...], dtype: np.dtype, key: str = "f", zeros: bool = False) -> np.ndarray:
+        """A buffer kept for ``key``, ``shape`` and ``dtype``; with ``zeros``, an array of zeros made
+        read-only (never written to)."""
         try:
             cache = self._buffers
         except AttributeError:
@@ -54,22 +56,9 @@ class Activation:
         if buf is None:
             if len(cache) > 8:
                 cache.clear()
-            buf = cache[(key, shape, dtype)] = np.empty(shape, dtype)
+            buf = cache[(key, shape, dtype)] = (np.zeros if zeros else np.empty)(shape, dtype)
+            buf.flags.writeable = not zeros
         return buf
-
-    def _zeros(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """An array of zeros kept for ``shape`` (never written to)."""
-        try:
-            cache = self._zero_arrays
-        except AttributeError:
-            cache = self._zero_arrays = {}
-        z = cache.get((shape, dtype))
-        if z is None:
-            if len(cache) > 8:
-                cache.clear()
-            z = cache[(shape, dtype)] = np.zeros(shape, dtype)
-            z.flags.writeable = False
-        return z
 
     def forward(self, Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """A = g(Z), shape (n[l], m)."""
@@ -124,15 +113,13 @@ class ReLU(Activation):
         if n < ZEROS_MIN or not (Z.flags.c_contiguous and (out is None or out.flags.c_contiguous)):
             return np.maximum(Z, _ZERO[Z.dtype], out=out)
         if n <= ZEROS_CHUNK:
-            return np.maximum(Z, self._zeros(Z.shape, Z.dtype), out=out)
+            return np.maximum(Z, self._scratch(Z.shape, Z.dtype, "zeros", zeros=True), out=out)
         if out is None:
             out = np.empty_like(Z)
-        z, a, zeros = Z.reshape(-1), out.reshape(-1), self._zeros((ZEROS_CHUNK,), Z.dtype)
-        for s in range(0, n - ZEROS_CHUNK + 1, ZEROS_CHUNK):
-            np.maximum(z[s:s + ZEROS_CHUNK], zeros, out=a[s:s + ZEROS_CHUNK])
-        s = n - n % ZEROS_CHUNK
-        if s < n:
-            np.maximum(z[s:], zeros[:n - s], out=a[s:])
+        z, a, zeros = Z.reshape(-1), out.reshape(-1), self._scratch((ZEROS_CHUNK,), Z.dtype, "zeros", zeros=True)
+        for s in range(0, n, ZEROS_CHUNK):
+            e = min(s + ZEROS_CHUNK, n)
+            np.maximum(z[s:e], zeros[:e - s], out=a[s:e])
         return out
 
     def backward(self, dA, Z, A, out=None):

@@ -298,7 +298,7 @@ class BlasThreads:
         self._looked = clock()
         self._trial = 0  # 0: none running; 1: timing the setting in use; 2: timing the other
         self._times: list[float] = []
-        self._m, self._in_use = 0, 0.0  # the trial's batch size; the median batch of its first half
+        self._m, self._in_use = 0, 0.0  # the trial's (or last) batch size; the median batch of its first half
         self._spent = 0.0  # seconds of batches in the trial so far
         self._next_trial = self._looked + TRIAL_FIRST
 
@@ -313,9 +313,11 @@ class BlasThreads:
         trials of one thread against BLAS's threads (see the module's docstring); True when the
         thread count changed, so the caller's record of the products (``products``) follows."""
         if not self._trial:
-            if self.clock() < self._next_trial or not self.measuring:
+            # (never from an epoch's last, smaller batch: the trial counts batches of its first's size)
+            smaller, self._m = m < self._m, m
+            if smaller or self.clock() < self._next_trial or not self.measuring:
                 return False
-            self._trial, self._times, self._m, self._spent = 1, [], m, 0.0
+            self._trial, self._times, self._spent = 1, [], 0.0
         if m != self._m:  # (an epoch's last, smaller batch)
             return False
         times = self._times
