@@ -551,6 +551,104 @@ def test_full_batch_descent_keeps_the_callers_arrays():
         np.testing.assert_allclose(v, ref.parameters[k], rtol=1e-12, atol=1e-15)
 
 
+def test_a_swapping_flat_step_writes_into_the_second_array_and_keeps_the_previous_parameters():
+    from deeplayers.workspace import FlatParameters
+
+    net = dl.Network([5, 4, 3, 1], seed=0)
+    before = {k: v.copy() for k, v in net.parameters.items()}
+    flat = FlatParameters(net.layers, swap=True)
+    rng = np.random.default_rng(1)
+    for layer in net.layers:
+        layer.dW[...] = rng.standard_normal(layer.dW.shape)
+        layer.db[...] = rng.standard_normal(layer.db.shape)
+    grads = {f"{k}{l.l}": getattr(l, k).copy() for l in net.layers for k in ("dW", "db")}
+    P = flat.P
+    flat.step()
+    assert flat.P is not P and flat.intact()
+    for layer, (W, b) in zip(net.layers, flat.previous):
+        np.testing.assert_array_equal(W, before[f"W{layer.l}"])  # as the step began
+        np.testing.assert_array_equal(b, before[f"b{layer.l}"])
+        np.testing.assert_array_equal(layer.W, before[f"W{layer.l}"] - grads[f"dW{layer.l}"])  # the same subtraction
+        np.testing.assert_array_equal(layer.b, before[f"b{layer.l}"] - grads[f"db{layer.l}"])
+        assert np.shares_memory(layer.W, flat.P) and np.shares_memory(W, P)
+    flat.step()  # and back into the first array
+    assert flat.P is P and flat.intact()
+    for layer, (W, _) in zip(net.layers, flat.previous):
+        np.testing.assert_array_equal(W, before[f"W{layer.l}"] - grads[f"dW{layer.l}"])
+        np.testing.assert_array_equal(layer.W, W - grads[f"dW{layer.l}"])
+    with pytest.raises(ValueError, match="do not swap"):
+        FlatParameters(net.layers, joined=True, swap=True)
+
+
+@pytest.mark.parametrize("kw", [{}, {"l2": 0.05}, {"callbacks": True}])
+def test_full_batch_flat_swap_equals_the_step_layer_by_layer(monkeypatch, kw):
+    # full batch: every W[l], b[l] in one array, stepped in one subtraction into a second array,
+    # against each layer's own arrays swapped one by one (FlatParameters not applying): the same bits
+    from deeplayers.workspace import FlatParameters
+
+    if "callbacks" in kw:
+        kw = {"callbacks": [_RebindFull()]}
+    rng = np.random.RandomState(6)
+    X = rng.randn(6, 40)
+    Y = (X[:1] - X[3:4] > 0).astype(float)
+    runs = []
+    for flat in (True, False):
+        if not flat:
+            monkeypatch.setattr(FlatParameters, "applies", staticmethod(lambda layers: False))
+        net = dl.Network([6, 7, 5, 1], seed=4)
+        arrays = [(layer.W, layer.b) for layer in net.layers]
+        h = net.fit(X, Y, num_iterations=12, optimizer="gd", learning_rate=0.3, **kw)
+        runs.append((net, arrays, h))
+    (flat, arrays, h1), (plain, _, h2) = runs
+    assert h1.cost == h2.cost
+    for k, v in flat.parameters.items():
+        np.testing.assert_array_equal(v, plain.parameters[k])
+    if "callbacks" not in kw:
+        assert all(layer.W is W and layer.b is b for layer, (W, b) in zip(flat.layers, arrays))
+    assert all(a.base is None for layer in flat.layers for a in (layer.W, layer.b, layer.dW, layer.db))
+
+
+class _RebindFull(Callback):
+    """Binds layer 2 to new arrays (W[2] halved) after iteration 5, as a user's callback may."""
+
+    def on_epoch_end(self, loop, epoch, logs):
+        if epoch == 5:
+            layer = loop.net[2]
+            layer.set_parameters(layer.W * 0.5, layer.b.copy())
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_full_batch_divergence_leaves_the_last_finite_parameters(monkeypatch, flat):
+    # an update that overflows while the cost is still finite: the error names that iteration and
+    # the parameters are those its step began from, computed here step by step with the formulas
+    from deeplayers.workspace import FlatParameters
+
+    if not flat:
+        monkeypatch.setattr(FlatParameters, "applies", staticmethod(lambda layers: False))
+    rng = np.random.RandomState(1)
+    X = (rng.randn(4, 30) * 100).astype(np.float32)
+    Y = (X[:1] > 0).astype(np.float32)
+    net = dl.Network([4, 5, 1], dtype="float32", seed=0)
+    ref = dl.Network.from_parameters({k: v.copy() for k, v in net.parameters.items()}, "relu", "sigmoid")
+    lr = np.float32(1e36)
+    last, it = None, 0
+    with np.errstate(all="ignore"):
+        while True:
+            ref.forward(X)
+            grads = ref.backward(Y)
+            last = {k: v.copy() for k, v in ref.parameters.items()}
+            for layer in ref.layers:
+                layer.W -= lr * grads[f"dW{layer.l}"]
+                layer.b -= lr * grads[f"db{layer.l}"]
+            if not all(np.isfinite(v).all() for v in ref.parameters.values()):
+                break
+            it += 1
+    with pytest.raises(dl.DivergenceError, match=rf"iteration {it} \(epoch {it}\): the parameters became NaN"):
+        net.fit(X, Y, num_iterations=50, optimizer="gd", learning_rate=float(lr))
+    for k, v in net.parameters.items():
+        np.testing.assert_allclose(v, last[k], rtol=1e-6, err_msg=k)
+
+
 # -- mini-batch gradient descent's one step for the whole network (workspace.FlatParameters) ----------
 class _Rebind(Callback):
     """Binds layer 2 to new arrays (W[2] halved) after batch 3 of epoch 1, as a user's callback may."""

@@ -15,9 +15,10 @@ training loop (which owns one workspace per run) can afford:
 * **no dA[0]**: layer 1's dA[l-1] is never used in training, so it is not computed;
 * **a plan per batch size** (:meth:`Workspace.forward_pass`): a whole pass without dropout runs
   the layers with their buffers laid out once, no lookups between layers;
-* **one step for the whole network** (:class:`FlatParameters`): with mini-batch gradient descent
-  every W[l], b[l] is a view into one array and every dW[l], db[l] into another, so the update
-  of all layers is a single subtraction;
+* **one step for the whole network** (:class:`FlatParameters`): with gradient descent every
+  W[l], b[l] is a view into one array and every dW[l], db[l] into another, so the update of all
+  layers is a single subtraction (full batch: into a second array, which keeps the parameters
+  the step began from, should the run diverge) and the check that they are finite one product;
 * **b[l] and db[l] inside the products** (a small network's mini-batch descent, :class:`FlatParameters`
   ``joined``): W[l] and b[l] are the two parts of one array ``[W[l] b[l]]``, and each A[l-1] has a
   row of ones below it, so dW[l] and db[l] come out of one product ``dZ[l] [A[l-1]; 1]^T``, and
@@ -99,8 +100,11 @@ def _forward_layer(layer: Dense, A_prev: np.ndarray, bufs: _Buffers, dot: Callab
 #: a product is tried in the other operand order when its inner dimension n[l-1] is at least this
 #: many times its outputs' larger side (a thin output: the case where BLAS kernels differ most)
 THIN = 4
-#: ... and used when it takes at most this fraction of the usual order's time
-FASTER = 0.8
+#: ... and used when it takes less than this fraction of the usual order's time (best of three
+#: timings each). Either order costs the same passes, so a near tie may go either way: course
+#: float64 on Zen 4 with OpenBLAS's SkylakeX kernels timed 0.73-0.94x in isolation (0.91x within
+#: the iterations), which a margin of 0.8 missed in most runs
+FASTER = 1.0
 
 
 def _probe_weights(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
@@ -117,8 +121,7 @@ def _thin(layer: Dense, m: int) -> bool:
 
 def _faster_form(layer: Dense, A_prev: np.ndarray, Z: np.ndarray, dot: Callable) -> np.ndarray | None:
     """For a thin product W[l] A[l-1] (:func:`_thin`): a buffer for Z[l]^T when BLAS computes
-    A[l-1]^T W[l]^T to the same bits and clearly faster (best of three timings each, FASTER),
-    else None.
+    A[l-1]^T W[l]^T to the same bits and faster (best of three timings each, FASTER), else None.
 
     BLAS libraries pick their kernels and blocking by the operands' shapes: for the course's
     Z[1] = W[1] X (20 x 12288 by 12288 x 209, float32) OpenBLAS's SkylakeX kernels took 0.46-0.68x
@@ -141,7 +144,7 @@ def _faster_form(layer: Dense, A_prev: np.ndarray, Z: np.ndarray, dot: Callable)
             t0 = time.perf_counter()
             dot(a, b, out)
             best[i] = min(best[i], time.perf_counter() - t0)
-    return Zt if best[1] <= FASTER * best[0] else None
+    return Zt if best[1] < FASTER * best[0] else None
 
 
 def _folds(layer: Dense, A1_prev: np.ndarray, Z: np.ndarray, dot: Callable) -> bool:
@@ -413,11 +416,16 @@ class FlatParameters:
     (n[l], n[l-1] + 1), and dW[l], db[l] of ``[dW[l] db[l]]`` (:attr:`joined`), for plans that compute
     them in one product.
 
+    ``swap`` (full-batch descent): a second array laid out as P holds the parameters as the last
+    step began (:attr:`previous`); each step writes P - G into it and the two trade places, so
+    the last finite parameters are at hand should the run diverge, with no copy per iteration
+    (for the course's 12288-20-7-5-1 network a copy is 2 MB an iteration).
+
     The layers' own arrays are replaced by the views (their values copied in); the training loop
     puts each W[l], b[l] back in the array it started in when the run ends. A callback that binds
     a layer to new arrays breaks the link, which :meth:`intact` tells."""
 
-    def __init__(self, layers: list[Dense], joined: bool = False) -> None:
+    def __init__(self, layers: list[Dense], joined: bool = False, swap: bool = False) -> None:
         dtype = layers[0].W.dtype
         align = max(1, 64 // dtype.itemsize)  # each array starts on a 64-byte boundary, as BLAS likes
         shapes = [(layer.n, layer.n_prev + 1) for layer in layers] if joined else \
@@ -449,6 +457,20 @@ class FlatParameters:
             np.copyto(b, layer.b)
             layer.W, layer.dW, layer.b, layer.db = W, dW, b, db
         self.views = [(layer.W, layer.b, layer.dW, layer.db) for layer in layers]
+        #: swap: each layer's (W[l], b[l]) as the last step began (before the first: as the run began)
+        self.previous: list[tuple[np.ndarray, np.ndarray]] | None = None
+        if swap:
+            if joined:
+                raise ValueError("FlatParameters: joined parameters (mini-batches) do not swap")
+            self._P = self.P.copy()
+            self._views = [(self._twin(W), self._twin(b), dW, db) for W, b, dW, db in self.views]
+            self.previous = [(W, b) for W, b, _, _ in self._views]
+            self._now = [(W, b) for W, b, _, _ in self.views]
+
+    def _twin(self, v: np.ndarray) -> np.ndarray:
+        """The view of the second array at the place of ``v`` in P."""
+        start = (v.ctypes.data - self.P.ctypes.data) // self.P.itemsize
+        return self._P[start:start + v.size].reshape(v.shape)
 
     @staticmethod
     def applies(layers: list[Dense]) -> bool:
@@ -462,8 +484,17 @@ class FlatParameters:
                    for layer, (W, b, dW, db) in zip(self.layers, self.views))
 
     def step(self) -> None:
-        """W[l] -= dW[l], b[l] -= db[l] for every l at once."""
-        np.subtract(self.P, self.G, out=self.P)
+        """W[l] -= dW[l], b[l] -= db[l] for every l at once (swap: W[l] - dW[l], b[l] - db[l] into
+        the second array, which then holds the parameters, and P the previous ones)."""
+        if self.previous is None:
+            np.subtract(self.P, self.G, out=self.P)
+            return
+        np.subtract(self.P, self.G, out=self._P)
+        self.P, self._P = self._P, self.P
+        self.views, self._views = self._views, self.views
+        self.previous, self._now = self._now, self.previous
+        for layer, (W, b) in zip(self.layers, self._now):
+            layer.W, layer.b = W, b
 
     def release(self) -> None:
         """The gradients out of G into arrays of their own (W[l], b[l] go back in their own arrays

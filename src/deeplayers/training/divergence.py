@@ -17,6 +17,7 @@ from .history import History
 if TYPE_CHECKING:
     from ..layers import Dense
     from ..network import Network
+    from ..workspace import FlatParameters
 
 __all__ = ["reference_costs", "_Watch", "DIVERGE_FACTOR", "DIVERGE_EPOCHS", "STALL_MIN_UPDATES", "STALL_BAND", "STALL_FALL"]
 
@@ -163,12 +164,33 @@ class _Watch:
 
     def __init__(self, net: Network, history: History, J_prior: float, J_guess: float, lr0: float) -> None:
         self.net, self.history, self.J_prior, self.J_guess, self.lr0 = net, history, J_prior, J_guess, lr0
-        self.snapshot = [(np.empty_like(layer.W), np.empty_like(layer.b)) for layer in net.layers]
+        self._snapshot: list[tuple[np.ndarray, np.ndarray]] | None = None  # made on first use
+        self.flat: FlatParameters | None = None  # the run's parameters as one array, when they are (use)
         self.arrays = [(layer.W, layer.b) for layer in net.layers]  # the arrays W[l], b[l] start the run in
         self.J_start: float | None = None  # the first batch's cost, before any update of this run
         self.J_limit = math.inf  # DIVERGE_FACTOR * max(J_start, J_guess), set after the first batch
         self.above = 0  # consecutive epochs with a cost above J_limit
         self.first_epoch, self.first_iter = len(history.cost), history.n_iter
+
+    def use(self, flat: FlatParameters | None) -> None:
+        """The run's parameters are ``flat``'s (None: the layers' own arrays). A swapping one keeps
+        the last finite parameters itself (:attr:`FlatParameters.previous`); after one, the
+        parameters now are kept here, for :meth:`descend`."""
+        swapped = self.flat is not None and self.flat.previous is not None
+        self.flat = flat
+        if swapped and (flat is None or flat.previous is None):
+            self.keep_parameters()
+
+    @property
+    def snapshot(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each layer's (W[l], b[l]) as the epoch began, or, when descending by swapping, as the last
+        step began: the last finite parameters, should the run diverge."""
+        flat = self.flat
+        if flat is not None and flat.previous is not None and flat.intact():
+            return flat.previous
+        if self._snapshot is None:
+            self._snapshot = [(np.empty_like(layer.W), np.empty_like(layer.b)) for layer in self.net.layers]
+        return self._snapshot
 
     def keep_parameters(self) -> None:
         """Copy W[l], b[l] as the epoch starts: the last finite parameters, should it diverge."""
@@ -181,10 +203,12 @@ class _Watch:
         the snapshot's arrays, which become W[l], b[l]: the parameters as the iteration began stay in
         the old arrays, now the snapshot. The same arithmetic as W[l] -= dW[l], bit for bit, and
         the same memory traffic, so a full-batch run keeps its last finite parameters without copying
-        them every iteration (for the course's 12288-20-7-5-1 network: 2 MB an iteration)."""
+        them every iteration (:class:`~deeplayers.workspace.FlatParameters` ``swap`` does the same for
+        all layers at once; this is for parameters that cannot be flat)."""
         i = layer.l - 1
-        W_new, b_new = self.snapshot[i]
-        self.snapshot[i] = (layer.W, layer.b)
+        snapshot = self.snapshot
+        W_new, b_new = snapshot[i]
+        snapshot[i] = (layer.W, layer.b)
         layer.W = np.subtract(layer.W, layer.dW, out=W_new)
         layer.b = np.subtract(layer.b, layer.db, out=b_new)
 
@@ -210,7 +234,9 @@ class _Watch:
 
     def check_parameters(self, epoch: int, lr: float) -> None:
         """An update that overflowed while the cost still looked fine is divergence too."""
-        if not _finite_parameters(self.net.layers, silenced=True):  # (run_epochs ignores overflow)
+        flat = self.flat  # one look at every parameter when they are one array (run_epochs ignores overflow)
+        if not (_finite(flat.P) if flat is not None and flat.intact() else
+                _finite_parameters(self.net.layers, silenced=True)):
             _diverged(self.net, self.snapshot, math.nan, self.history.n_iter - 1, epoch, lr, self.history,
                       what="the parameters")
 

@@ -201,11 +201,13 @@ def _defines(cb: Any, hook: str) -> bool:
 
 
 def _updates(loop: _Loop, watch: _Watch, folded: bool, swap: bool) -> tuple[FlatParameters | None, Any]:
-    """How the epoch's batches update the parameters: (flat, None) for mini-batch gradient descent,
-    every layer's step at once after the backward pass (each dA[l-1] is computed before its W[l]
-    would change either way, so the numbers are the same); otherwise (None, on_layer), layer l
-    updated as soon as its gradients are ready."""
-    flat = _flat(loop, loop.net.layers) if folded and not swap else None
+    """How the epoch's batches update the parameters: (flat, None) for gradient descent, every
+    layer's step at once after the backward pass (each dA[l-1] is computed before its W[l] would
+    change either way, so the numbers are the same; full batch: ``swap``, the step written into a
+    second array, see FlatParameters); otherwise (None, on_layer), layer l updated as soon as its
+    gradients are ready."""
+    flat = _flat(loop, loop.net.layers, swap) if folded else None
+    watch.use(flat)
     if flat is not None:
         return flat, None
     step = watch.descend if swap else loop.ws.descend if folded else loop.optimizer.update
@@ -216,14 +218,15 @@ def _updates(loop: _Loop, watch: _Watch, folded: bool, swap: bool) -> tuple[Flat
     return None, update
 
 
-def _flat(loop: _Loop, layers: list) -> FlatParameters | None:
+def _flat(loop: _Loop, layers: list, swap: bool = False) -> FlatParameters | None:
     """The run's flat parameters, made anew when a layer no longer holds its views; None where
     they do not apply."""
     flat = loop.flat
     if flat is None or not flat.intact():
         if flat is not None:
             flat.release()  # the gradients into arrays of their own: the layers may be updated one by one now
-        flat = loop.flat = FlatParameters(layers, joined=loop.ws.ones_row) if FlatParameters.applies(layers) else None
+        flat = loop.flat = FlatParameters(layers, joined=loop.ws.ones_row, swap=swap) \
+            if FlatParameters.applies(layers) else None
         loop.ws.joined = None if flat is None else flat.joined  # what the plans' joined products use
     return flat
 
