@@ -296,6 +296,40 @@ def test_loaded_machine_splits_the_products_and_trains_the_same(monkeypatch) -> 
     assert not _split_threads() and _blas_now() == before
 
 
+def test_a_refresh_on_an_unchanged_machine_takes_one_sample(monkeypatch) -> None:
+    # once a second during a run: one look (no sleeps) while the machine agrees with the choice in
+    # use; one that does not is checked by the median of five and confirmed by two more such looks
+    cores, before = _two_cores()
+    looks, others = [0], [0]
+
+    def running() -> int:
+        looks[0] += 1
+        return others[0]
+
+    monkeypatch.setattr(th, "_others_running", running)
+    monkeypatch.setattr(th, "_free_cache", None)
+    clock = _Clock(0.0)
+    bt = th.BlasThreads(None, 1 << 30, clock=clock).apply()
+    try:
+        looks[0] = 0
+        for _ in range(3):
+            clock.t += 1.0
+            bt.refresh()
+        assert looks[0] == 3 and _blas_now() == min(cores, before)
+        others[0] = cores + 3  # a competing load starts
+        looks[0] = 0
+        clock.t += 1.0
+        bt.refresh()
+        assert looks[0] == 1 + 5 + 2 * 5 and bt.count == 1 and _blas_now() == 1
+        looks[0] = 0
+        clock.t += 1.0
+        bt.refresh()  # and holds: one look again
+        assert looks[0] == 1 and bt.count == 1
+    finally:
+        bt.restore()
+    assert _blas_now() == before
+
+
 def test_estimator_n_jobs_checked_and_applied() -> None:
     pytest.importorskip("sklearn")
     from sklearn.utils._param_validation import InvalidParameterError

@@ -154,12 +154,12 @@ def check_threads(threads: Any, name: str = "threads") -> int | None:
 
 
 def resolve_threads(threads: int | None, work: int, name: str = "threads", cap: int | None = None,
-                    fresh: bool = True) -> int:
+                    fresh: bool = True, samples: int = 5) -> int:
     """The BLAS thread count for ``threads`` (see :func:`check_threads`) when a batch's largest
     matrix product is ``work`` multiply-adds; the automatic count never exceeds ``cap`` (default:
     BLAS's setting now, which ``OPENBLAS_NUM_THREADS`` or a caller's ``threadpool_limits`` set).
     ``fresh=False`` may reuse a look at the free cores taken less than a second ago (many short
-    calls, e.g. predictions, then cost no sampling each)."""
+    calls, e.g. predictions, then cost no sampling each); ``samples``: :func:`free_cores`'."""
     threads = check_threads(threads, name)
     cores = available_cores()
     if threads is not None:
@@ -172,7 +172,7 @@ def resolve_threads(threads: int | None, work: int, name: str = "threads", cap: 
     if not fresh and _free_cache is not None and now - _free_cache[0] < 1.0:
         n = _free_cache[1]
     else:
-        n = free_cores()
+        n = free_cores(samples)
         _free_cache = (now, n)
     return min(n, cap) if cap else n
 
@@ -392,14 +392,19 @@ class BlasThreads:
         self._now = count
 
     def refresh(self) -> None:
-        """Look at the free cores again (automatic count only; at most once a second)."""
+        """Look at the free cores again (automatic count only; at most once a second). One sample
+        (~50 us) when it agrees with the choice in use; only one that does not is checked by the
+        median of five, a millisecond apart (5 ms, once a second: 1% of an mnist epoch), and then
+        confirmed (:meth:`_confirmed`)."""
         if not self.auto or self._original is None:
             return
         now = self.clock()
         if now - self._looked < 1.0:
             return
         self._looked = now
-        seen = self._choose(resolve_threads(None, self.work, cap=self.cap))
+        seen = self._choose(resolve_threads(None, self.work, cap=self.cap, samples=1))
+        if seen != self.base:
+            seen = self._choose(resolve_threads(None, self.work, cap=self.cap))
         base = self._confirmed(seen, self.base)
         if base != self.base:  # other programs started or stopped: what was measured no longer holds
             self.base, self.one, self._trial, self._next_trial = base, False, 0, now + TRIAL_FIRST
