@@ -412,3 +412,16 @@ def test_divergence_is_reported_without_numpy_warnings():
         warnings.simplefilter("error")
         with pytest.raises(errors.DivergenceError):
             net.fit(Xh, Yh, epochs=50, learning_rate=10.0)
+
+
+@pytest.mark.parametrize("where", ["W", "b"])
+def test_training_refuses_parameters_that_are_not_finite(where):
+    # gradient descent from a NaN or inf parameter could only report a divergence at iteration 0
+    net = dl.Network([3, 4, 1], seed=0)
+    getattr(net[2], where)[0, 0] = np.inf if where == "W" else np.nan
+    before = {k: v.copy() for k, v in net.parameters.items()}
+    with pytest.raises(errors.DataError, match=rf"{where}\[2\] contains NaN or infinity \(first at \[0, 0\]\); "
+                                               r"training needs finite parameters"):
+        net.fit(np.ones((3, 5)), np.ones((1, 5)), num_iterations=3)
+    for k, v in net.parameters.items():
+        np.testing.assert_array_equal(v, before[k])

@@ -15,7 +15,7 @@ from ..threads import check_threads
 from .batching import _Batches, _GivenBatches
 from .callbacks import Callback, EarlyStopping
 from .checkpoints import _Checkpoints, _resume
-from .divergence import reference_costs
+from .divergence import _finite_parameters, reference_costs
 from .history import History
 from .loop import _Loop
 from .progress import _Progress
@@ -57,7 +57,19 @@ def prepare(net: Network, X: Any, Y: Any, *, learning_rate: float | None, num_it
         loop.resumed, loop.resume_path = _resume(resume, net, opt, rng, options), resume
         loop.history = History.from_dict(loop.resumed["history"])
         loop.start_epoch = loop.epoch = int(loop.resumed["epoch"])
+    _check_parameters(net)
     return loop
+
+
+def _check_parameters(net: Network) -> None:
+    """A DataError naming the first NaN or inf in some W[l] or b[l]: gradient descent from there
+    could only report a divergence that never happened."""
+    if _finite_parameters(net.layers):  # (one product per array; the exact look only on failure)
+        return
+    for layer in net.layers:
+        for name, a in ((f"W[{layer.l}]", layer.W), (f"b[{layer.l}]", layer.b)):
+            check_finite(name, a, todo="training needs finite parameters: initialise the network again "
+                                       "(Network(layer_dims, seed=...)) or set finite ones (net.parameters = ...)")
 
 
 def _check_options(num_iterations: Any, epochs: Any, batch_size: Any, l2: Any, threads: Any, batches: Any,
