@@ -584,22 +584,9 @@ def test_a_swapping_flat_step_writes_into_the_second_array_and_keeps_the_previou
 def test_full_batch_flat_swap_equals_the_step_layer_by_layer(monkeypatch, kw):
     # full batch: every W[l], b[l] in one array, stepped in one subtraction into a second array,
     # against each layer's own arrays swapped one by one (FlatParameters not applying): the same bits
-    from deeplayers.workspace import FlatParameters
-
     if "callbacks" in kw:
         kw = {"callbacks": [_RebindFull()]}
-    rng = np.random.RandomState(6)
-    X = rng.randn(6, 40)
-    Y = (X[:1] - X[3:4] > 0).astype(float)
-    runs = []
-    for flat in (True, False):
-        if not flat:
-            monkeypatch.setattr(FlatParameters, "applies", staticmethod(lambda layers: False))
-        net = dl.Network([6, 7, 5, 1], seed=4)
-        arrays = [(layer.W, layer.b) for layer in net.layers]
-        h = net.fit(X, Y, num_iterations=12, optimizer="gd", learning_rate=0.3, **kw)
-        runs.append((net, arrays, h))
-    (flat, arrays, h1), (plain, _, h2) = runs
+    (flat, arrays, h1), (plain, _, h2) = _flat_runs(monkeypatch, full=True, **kw)
     assert h1.cost == h2.cost
     for k, v in flat.parameters.items():
         np.testing.assert_array_equal(v, plain.parameters[k])
@@ -700,22 +687,23 @@ class _Rebind(Callback):
             layer.set_parameters(layer.W * 0.5, layer.b.copy())
 
 
-def _flat_runs(monkeypatch, **kw):
+def _flat_runs(monkeypatch, full: bool = False, **kw):
     """The same fit with the flat step (W[l], b[l] in arrays of their own, not joined) and with each
-    layer updated on its own."""
+    layer updated on its own: mini-batches, or (``full``) 12 full-batch iterations."""
     from deeplayers.training import loop
     from deeplayers.workspace import FlatParameters
 
     monkeypatch.setattr(loop, "_joinable", lambda loop: False)
-    X = np.random.RandomState(3).randn(6, 90)
-    Y = (X[:1] - X[2:3] > 0).astype(float)
+    X = np.random.RandomState(6 if full else 3).randn(6, 40 if full else 90)
+    Y = (X[:1] - X[3 if full else 2:4 if full else 3] > 0).astype(float)
+    kw.update({"num_iterations": 12} if full else {"epochs": 4, "batch_size": 16, "seed": 1})
     runs = []
     for flat in (True, False):
         if not flat:
             monkeypatch.setattr(FlatParameters, "applies", staticmethod(lambda layers: False))
         net = dl.Network([6, 7, 5, 1], seed=4)
         arrays = [(layer.W, layer.b) for layer in net.layers]
-        h = net.fit(X, Y, epochs=4, batch_size=16, seed=1, optimizer="gd", learning_rate=0.3, **kw)
+        h = net.fit(X, Y, optimizer="gd", learning_rate=0.3, **kw)
         runs.append((net, arrays, h))
     return runs
 
