@@ -431,20 +431,26 @@ class FlatParameters:
         shapes = [(layer.n, layer.n_prev + 1) for layer in layers] if joined else \
             [s for layer in layers for s in (layer.W.shape, layer.b.shape)]
         size = sum(-(-(r * c) // align) * align for r, c in shapes)
-        self.P, self.G = np.zeros(size, dtype), np.zeros(size, dtype)  # (the padding stays 0 - 0)
+        if swap and joined:
+            raise ValueError("FlatParameters: joined parameters (mini-batches) do not swap")
+        self.swap = swap
+        # P, G and (swap) the second array of parameters (the padding stays 0 - 0)
+        arrays = [np.zeros(size, dtype) for _ in range(3 if swap else 2)]
+        self.P, self.G = arrays[0], arrays[1]
         start = 0
 
-        def place(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-            """The next arrays of P and of G, of this shape."""
+        def place(shape: tuple[int, int]) -> list[np.ndarray]:
+            """The next array of this shape in each of P, G (and the second array of parameters)."""
             nonlocal start
             size = shape[0] * shape[1]
-            p, g = (buf[start:start + size].reshape(shape) for buf in (self.P, self.G))
+            views = [buf[start:start + size].reshape(shape) for buf in arrays]
             start += -(-size // align) * align
-            return p, g
+            return views
 
         self.layers = layers
         #: joined: each layer's [W[l] b[l]] and [dW[l] db[l]] (n[l], n[l-1] + 1), W[l] and b[l] their parts
         self.joined: list[tuple[np.ndarray, np.ndarray]] | None = [] if joined else None
+        twins = []  # swap: each layer's W[l], b[l] in the second array
         for layer in layers:
             if self.joined is not None:
                 (Wb, dWb), k = place((layer.n, layer.n_prev + 1)), layer.n_prev
@@ -452,25 +458,22 @@ class FlatParameters:
                 layer.W, layer.b, layer.dW, layer.db = Wb[:, :k], Wb[:, k:], dWb[:, :k], dWb[:, k:]
                 self.joined.append((Wb, dWb))
                 continue
-            (W, dW), (b, db) = place(layer.W.shape), place(layer.b.shape)
+            (W, dW, *W2), (b, db, *b2) = place(layer.W.shape), place(layer.b.shape)
             np.copyto(W, layer.W)
             np.copyto(b, layer.b)
             layer.W, layer.dW, layer.b, layer.db = W, dW, b, db
+            twins.append((*W2, *b2))
         self.views = [(layer.W, layer.b, layer.dW, layer.db) for layer in layers]
-        #: swap: each layer's (W[l], b[l]) as the last step began (before the first: as the run began)
-        self.previous: list[tuple[np.ndarray, np.ndarray]] | None = None
-        if swap:
-            if joined:
-                raise ValueError("FlatParameters: joined parameters (mini-batches) do not swap")
-            self._P = self.P.copy()
-            self._views = [(self._twin(W), self._twin(b), dW, db) for W, b, dW, db in self.views]
-            self.previous = [(W, b) for W, b, _, _ in self._views]
-            self._now = [(W, b) for W, b, _, _ in self.views]
+        if swap:  # the second array starts as a copy: the parameters as the run began
+            self._P = arrays[2]
+            np.copyto(self._P, self.P)
+            self._views = [(W2, b2, dW, db) for (W2, b2), (_, _, dW, db) in zip(twins, self.views)]
 
-    def _twin(self, v: np.ndarray) -> np.ndarray:
-        """The view of the second array at the place of ``v`` in P."""
-        start = (v.ctypes.data - self.P.ctypes.data) // self.P.itemsize
-        return self._P[start:start + v.size].reshape(v.shape)
+    @property
+    def previous(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """swap: each layer's (W[l], b[l]) as the last step began (before the first: as the run
+        began); None otherwise."""
+        return [(W, b) for W, b, _, _ in self._views] if self.swap else None
 
     @staticmethod
     def applies(layers: list[Dense]) -> bool:
@@ -486,14 +489,13 @@ class FlatParameters:
     def step(self) -> None:
         """W[l] -= dW[l], b[l] -= db[l] for every l at once (swap: W[l] - dW[l], b[l] - db[l] into
         the second array, which then holds the parameters, and P the previous ones)."""
-        if self.previous is None:
+        if not self.swap:
             np.subtract(self.P, self.G, out=self.P)
             return
         np.subtract(self.P, self.G, out=self._P)
         self.P, self._P = self._P, self.P
         self.views, self._views = self._views, self.views
-        self.previous, self._now = self._now, self.previous
-        for layer, (W, b) in zip(self.layers, self._now):
+        for layer, (W, b, _, _) in zip(self.layers, self.views):
             layer.W, layer.b = W, b
 
     def release(self) -> None:

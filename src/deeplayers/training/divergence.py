@@ -177,9 +177,9 @@ class _Watch:
         """The run's parameters are ``flat``'s (None: the layers' own arrays). A swapping one keeps
         the last finite parameters itself (:attr:`FlatParameters.previous`); after one, the
         parameters now are kept here, for :meth:`descend`."""
-        swapped = self.flat is not None and self.flat.previous is not None
+        swapped = self.flat is not None and self.flat.swap
         self.flat = flat
-        if swapped and (flat is None or flat.previous is None):
+        if swapped and (flat is None or not flat.swap):
             self.keep_parameters()
 
     @property
@@ -187,7 +187,7 @@ class _Watch:
         """Each layer's (W[l], b[l]) as the epoch began, or, when descending by swapping, as the last
         step began: the last finite parameters, should the run diverge."""
         flat = self.flat
-        if flat is not None and flat.previous is not None and flat.intact():
+        if flat is not None and flat.swap and flat.intact():
             return flat.previous
         if self._snapshot is None:
             self._snapshot = [(np.empty_like(layer.W), np.empty_like(layer.b)) for layer in self.net.layers]

@@ -92,7 +92,7 @@ def run_epochs(loop: _Loop) -> History:
         for epoch in range(loop.start_epoch, loop.n_epochs):
             _run_epoch(loop, epoch, watch, blas, t0)
             if loop.stop:
-                if watch.by_Z:  # (a callback ended the run early: the last update not looked at yet)
+                if watch.by_Z and epoch < loop.n_epochs - 1:  # (ended early: the last update not looked at yet)
                     watch.check_parameters(epoch, loop.history.lr[-1])
                 break
         _finish(loop, watch)
