@@ -171,7 +171,6 @@ class _Watch:
         self.J_limit = math.inf  # DIVERGE_FACTOR * max(J_start, J_guess), set after the first batch
         self.above = 0  # consecutive epochs with a cost above J_limit
         self.first_epoch, self.first_iter = len(history.cost), history.n_iter
-        self.by_Z = False  # the epoch's parameters looked at through the next Z[l] (look_at_Z), not after it
 
     def use(self, flat: FlatParameters | None) -> None:
         """The run's parameters are ``flat``'s (None: the layers' own arrays). A swapping one keeps
@@ -232,16 +231,6 @@ class _Watch:
         if self.J_start is None:
             self.J_start = J
             self.J_limit = DIVERGE_FACTOR * max(J, self.J_guess) or math.inf
-
-    def look_at_Z(self, layers: list[Dense], epoch: int) -> None:
-        """After a full-batch forward pass: a NaN or inf in W[l] or b[l] makes a whole row of Z[l]
-        NaN or inf (inf times 0 is NaN), and A[0] = X is finite, so finite Z[1], ..., Z[L] show every
-        parameter finite: a look at a few thousand numbers instead of all the parameters. When some
-        Z[l] is not, the parameters the last update made are looked at directly
-        (:meth:`check_parameters`; its error names that update)."""
-        if self.history.n_iter == self.first_iter or all(_finite(layer.cache.Z) for layer in layers):
-            return
-        self.check_parameters(epoch - 1, self.history.lr[-1])
 
     def check_parameters(self, epoch: int, lr: float) -> None:
         """An update that overflowed while the cost still looked fine is divergence too."""

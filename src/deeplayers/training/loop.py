@@ -92,8 +92,6 @@ def run_epochs(loop: _Loop) -> History:
         for epoch in range(loop.start_epoch, loop.n_epochs):
             _run_epoch(loop, epoch, watch, blas, t0)
             if loop.stop:
-                if watch.by_Z and epoch < loop.n_epochs - 1:  # (ended early: the last update not looked at yet)
-                    watch.check_parameters(epoch, loop.history.lr[-1])
                 break
         _finish(loop, watch)
     except KeyboardInterrupt:
@@ -176,19 +174,15 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
             flat, on_layer = _updates(loop, watch, folded, swap)
     if costs is not None and not costs.empty:
         total = _kept_total(loop, watch, epoch, lr, first_iter)
-    if not watch.by_Z or epoch == loop.n_epochs - 1:
-        watch.check_parameters(epoch, lr)
+    watch.check_parameters(epoch, lr)
     J_epoch = J if batches.full else total / (batches.seen if isinstance(batches, _GivenBatches) else loop.weight_total)
     _end_epoch(loop, epoch, J_epoch, lr, watch, t0)
 
 
 def _batch_cost(loop: _Loop, watch: _Watch, Y: np.ndarray, w: Any, l2: float, m: int, epoch: int, lr: float) -> float:
     """The cost of the batch just forward (full batch: each iteration's, as the course prints it);
-    a DivergenceError when it is not finite, or when Z[l] shows the last update's parameters not
-    finite (:meth:`_Watch.look_at_Z`)."""
+    a DivergenceError when it is not finite."""
     net = loop.net
-    if watch.by_Z:
-        watch.look_at_Z(net.layers, epoch)
     J = net.loss.cost(net.layers[-1].cache.A, Y, w, reuse=True)
     if l2:
         J += net.l2_cost(l2, m)
@@ -206,9 +200,6 @@ def _begin_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, swap
     loop.batches.epoch = epoch  # (a given order's batches are asked for by epoch)
     if not swap or epoch == loop.start_epoch:
         watch.keep_parameters()
-    # full batch: the parameters' finiteness read off the next iteration's Z[l], and looked at directly
-    # as the run ends (with checkpoints, each epoch: a checkpoint must not hold NaN or inf)
-    watch.by_Z = swap and not loop.checkpoints
     if loop.checkpoints:
         loop.checkpoints.mark_epoch_start(epoch, loop.history)
 
