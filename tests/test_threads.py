@@ -173,7 +173,8 @@ def test_quiet_machine_times_one_thread_against_blas_threads_and_keeps_the_faste
     assert _blas_now() == before
 
 
-def test_a_run_that_tries_one_thread_trains_the_same_up_to_rounding(monkeypatch) -> None:
+@pytest.mark.parametrize("given", [False, True])
+def test_a_run_that_tries_one_thread_trains_the_same_up_to_rounding(monkeypatch, given) -> None:
     cores, before = _two_cores()
     monkeypatch.setattr(th, "_others_running", lambda: 0)
     monkeypatch.setattr(th, "_free_cache", None)
@@ -190,12 +191,18 @@ def test_a_run_that_tries_one_thread_trains_the_same_up_to_rounding(monkeypatch)
         def on_batch_end(self, loop, batch, n_batches) -> None:
             self.seen.append(_blas_now())
 
-    X, Y = _data(n0=300, m=512)
+    # given: fit(batches=...), whose batch size is known only after its first epoch; m large enough
+    # that the whole set's product (300 x 256 x m) is past TRIAL_MAX_WORK, which a batch's is not
+    m = 4096 if given else 512
+    X, Y = _data(n0=300, m=m)
+    order = dict(batches=lambda e: [np.arange(s, s + 128) for s in range(0, m, 128)]) if given else \
+        dict(batch_size=128)
+    assert 300 * 256 * m >= th.TRIAL_MAX_WORK or not given
     seen = PerBatch()
     tried = dl.Network([300, 256, 64, 1], seed=0)
-    tried.fit(X, Y, epochs=3, batch_size=128, optimizer="gd", learning_rate=0.05, callbacks=[seen])
+    tried.fit(X, Y, epochs=3, optimizer="gd", learning_rate=0.05, callbacks=[seen], **order)
     one = dl.Network([300, 256, 64, 1], seed=0)
-    one.fit(X, Y, epochs=3, batch_size=128, optimizer="gd", learning_rate=0.05, threads=1)
+    one.fit(X, Y, epochs=3, optimizer="gd", learning_rate=0.05, threads=1, **order)
     assert 1 in seen.seen and min(cores, before) in seen.seen  # both settings ran
     for k, v in tried.parameters.items():
         np.testing.assert_allclose(v, one.parameters[k], rtol=1e-12, atol=1e-15)

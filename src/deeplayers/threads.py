@@ -338,6 +338,21 @@ class BlasThreads:
         self._use(self.one)
         return True
 
+    def rework(self, work: int) -> None:
+        """The largest product per batch is ``work`` multiply-adds after all (a given batch order's
+        size is known only once its first epoch ran): the automatic choice made again for it, so a
+        run over ``fit(batches=...)`` gets the same thread count and trials as a shuffled one."""
+        if work == self.work or self._original is None:
+            return
+        self.work = work
+        self.auto = check_threads(self.threads, self.name) is None and work >= SMALL_GEMM
+        if self.auto and self.cap is None:  # (the setting before ours)
+            self.cap = max(n for _, n in self._original) if self._original else None
+        count = resolve_threads(self.threads, work, self.name, self.cap, fresh=False)
+        self.base = self.count, self.parts = self._confirmed(self._choose(count), None)
+        self.one, self._trial, self._next_trial = False, 0, self.clock() + TRIAL_FIRST
+        self._set(self.count)
+
     def _use(self, one: bool) -> None:
         self.count = 1 if one else self.base[0]
         self._set(self.count)

@@ -194,6 +194,8 @@ def _batch_cost(loop: _Loop, watch: _Watch, Y: np.ndarray, w: Any, l2: float, m:
 def _begin_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, swap: bool) -> None:
     """The threads looked at again, the starting parameters kept (for a divergence) and marked for a
     checkpoint."""
+    if isinstance(loop.batches, _GivenBatches) and loop.batches.B:  # (its batch size is known after an epoch)
+        blas.rework(max(layer.n * layer.n_prev for layer in loop.net.layers) * loop.batches.B)
     blas.refresh()
     # np.dot, or split across threads when other programs hold cores (a change re-times the plans' operand orders)
     loop.ws.dot, loop.ws.products = blas.products(), (blas.count, blas.parts)
