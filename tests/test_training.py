@@ -707,6 +707,65 @@ def test_flat_step_equals_the_step_layer_by_layer(monkeypatch, kw):
     assert all(a.base is None for layer in flat.layers for a in (layer.W, layer.b, layer.dW, layer.db))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_step_inside_the_products_gives_the_flat_steps_bits(monkeypatch, dtype):
+    """Mini-batch descent with W[l] -= dZ[l] A[l-1]^T as one gemm (beta = 1, Workspace.step) trains to
+    the same bits as dW[l] then the flat step, for the layers it is used on (products of at least
+    SMALL_GEMM multiply-adds), and the last batch's gradients are at hand after the run."""
+    from deeplayers import _gemm
+    from deeplayers.training import loop
+
+    if not _gemm.available(np.dtype(dtype)):
+        pytest.skip("NumPy's BLAS is not an OpenBLAS found through its build configuration: the step stays "
+                    "W[l] - dW[l] (the other tests)")
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 600)).astype(dtype)
+    Y = (X[:1] + X[1:2] > 0).astype(dtype)
+    used = []
+    real = _gemm.subtract_product
+    monkeypatch.setattr(_gemm, "subtract_product", lambda *a: used.append(real(*a)) or used[-1])
+    runs = []
+    for inside in (True, False):
+        if not inside:
+            monkeypatch.setattr(loop, "_steps_in_backward", lambda *a: False)
+        net = dl.Network([300, 256, 64, 1], dtype=dtype, seed=0)
+        h = net.fit(X, Y, epochs=3, batch_size=128, optimizer="gd", learning_rate=0.1, seed=2)
+        runs.append((net, h, len(used)))
+    (a, ha, n_used), (b, hb, n_after) = runs
+    # layers 1 and 2 (256 x 300 and 64 x 256 by 128 columns) in the product, all batches but each
+    # epoch's last (4 of 5, its 88 columns through dW[l]), plus one look each at the first
+    assert n_used == 3 * 4 * 2 + 2 and all(used) and n_after == n_used
+    assert ha.cost == hb.cost
+    for k, v in a.parameters.items():
+        np.testing.assert_array_equal(v, b.parameters[k])
+    for la, lb in zip(a.layers, b.layers):  # the last batch's dW[l], db[l]
+        np.testing.assert_array_equal(la.dW, lb.dW)
+        np.testing.assert_array_equal(la.db, lb.db)
+
+
+def test_subtract_product_is_w_minus_the_product_or_refuses() -> None:
+    from deeplayers import _gemm
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        if not _gemm.available(np.dtype(dtype)):
+            pytest.skip("no OpenBLAS of NumPy's found")
+        W = rng.standard_normal((40, 30)).astype(dtype)
+        A, B = rng.standard_normal((40, 20)).astype(dtype), rng.standard_normal((20, 30)).astype(dtype)
+        # row-major, transposed views (a column-major array), and a row-major view with a longer row
+        wide = np.zeros((40, 25), dtype)
+        wide[:, :20] = A
+        for lhs, rhs in ((A, B), (np.asfortranarray(A), B), (A, np.asfortranarray(B)), (wide[:, :20], B)):
+            out = W.copy()
+            assert _gemm.subtract_product(out, lhs, rhs)
+            np.testing.assert_array_equal(out, W - np.dot(lhs, rhs))
+        out = W.copy()
+        assert not _gemm.subtract_product(out, A, B[:10])  # shapes
+        assert not _gemm.subtract_product(out, A.astype(np.float16), B)  # dtypes
+        assert not _gemm.subtract_product(out, A[:, ::2], B[::2])  # no unit stride
+        np.testing.assert_array_equal(out, W)  # refused: W untouched
+
+
 class _Spy(Callback):
     """Records, at each batch end, whether the run is joined (b[l] and db[l] inside the products)."""
 

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import _gemm
 from .layers import Cache, dropout_mask
 from .threads import SMALL_GEMM, _dot  # np.dot's C function, without the dispatch
 
@@ -168,12 +169,39 @@ def _backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buf
     return dA_prev
 
 
+def _subtracts(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, dot: Callable) -> bool:
+    """Whether one gemm computes W[l] - dZ[l] A[l-1]^T (``_gemm.subtract_product``) to the same bits as
+    W[l] - dW[l] with dW[l] from the run's product, for this shape and layout (W[l] drawn at random,
+    dZ[l] and A[l-1] the pass's own). It does where BLAS adds the inner dimension, the batch, in one
+    block. Only for products NumPy computes with gemm (no side of 1: those go to gemv) of at least
+    SMALL_GEMM multiply-adds (smaller ones are not threaded, and too few numbers to show a different
+    order of the sums in one look); elsewhere, or with no BLAS found, the step stays W[l] - dW[l]."""
+    (n, k), m = layer.W.shape, dZ.shape[1]
+    if min(n, k, m) < 2 or n * k * m < SMALL_GEMM or not _gemm.available(layer.dtype):
+        return False
+    W = _probe_weights(layer.W.shape, layer.dtype)
+    expected = W - dot(dZ, A_prev.T, np.empty_like(W))
+    return _gemm.subtract_product(W, dZ, A_prev.T) and bool(np.array_equal(W, expected))
+
+
+def _stepping_backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buffers, dot: Callable,
+                             in_product: bool) -> np.ndarray | None:
+    """:func:`_backward_layer` and plain gradient descent's step of layer l (alpha is in dZ[l]):
+    dA[l-1] = W[l]^T dZ[l] with the old W[l]; then W[l] -= dZ[l] A[l-1]^T, in the product itself
+    where ``in_product`` (dW[l] is then not written), and b[l] -= db[l]."""
+    dA_prev = None if bufs.dA_prev is None else dot(layer.W.T, dZ, bufs.dA_prev)
+    if not (in_product and _gemm.subtract_product(layer.W, dZ, A_prev.T)):
+        np.subtract(layer.W, dot(dZ, A_prev.T, layer.dW), out=layer.W)
+    np.subtract(layer.b, _dot(dZ, bufs.ones, layer.db), out=layer.b)
+    return dA_prev
+
+
 class _Plan:
     """One batch size's whole pass, laid out once: each layer with its buffers, so a mini-batch
     runs the layers' formulas back to back with no lookups, checks or allocations between them
     (for a small network, Python's overhead is most of the step)."""
 
-    __slots__ = ("layers", "ws", "thin", "tuned_for", "orders", "ones_row", "A1s", "fold", "folds_for")
+    __slots__ = ("layers", "ws", "thin", "tuned_for", "orders", "ones_row", "A1s", "fold", "folds_for", "subtracts")
 
     def __init__(self, ws: Workspace, layers: list[Dense], m: int) -> None:
         self.ws = ws
@@ -193,6 +221,8 @@ class _Plan:
         self.A1s: list = [None] + [bufs.A1 for _, bufs, _ in self.layers[:-1]]
         self.fold: list[bool] = []
         self.folds_for: object = _NOT_YET
+        # ws.step: for each (BLAS threads, parts) so far, whether each layer's step is in its product (_subtracts)
+        self.subtracts: dict = {}
 
     def forward(self, A0: np.ndarray) -> np.ndarray:
         """A[L] from A[0] (from [A[0]; 1] in a joined run), each layer keeping its cache (no dropout)."""
@@ -252,11 +282,21 @@ class _Plan:
         one product."""
         dA, dot = G, self.ws.dot
         joined = self.ws.joined if self.ones_row else None
+        step = self.ws.stepped = self.ws.step and joined is None and not l2_scale and on_layer is None
+        if step:  # (decided on the first such pass for these products, on its dZ[l] and A[l-1])
+            subtracts = self.subtracts.get(self.ws.products)
+            deciding = subtracts is None
+            if deciding:
+                subtracts = self.subtracts[self.ws.products] = [False] * len(self.layers)
         for i in range(len(self.layers) - 1, -1, -1):
             layer, bufs, _ = self.layers[i]
             dZ = dA if fused else layer.g.backward(dA, bufs.Z, bufs.A, out=dA)
             fused = False
-            if joined is None:
+            if step:
+                if deciding:
+                    subtracts[i] = _subtracts(layer, dZ, layer.cache.A_prev, dot)
+                dA = _stepping_backward_layer(layer, dZ, layer.cache.A_prev, bufs, dot, subtracts[i])
+            elif joined is None:
                 dA = _backward_layer(layer, dZ, layer.cache.A_prev, bufs, dot)
             else:
                 dA = None if bufs.dA_prev is None else dot(layer.W.T, dZ, bufs.dA_prev)
@@ -298,6 +338,9 @@ class Workspace:
         self._k, self._k_arr = 1.0, np.array(1.0)  # output_gradient's last scale / m, as an array
         self.dot: Callable = _dot
         self.products: object = None  # what computes the products now (the loop's BLAS threads and split)
+        # plain gradient descent's step done in the backward pass, each W[l] -= dZ[l] A[l-1]^T where one
+        # gemm gives its bits (_stepping_backward_layer): the training loop sets it for a batch
+        self.step = self.stepped = False  # stepped: the last backward pass did the step
         # a joined run (FlatParameters(joined=True)): A[0] comes as [A[0]; 1] (ones_row) and each
         # layer's [W b], [dW db] arrays are joined[l - 1] (None while the layers hold other arrays)
         self.ones_row = False
@@ -324,6 +367,7 @@ class Workspace:
         self.planned = None
         self.dot = _dot
         self.products = None
+        self.step = self.stepped = False
         self.ones_row, self.joined = False, None
 
     def forward_pass(self, layers: list[Dense], A0: np.ndarray) -> np.ndarray:

@@ -128,6 +128,7 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     flat, on_layer = _updates(loop, watch, folded, swap)
     # callbacks are duck-typed (notebook.LivePlot has only the epoch hooks): call those that define this one
     batch_cbs = [cb for cb in loop.callbacks if _defines(cb, "on_batch_end")]
+    step = _steps_in_backward(loop, flat, swap, batch_cbs, blas)
     print_iteration = loop.print_cost and batches.full and (epoch % loop.print_every == 0 or epoch == loop.n_epochs - 1)
     _begin_epoch(loop, epoch, watch, blas, swap)
     # mini-batches: the epoch's cost is computed as it ends (costs.py); full batch: each iteration's, as the course prints it
@@ -159,8 +160,10 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
         else:
             J = _batch_cost(loop, watch, Yb, wb, l2b, mb, epoch, lr)
             total += J * sw
+        # (each epoch's last batch through dW[l], so the gradients are at hand when the epoch ends)
+        ws.step, ws.stepped = step and i < batches.n_batches - 1, False
         net._backward(Yb, l2=l2b, ws=ws, w=wb, on_layer=on_layer)
-        if flat is not None:
+        if flat is not None and not ws.stepped:
             flat.step()
         if tick is not None and tick(clock() - t_batch, mb):
             ws.products = (blas.count, blas.parts)  # (the plans' operand orders are per thread count)
@@ -226,6 +229,15 @@ def _updates(loop: _Loop, watch: _Watch, folded: bool, swap: bool) -> tuple[Flat
         step(layer)
 
     return None, update
+
+
+def _steps_in_backward(loop: _Loop, flat: FlatParameters | None, swap: bool, batch_cbs: list, blas: BlasThreads
+                       ) -> bool:
+    """Mini-batch gradient descent on flat parameters, no L2, no callback between batches, products
+    not split: each batch's step may go into the backward pass's products (``Workspace.step``),
+    where one gemm gives the step's bits (workspace._subtracts), and no pass over dW[l] follows."""
+    return (flat is not None and not swap and flat.joined is None and not batch_cbs and not loop.l2
+            and blas.parts == 1)
 
 
 def _flat(loop: _Loop, layers: list, swap: bool = False) -> FlatParameters | None:
