@@ -303,6 +303,41 @@ def test_loaded_machine_splits_the_products_and_trains_the_same(monkeypatch) -> 
     assert not _split_threads() and _blas_now() == before
 
 
+def test_the_step_goes_into_the_products_only_while_they_are_not_split(monkeypatch) -> None:
+    """Other programs start after two quiet epochs: from the epoch whose look at the threads splits
+    the products (at its start), W[l] -= dZ[l] A[l-1]^T is no longer one gemm (that gemm would run
+    on one thread, the split's parallelism lost for dW[l])."""
+    from deeplayers import _gemm
+
+    cores, before = _two_cores()
+    if not _gemm.available(np.dtype(np.float64)):
+        pytest.skip("no OpenBLAS of NumPy's found: the step is never inside the products")
+    t = [0.0]
+
+    def clock() -> float:  # every look at the threads due (at most once a second)
+        t[0] += 2.0
+        return t[0]
+
+    epoch = [0]
+    monkeypatch.setitem(th.BlasThreads.__init__.__kwdefaults__, "clock", clock)
+    monkeypatch.setattr(th, "_others_running", lambda: cores + 3 if epoch[0] >= 2 else 0)
+    monkeypatch.setattr(th, "_free_cache", None)
+    calls: list[tuple[int, bool]] = []
+    real = _gemm.subtract_product
+    monkeypatch.setattr(_gemm, "subtract_product", lambda *a: calls.append((epoch[0], bool(_split_threads())))
+                        or real(*a))
+
+    class Epochs(Callback):
+        def on_epoch_end(self, loop, e, logs) -> None:
+            epoch[0] = e + 1
+
+    X, Y = _data(n0=300, m=640)
+    dl.Network([300, 256, 64, 1], seed=0).fit(X, Y, epochs=4, batch_size=128, optimizer="gd", learning_rate=0.05,
+                                              callbacks=[Epochs()])
+    assert {e for e, _ in calls} == {0, 1} and not any(split for _, split in calls)
+    assert not _split_threads() and _blas_now() == before
+
+
 def test_a_refresh_on_an_unchanged_machine_takes_one_sample(monkeypatch) -> None:
     # once a second during a run: one look (no sleeps) while the machine agrees with the choice in
     # use; one that does not is checked by the median of five and confirmed by two more such looks

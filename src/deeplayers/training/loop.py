@@ -128,9 +128,9 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     flat, on_layer = _updates(loop, watch, folded, swap)
     # callbacks are duck-typed (notebook.LivePlot has only the epoch hooks): call those that define this one
     batch_cbs = [cb for cb in loop.callbacks if _defines(cb, "on_batch_end")]
-    step = _steps_in_backward(loop, flat, swap, batch_cbs, blas)
     print_iteration = loop.print_cost and batches.full and (epoch % loop.print_every == 0 or epoch == loop.n_epochs - 1)
     _begin_epoch(loop, epoch, watch, blas, swap)
+    step = _steps_in_backward(loop, flat, swap, batch_cbs, blas)  # (after the threads' look: a split is not)
     # mini-batches: the epoch's cost is computed as it ends (costs.py); full batch: each iteration's, as the course prints it
     costs = None if batches.full else loop.costs
     if costs is not None:
