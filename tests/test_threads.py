@@ -303,10 +303,10 @@ def test_loaded_machine_splits_the_products_and_trains_the_same(monkeypatch) -> 
     assert not _split_threads() and _blas_now() == before
 
 
-def test_the_step_goes_into_the_products_only_while_they_are_not_split(monkeypatch) -> None:
+def test_the_step_in_the_products_is_split_as_they_are(monkeypatch) -> None:
     """Other programs start after two quiet epochs: from the epoch whose look at the threads splits
-    the products (at its start), W[l] -= dZ[l] A[l-1]^T is no longer one gemm (that gemm would run
-    on one thread, the split's parallelism lost for dW[l])."""
+    the products (at its start), W[l] -= dZ[l] A[l-1]^T is split by rows as they are (one gemm per
+    part), not one gemm on one thread; the run trains as one thread does, up to rounding."""
     from deeplayers import _gemm
 
     cores, before = _two_cores()
@@ -322,20 +322,29 @@ def test_the_step_goes_into_the_products_only_while_they_are_not_split(monkeypat
     monkeypatch.setitem(th.BlasThreads.__init__.__kwdefaults__, "clock", clock)
     monkeypatch.setattr(th, "_others_running", lambda: cores + 3 if epoch[0] >= 2 else 0)
     monkeypatch.setattr(th, "_free_cache", None)
-    calls: list[tuple[int, bool]] = []
+    rows: dict[int, set] = {}  # epoch: the numbers of rows of W[1] the gemm subtracted from
     real = _gemm.subtract_product
-    monkeypatch.setattr(_gemm, "subtract_product", lambda *a: calls.append((epoch[0], bool(_split_threads())))
-                        or real(*a))
+
+    def spy(W, A, B):
+        if W.shape[1] == 300:
+            rows.setdefault(epoch[0], set()).add(W.shape[0])
+        return real(W, A, B)
+
+    monkeypatch.setattr(_gemm, "subtract_product", spy)
 
     class Epochs(Callback):
         def on_epoch_end(self, loop, e, logs) -> None:
             epoch[0] = e + 1
 
     X, Y = _data(n0=300, m=640)
-    dl.Network([300, 256, 64, 1], seed=0).fit(X, Y, epochs=4, batch_size=128, optimizer="gd", learning_rate=0.05,
-                                              callbacks=[Epochs()])
-    assert {e for e, _ in calls} == {0, 1} and not any(split for _, split in calls)
+    net = dl.Network([300, 256, 64, 1], seed=0)
+    net.fit(X, Y, epochs=4, batch_size=128, optimizer="gd", learning_rate=0.05, callbacks=[Epochs()])
+    assert rows[0] == rows[1] == {256} and rows[2] == rows[3] == {256 // cores}
     assert not _split_threads() and _blas_now() == before
+    one = dl.Network([300, 256, 64, 1], seed=0)
+    one.fit(X, Y, epochs=4, batch_size=128, optimizer="gd", learning_rate=0.05, threads=1)
+    for k, v in net.parameters.items():
+        np.testing.assert_allclose(v, one.parameters[k], rtol=1e-12, atol=1e-15)
 
 
 def test_a_refresh_on_an_unchanged_machine_takes_one_sample(monkeypatch) -> None:

@@ -92,17 +92,31 @@ def available(dtype: np.dtype) -> bool:
     return np.dtype(dtype) in _functions()
 
 
-def subtract_product(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> bool:
-    """W -= A B in one gemm (alpha = -1, beta = 1) when the layouts allow it; False (W untouched)
-    when they do not, or no BLAS was found."""
+def _call(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> tuple | None:
+    """The gemm and its arguments for W -= A B, or None where it cannot run (see subtract_product)."""
     fn = _functions().get(W.dtype)
     if fn is None or A.dtype != W.dtype or B.dtype != W.dtype or A.shape[1] != B.shape[0] \
             or W.shape != (A.shape[0], B.shape[1]) or W.strides[1] != W.itemsize or W.shape[0] * W.shape[1] == 0:
-        return False
+        return None
     a, b, c = _operand(A), _operand(B), W.strides[0] // W.itemsize
     if a is None or b is None or c < W.shape[1]:
-        return False
+        return None
     M, N = W.shape
-    fn(_ROW_MAJOR, a[0], b[0], M, N, A.shape[1], -1.0, A.ctypes.data, a[1], B.ctypes.data, b[1], 1.0,
-       W.ctypes.data, c)
+    return fn, (_ROW_MAJOR, a[0], b[0], M, N, A.shape[1], -1.0, A.ctypes.data, a[1], B.ctypes.data, b[1], 1.0,
+                W.ctypes.data, c)
+
+
+def runs(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> bool:
+    """Whether :func:`subtract_product` runs for these arrays (and so for any block of W's rows with
+    A's same rows)."""
+    return _call(W, A, B) is not None
+
+
+def subtract_product(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> bool:
+    """W -= A B in one gemm (alpha = -1, beta = 1) when the layouts allow it; False (W untouched)
+    when they do not, or no BLAS was found."""
+    call = _call(W, A, B)
+    if call is None:
+        return False
+    call[0](*call[1])
     return True

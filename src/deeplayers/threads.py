@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _gemm
 from .errors import ConfigError
 
 __all__ = ["SMALL_GEMM", "available_cores", "free_cores", "check_threads", "resolve_threads", "blas_threads",
@@ -194,6 +195,10 @@ def blas_threads() -> int | None:
 _dot = getattr(np.dot, "_implementation", np.dot)
 
 
+def _subtract_into(A: np.ndarray, B: np.ndarray, W: np.ndarray) -> None:
+    _gemm.subtract_product(W, A, B)
+
+
 class SplitProducts:
     """Matrix products split by rows of the output across the calling thread and ``parts - 1``
     worker threads, each part one BLAS call (BLAS set to one thread).
@@ -203,7 +208,8 @@ class SplitProducts:
     busy with other programs) therefore delays nothing, and nobody spins: the waiting is on a
     lock. Each part is a one-thread BLAS call over the whole inner dimension, so the result is the
     one-thread product's up to rounding (BLAS may take a block of rows at a part's edge through
-    another kernel). Products under :data:`SMALL_GEMM` multiply-adds are not split.
+    another kernel). Products under :data:`SMALL_GEMM` multiply-adds are not split. :meth:`subtract`
+    splits plain gradient descent's step inside a product (W -= A B, ``_gemm``) the same way.
     """
 
     def __init__(self, parts: int) -> None:
@@ -221,14 +227,27 @@ class SplitProducts:
 
     def dot(self, A: np.ndarray, B: np.ndarray, out: np.ndarray) -> np.ndarray:
         """out = A B (out C-contiguous, as for np.dot)."""
+        return self._split(_dot, A, B, out)
+
+    def subtract(self, W: np.ndarray, A: np.ndarray, B: np.ndarray) -> bool:
+        """W -= A B, each part the one gemm of ``_gemm.subtract_product`` on its rows of W; False (W
+        untouched) where that gemm cannot run."""
+        if not _gemm.runs(W, A, B):
+            return False
+        self._split(_subtract_into, A, B, W)
+        return True
+
+    def _split(self, part: Any, A: np.ndarray, B: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``part(A[rows], B, out[rows])`` for the parts' blocks of rows, across the threads."""
         n = out.shape[0]
         if self._closed or n < 2 * self.parts or n * A.shape[1] * B.shape[1] < SMALL_GEMM:
-            return _dot(A, B, out)
+            part(A, B, out)
+            return out
         step = -(-n // self.parts)
         bounds = [(s, min(s + step, n)) for s in range(0, n, step)]
         done = threading.Event()
         with self._lock:
-            self._job = (A, B, out, bounds, done)
+            self._job = (part, A, B, out, bounds, done)
             self._next, self._left, self._error = 0, len(bounds), None
         for _ in self._workers:
             self._wake.release()
@@ -244,14 +263,14 @@ class SplitProducts:
         while True:
             with self._lock:
                 job = self._job
-                if job is None or self._next >= len(job[3]):
+                if job is None or self._next >= len(job[4]):
                     return
                 i = self._next
                 self._next += 1
-            A, B, out, bounds, done = job
+            part, A, B, out, bounds, done = job
             lo, hi = bounds[i]
             try:
-                _dot(A[lo:hi], B, out[lo:hi])
+                part(A[lo:hi], B, out[lo:hi])
             except BaseException as e:  # raised in the caller's thread
                 self._error = e
             with self._lock:
@@ -387,6 +406,13 @@ class BlasThreads:
             self._close_split()
             self._split = SplitProducts(self.parts)
         return self._split.dot
+
+    def subtract(self) -> Any:
+        """The function plain gradient descent's step in a product goes through now:
+        ``subtract(W, A, B)``, W -= A B, False where it cannot (``_gemm.subtract_product``, or split
+        as the products are)."""
+        self.products()
+        return self._split.subtract if self.parts >= 2 and self._split is not None else _gemm.subtract_product
 
     def _close_split(self) -> None:
         if self._split is not None:

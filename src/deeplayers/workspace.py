@@ -169,7 +169,7 @@ def _backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buf
     return dA_prev
 
 
-def _subtracts(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, dot: Callable) -> bool:
+def _subtracts(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, dot: Callable, subtract: Callable) -> bool:
     """Whether one gemm computes W[l] - dZ[l] A[l-1]^T (``_gemm.subtract_product``) to the same bits as
     W[l] - dW[l] with dW[l] from the run's product, for this shape and layout (W[l] drawn at random,
     dZ[l] and A[l-1] the pass's own). It does where BLAS adds the inner dimension, the batch, in one
@@ -181,16 +181,16 @@ def _subtracts(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, dot: Callable) 
         return False
     W = _probe_weights(layer.W.shape, layer.dtype)
     expected = W - dot(dZ, A_prev.T, np.empty_like(W))
-    return _gemm.subtract_product(W, dZ, A_prev.T) and bool(np.array_equal(W, expected))
+    return subtract(W, dZ, A_prev.T) and bool(np.array_equal(W, expected))
 
 
 def _stepping_backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buffers, dot: Callable,
-                             in_product: bool) -> np.ndarray | None:
+                             subtract: Callable | None) -> np.ndarray | None:
     """:func:`_backward_layer` and plain gradient descent's step of layer l (alpha is in dZ[l]):
     dA[l-1] = W[l]^T dZ[l] with the old W[l]; then W[l] -= dZ[l] A[l-1]^T, in the product itself
-    where ``in_product`` (dW[l] is then not written), and b[l] -= db[l]."""
+    by ``subtract`` where given (dW[l] is then not written), and b[l] -= db[l]."""
     dA_prev = None if bufs.dA_prev is None else dot(layer.W.T, dZ, bufs.dA_prev)
-    if not (in_product and _gemm.subtract_product(layer.W, dZ, A_prev.T)):
+    if not (subtract is not None and subtract(layer.W, dZ, A_prev.T)):
         np.subtract(layer.W, dot(dZ, A_prev.T, layer.dW), out=layer.W)
     np.subtract(layer.b, _dot(dZ, bufs.ones, layer.db), out=layer.b)
     return dA_prev
@@ -294,8 +294,9 @@ class _Plan:
             fused = False
             if step:
                 if deciding:
-                    subtracts[i] = _subtracts(layer, dZ, layer.cache.A_prev, dot)
-                dA = _stepping_backward_layer(layer, dZ, layer.cache.A_prev, bufs, dot, subtracts[i])
+                    subtracts[i] = _subtracts(layer, dZ, layer.cache.A_prev, dot, self.ws.subtract)
+                dA = _stepping_backward_layer(layer, dZ, layer.cache.A_prev, bufs, dot,
+                                              self.ws.subtract if subtracts[i] else None)
             elif joined is None:
                 dA = _backward_layer(layer, dZ, layer.cache.A_prev, bufs, dot)
             else:
@@ -341,6 +342,7 @@ class Workspace:
         # plain gradient descent's step done in the backward pass, each W[l] -= dZ[l] A[l-1]^T where one
         # gemm gives its bits (_stepping_backward_layer): the training loop sets it for a batch
         self.step = self.stepped = False  # stepped: the last backward pass did the step
+        self.subtract: Callable = _gemm.subtract_product  # W -= A B in one gemm (split as the products are)
         # a joined run (FlatParameters(joined=True)): A[0] comes as [A[0]; 1] (ones_row) and each
         # layer's [W b], [dW db] arrays are joined[l - 1] (None while the layers hold other arrays)
         self.ones_row = False
@@ -368,6 +370,7 @@ class Workspace:
         self.dot = _dot
         self.products = None
         self.step = self.stepped = False
+        self.subtract = _gemm.subtract_product
         self.ones_row, self.joined = False, None
 
     def forward_pass(self, layers: list[Dense], A0: np.ndarray) -> np.ndarray:

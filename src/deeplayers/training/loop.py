@@ -130,7 +130,7 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     batch_cbs = [cb for cb in loop.callbacks if _defines(cb, "on_batch_end")]
     print_iteration = loop.print_cost and batches.full and (epoch % loop.print_every == 0 or epoch == loop.n_epochs - 1)
     _begin_epoch(loop, epoch, watch, blas, swap)
-    step = _steps_in_backward(loop, flat, swap, batch_cbs, blas)  # (after the threads' look: a split is not)
+    step = _steps_in_backward(loop, flat, swap, batch_cbs)
     # mini-batches: the epoch's cost is computed as it ends (costs.py); full batch: each iteration's, as the course prints it
     costs = None if batches.full else loop.costs
     if costs is not None:
@@ -201,7 +201,7 @@ def _begin_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, swap
         blas.rework(max(layer.n * layer.n_prev for layer in loop.net.layers) * loop.batches.B)
     blas.refresh()
     # np.dot, or split across threads when other programs hold cores (a change re-times the plans' operand orders)
-    loop.ws.dot, loop.ws.products = blas.products(), (blas.count, blas.parts)
+    loop.ws.dot, loop.ws.subtract, loop.ws.products = blas.products(), blas.subtract(), (blas.count, blas.parts)
     loop.batches.epoch = epoch  # (a given order's batches are asked for by epoch)
     if not swap or epoch == loop.start_epoch:
         watch.keep_parameters()
@@ -231,13 +231,12 @@ def _updates(loop: _Loop, watch: _Watch, folded: bool, swap: bool) -> tuple[Flat
     return None, update
 
 
-def _steps_in_backward(loop: _Loop, flat: FlatParameters | None, swap: bool, batch_cbs: list, blas: BlasThreads
-                       ) -> bool:
-    """Mini-batch gradient descent on flat parameters, no L2, no callback between batches, products
-    not split: each batch's step may go into the backward pass's products (``Workspace.step``),
-    where one gemm gives the step's bits (workspace._subtracts), and no pass over dW[l] follows."""
-    return (flat is not None and not swap and flat.joined is None and not batch_cbs and not loop.l2
-            and blas.parts == 1)
+def _steps_in_backward(loop: _Loop, flat: FlatParameters | None, swap: bool, batch_cbs: list) -> bool:
+    """Mini-batch gradient descent on flat parameters, no L2, no callback between batches: each
+    batch's step may go into the backward pass's products (``Workspace.step``; split across threads
+    as the products are), where one gemm gives the step's bits (workspace._subtracts), and no pass
+    over dW[l] follows."""
+    return flat is not None and not swap and flat.joined is None and not batch_cbs and not loop.l2
 
 
 def _flat(loop: _Loop, layers: list, swap: bool = False) -> FlatParameters | None:
