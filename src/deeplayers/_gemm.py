@@ -37,12 +37,10 @@ def _openblas() -> tuple[str, bool] | None:
     if "openblas" not in str(blas.get("name", "")).lower():
         return None
     ilp64 = "USE64BITINT" in str(blas.get("openblas configuration", ""))
-    from .threads import _blas_libs
-
-    # NumPy's own copy: in numpy.libs beside the package (Linux, Windows wheels) or inside it (macOS)
+    # NumPy's own copy: in numpy.libs beside the package (Linux, Windows wheels) or .dylibs in it (macOS)
     pkg = os.path.dirname(os.path.abspath(np.__file__))
-    files = [os.path.abspath(lib.filepath) for lib in _blas_libs() if lib.internal_api == "openblas"]
-    mine = [f for f in files if os.path.dirname(f) == pkg + ".libs" or f.startswith(pkg + os.sep)]
+    mine = [os.path.join(d, f) for d in (pkg + ".libs", os.path.join(pkg, ".dylibs")) if os.path.isdir(d)
+            for f in sorted(os.listdir(d)) if "openblas" in f.lower()]
     if len(mine) != 1:
         return None
     return mine[0], ilp64
