@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["subtract_product"]
+__all__ = ["available", "runs", "subtract_product"]
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
-_found: Any = None  # {dtype: (cblas function, integer type)}, {} when there is none; None: not looked yet
+_found: Any = None  # {dtype: its cblas gemm}, {} when there is none; None: not looked yet
 
 
 def _openblas() -> tuple[str, bool] | None:
@@ -57,12 +57,11 @@ def _functions() -> dict:
                 lib = ctypes.CDLL(path)
             except OSError:
                 return _found
-            integer = ctypes.c_int64 if ilp64 else ctypes.c_int32
-            suffixes = ("64_",) if ilp64 else ("",)
+            integer, suffix = (ctypes.c_int64, "64_") if ilp64 else (ctypes.c_int32, "")
             for dtype, letter, real in ((np.dtype(np.float32), "s", ctypes.c_float),
                                         (np.dtype(np.float64), "d", ctypes.c_double)):
                 for prefix in ("scipy_", ""):
-                    fn = next((getattr(lib, f"{prefix}cblas_{letter}gemm{s}", None) for s in suffixes), None)
+                    fn = getattr(lib, f"{prefix}cblas_{letter}gemm{suffix}", None)
                     if fn is not None:
                         p = ctypes.c_void_p
                         fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, integer, integer, integer, real,

@@ -196,7 +196,9 @@ _dot = getattr(np.dot, "_implementation", np.dot)
 
 
 def _subtract_into(A: np.ndarray, B: np.ndarray, W: np.ndarray) -> None:
-    _gemm.subtract_product(W, A, B)
+    """One part of :meth:`SplitProducts.subtract`: rows of arrays the whole of which the gemm takes."""
+    if not _gemm.subtract_product(W, A, B):  # (never a part silently left out of the step)
+        raise RuntimeError(f"the step's gemm refused a block of {W.shape[0]} rows it takes as a whole")
 
 
 class SplitProducts:

@@ -74,10 +74,8 @@ def run_epochs(loop: _Loop) -> History:
     layers = net.layers
     watch = _Watch(net, loop.history, loop.J_prior, loop.J_guess, loop.lr0)
     t0 = time.perf_counter() - (loop.history.time[-1] if loop.history.time else 0.0)
-    # multiply-adds of the largest product per batch (a given batch order: its size is not known yet)
     b = loop.batches
-    work = max(layer.n * layer.n_prev for layer in layers) * (b.m if b.full or b.B is None else b.B)
-    blas = BlasThreads(loop.threads, work).apply()
+    blas = BlasThreads(loop.threads, _batch_work(loop)).apply()
     if _joinable(loop):  # a small network's descent: b[l] and db[l] inside the products (workspace.py)
         b.add_ones()
         loop.ws.ones_row = True
@@ -194,11 +192,17 @@ def _batch_cost(loop: _Loop, watch: _Watch, Y: np.ndarray, w: Any, l2: float, m:
     return J
 
 
+def _batch_work(loop: _Loop) -> int:
+    """Multiply-adds of the largest product per batch: what the thread choice goes by (a given
+    batch order's size is known only once its first epoch ran; until then the whole set's)."""
+    b = loop.batches
+    return max(layer.n * layer.n_prev for layer in loop.net.layers) * (b.m if b.full or b.B is None else b.B)
+
+
 def _begin_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, swap: bool) -> None:
     """The threads looked at again, the starting parameters kept (for a divergence) and marked for a
     checkpoint."""
-    if isinstance(loop.batches, _GivenBatches) and loop.batches.B:  # (its batch size is known after an epoch)
-        blas.rework(max(layer.n * layer.n_prev for layer in loop.net.layers) * loop.batches.B)
+    blas.rework(_batch_work(loop))  # (a given order's batch size is known once its first epoch ran)
     blas.refresh()
     # np.dot, or split across threads when other programs hold cores (a change re-times the plans' operand orders)
     loop.ws.dot, loop.ws.subtract, loop.ws.products = blas.products(), blas.subtract(), (blas.count, blas.parts)
