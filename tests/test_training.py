@@ -614,20 +614,26 @@ class _StopAt(Callback):
 
 @pytest.mark.parametrize("flat", [True, False])
 @pytest.mark.parametrize("ends", ["later", "there", "stopped there", "with checkpoints"])
-def test_full_batch_divergence_leaves_the_last_finite_parameters(monkeypatch, tmp_path, flat, ends):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_full_batch_divergence_leaves_the_last_finite_parameters(monkeypatch, tmp_path, flat, ends, dtype):
     # an update that overflows while the cost is still finite: the error names that iteration and
     # the parameters are those its step began from, computed here step by step with the formulas,
-    # whether the run goes on ("later"), ends there, is stopped there by a callback, or writes checkpoints
+    # whether the run goes on ("later"), ends there, is stopped there by a callback, or writes checkpoints.
+    # float64 at 1e30: the first steps go into W[l] itself (proven finite), the later ones by the swap
+    from deeplayers import workspace
     from deeplayers.workspace import FlatParameters
 
+    proofs = []
+    real_bounded = workspace._bounded
+    monkeypatch.setattr(workspace, "_bounded", lambda *a: proofs.append(real_bounded(*a)) or proofs[-1])
     if not flat:
         monkeypatch.setattr(FlatParameters, "applies", staticmethod(lambda layers: False))
     rng = np.random.RandomState(1)
-    X = (rng.randn(4, 30) * 100).astype(np.float32)
-    Y = (X[:1] > 0).astype(np.float32)
-    net = dl.Network([4, 5, 1], dtype="float32", seed=0)
+    X = (rng.randn(4, 30) * 100).astype(dtype)
+    Y = (X[:1] > 0).astype(dtype)
+    net = dl.Network([4, 5, 1], dtype=dtype, seed=0)
     ref = dl.Network.from_parameters({k: v.copy() for k, v in net.parameters.items()}, "relu", "sigmoid")
-    lr = np.float32(1e36)
+    lr = np.float32(1e36) if dtype == "float32" else 1e30
     last, it = None, 0
     with np.errstate(all="ignore"):
         while True:
@@ -646,8 +652,13 @@ def test_full_batch_divergence_leaves_the_last_finite_parameters(monkeypatch, tm
     with pytest.raises(dl.DivergenceError, match=rf"iteration {it} \(epoch {it}\): the parameters became NaN"):
         net.fit(X, Y, optimizer="gd", learning_rate=float(lr), **kw)
     for k, v in net.parameters.items():
-        np.testing.assert_allclose(v, last[k], rtol=1e-6, err_msg=k)
+        np.testing.assert_allclose(v, last[k], rtol=1e-6 if dtype == "float32" else 1e-12, err_msg=k)
     assert it >= 1
+    # proven steps in place only with the flat parameters and no user callback, then the swap's to the
+    # end (every iteration but the run's last looked at: "there" ends with the overflowing one)
+    in_place = flat and ends != "stopped there" and dtype == "float64"
+    assert (proofs[:4] == [True] * 4 and not any(proofs[4:]) and len(proofs) == it + (ends != "there")) \
+        if in_place else not any(proofs)
 
 
 def test_a_full_batch_run_whose_cost_diverges_after_its_parameters_overflowed_keeps_them_finite():
@@ -707,8 +718,9 @@ def test_flat_step_equals_the_step_layer_by_layer(monkeypatch, kw):
     assert all(a.base is None for layer in flat.layers for a in (layer.W, layer.b, layer.dW, layer.db))
 
 
+@pytest.mark.parametrize("verbose", [0, 1])  # (the progress display, a passive callback between batches)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_the_step_inside_the_products_gives_the_flat_steps_bits(monkeypatch, dtype):
+def test_the_step_inside_the_products_gives_the_flat_steps_bits(monkeypatch, dtype, verbose):
     """Mini-batch descent with W[l] -= dZ[l] A[l-1]^T as one gemm (beta = 1, Workspace.step) trains to
     the same bits as dW[l] then the flat step, for the layers it is used on (products of at least
     SMALL_GEMM multiply-adds), and the last batch's gradients are at hand after the run."""
@@ -729,7 +741,7 @@ def test_the_step_inside_the_products_gives_the_flat_steps_bits(monkeypatch, dty
         if not inside:
             monkeypatch.setattr(loop, "_steps_in_backward", lambda *a: False)
         net = dl.Network([300, 256, 64, 1], dtype=dtype, seed=0)
-        h = net.fit(X, Y, epochs=3, batch_size=128, optimizer="gd", learning_rate=0.1, seed=2)
+        h = net.fit(X, Y, epochs=3, batch_size=128, optimizer="gd", learning_rate=0.1, seed=2, verbose=verbose)
         runs.append((net, h, len(used)))
     (a, ha, n_used), (b, hb, n_after) = runs
     # layers 1 and 2 (256 x 300 and 64 x 256 by 128 columns) in the product, all batches but each
@@ -741,6 +753,83 @@ def test_the_step_inside_the_products_gives_the_flat_steps_bits(monkeypatch, dty
     for la, lb in zip(a.layers, b.layers):  # the last batch's dW[l], db[l]
         np.testing.assert_array_equal(la.dW, lb.dW)
         np.testing.assert_array_equal(la.db, lb.db)
+
+
+class _Watcher(Callback):
+    """A user's callback that reads each epoch's gradients (so full-batch steps stay out of the products)."""
+
+    def __init__(self) -> None:
+        self.dW1: list[np.ndarray] = []
+
+    def on_epoch_end(self, loop, epoch, logs):
+        self.dW1.append(loop.net[1].dW.copy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_full_batch_steps_inside_the_products_give_the_swaps_bits(monkeypatch, dtype):
+    """Full-batch descent with each step into W[l], b[l] themselves (proven finite first) trains to
+    the same bits as the swap's step, uses the gemm for every iteration but the last (whose gradients
+    are at hand after the run), also beside the library's passive callbacks, and not beside a user's
+    callback, which sees every iteration's gradients."""
+    from deeplayers import _gemm, workspace
+    from deeplayers.training import loop
+
+    if not _gemm.available(np.dtype(dtype)):
+        pytest.skip("NumPy's BLAS is not an OpenBLAS found through its build configuration")
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((600, 150)).astype(dtype)  # layer 1's step: 24 x 600 x 150 multiply-adds >= SMALL_GEMM
+    Y = (X[:1] + X[1:2] > 0).astype(dtype)
+    used, proofs = [], []
+    real_subtract, real_bounded, real_steps = _gemm.subtract_product, workspace._bounded, loop._steps_in_backward
+    monkeypatch.setattr(_gemm, "subtract_product", lambda *a: used.append(real_subtract(*a)) or used[-1])
+    monkeypatch.setattr(workspace, "_bounded", lambda *a: proofs.append(real_bounded(*a)) or proofs[-1])
+
+    def run(inside: bool, **kw):
+        monkeypatch.setattr(loop, "_steps_in_backward", real_steps if inside else lambda *a: False)
+        used.clear(), proofs.clear()
+        net = dl.Network([600, 24, 6, 1], dtype=dtype, seed=0)
+        h = net.fit(X, Y, optimizer="gd", learning_rate=0.05, num_iterations=12, **kw)
+        return net, h, len(used), list(proofs)
+
+    ref, h_ref, n_ref, _ = run(False)
+    assert n_ref == 0
+    for kw in ({}, {"early_stopping": dl.training.EarlyStopping(patience=50)}, {"verbose": 1}):
+        net, h, n_used, proved = run(True, **kw)
+        # 11 proven steps (the last iteration goes through dW[l]), layer 1's in the gemm, plus one look
+        assert proved == [True] * 11 and n_used == 11 + 1 and all(used), kw
+        assert h.cost == h_ref.cost
+        for k, v in net.parameters.items():
+            np.testing.assert_array_equal(v, ref.parameters[k], err_msg=k)
+        for la, lb in zip(net.layers, ref.layers):  # the last iteration's dW[l], db[l]
+            np.testing.assert_array_equal(la.dW, lb.dW)
+            np.testing.assert_array_equal(la.db, lb.db)
+    watcher = _Watcher()
+    net, h, n_used, proved = run(True, callbacks=[watcher])
+    assert n_used == 0 and proved == [] and h.cost == h_ref.cost
+    assert all(not np.array_equal(a, b) for a, b in zip(watcher.dW1, watcher.dW1[1:]))  # each epoch's own
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # as the training loop, which silences it
+def test_the_bound_on_a_step_in_place_refuses_what_it_cannot_prove_finite():
+    from deeplayers.workspace import _bounded
+
+    rng = np.random.default_rng(0)
+    P, dZ = rng.standard_normal(50), rng.standard_normal((3, 8))
+    assert _bounded(P, [(dZ, 10.0), (dZ, 2.0)], 8)
+    for bad in (np.nan, np.inf):
+        nan_dZ = dZ.copy()
+        nan_dZ[1, 2] = bad
+        assert not _bounded(P, [(dZ, 10.0), (nan_dZ, 2.0)], 8)  # wherever the non-finite layer comes
+        assert not _bounded(P, [(nan_dZ, 2.0), (dZ, 10.0)], 8)
+        assert not _bounded(P, [(dZ, bad), (dZ, 2.0)], 8)
+        bad_P = P.copy()
+        bad_P[3] = bad
+        assert not _bounded(bad_P, [(dZ, 10.0)], 8)
+    # a step that may reach the dtype's largest numbers: ||dZ|| ||A[l-1]|| = 1e306 (float64), 1e37 (float32)
+    assert not _bounded(P, [(dZ / np.linalg.norm(dZ) * 1e300, 1e6)], 8)
+    assert not _bounded(P.astype(np.float32), [(dZ.astype(np.float32) / np.linalg.norm(dZ) * 1e30, 1e7)], 8)
+    # squares too large for the dtype cannot be proven (float32 entries of 1e20), however small the step
+    assert not _bounded(np.full(4, 1e20, np.float32), [(np.zeros((2, 2), np.float32), 1.0)], 2)
 
 
 def test_subtract_product_is_w_minus_the_product_or_refuses() -> None:

@@ -68,6 +68,8 @@ class LivePlot:
     :class:`deeplayers.training.Callback` and goes in ``fit(..., callbacks=[LivePlot()])``.
     """
 
+    _passive = True  # reads no gradients, writes no parameters between batches (training loop)
+
     def __init__(self, every: int | None = None, display: Callable[[Any], Any] | None = None) -> None:
         self.every, self._display, self.handle, self.updates = every, display, None, 0
         self._drawn_at = -1

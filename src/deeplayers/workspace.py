@@ -185,15 +185,40 @@ def _subtracts(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, dot: Callable, 
 
 
 def _stepping_backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buffers, dot: Callable,
-                             subtract: Callable | None) -> np.ndarray | None:
+                             subtract: Callable | None, dA_prev: bool = True) -> np.ndarray | None:
     """:func:`_backward_layer` and plain gradient descent's step of layer l (alpha is in dZ[l]):
-    dA[l-1] = W[l]^T dZ[l] with the old W[l]; then W[l] -= dZ[l] A[l-1]^T, in the product itself
-    by ``subtract`` where given (dW[l] is then not written), and b[l] -= db[l]."""
-    dA_prev = None if bufs.dA_prev is None else dot(layer.W.T, dZ, bufs.dA_prev)
+    dA[l-1] = W[l]^T dZ[l] with the old W[l] (not with ``dA_prev=False``: computed already); then
+    W[l] -= dZ[l] A[l-1]^T, in the product itself by ``subtract`` where given (dW[l] is then not
+    written), and b[l] -= db[l]."""
+    dA_prev = None if bufs.dA_prev is None or not dA_prev else dot(layer.W.T, dZ, bufs.dA_prev)
     if not (subtract is not None and subtract(layer.W, dZ, A_prev.T)):
         np.subtract(layer.W, dot(dZ, A_prev.T, layer.dW), out=layer.W)
     np.subtract(layer.b, _dot(dZ, bufs.ones, layer.db), out=layer.b)
     return dA_prev
+
+
+#: a step goes into W[l], b[l] themselves only when every result is provably below this fraction of
+#: the dtype's largest number (:func:`_bounded`): room for the rounding of the bound's own sums
+_BOUND_ROOM = 2.0 ** -8
+
+
+def _norm(a: np.ndarray) -> float:
+    """||a|| (Frobenius) from the sum of squares through BLAS; inf or NaN when a square overflows
+    or ``a`` is not finite."""
+    v = a.ravel(order="K")  # (a view for either layout)
+    return float(np.sqrt(_dot(v, v)))
+
+
+def _bounded(P: np.ndarray, steps: list[tuple[np.ndarray, float]], m: int) -> bool:
+    """Whether W[l] - dZ[l] A[l-1]^T and b[l] - dZ[l] 1 are finite for every l, whatever the order
+    of the sums, with ``P`` every parameter and ``steps`` each layer's (dZ[l], ||A[l-1]||): each
+    entry's change, and each partial sum on the way, is at most ||dZ[l]|| ||A[l-1]|| (W[l]) or
+    ||dZ[l]|| sqrt(m) (b[l]) by Cauchy-Schwarz, each old entry at most ||P||. False when a norm is
+    not finite (NaN or inf anywhere, or squares too large for the dtype: the swap's step then)."""
+    room = float(np.finfo(P.dtype).max) * _BOUND_ROOM
+    # sums, not max(): they bound it too, and a NaN anywhere stays NaN (max() may drop one)
+    size = sum(_norm(dZ) * (norm_A + np.sqrt(m)) for dZ, norm_A in steps)
+    return bool(_norm(P) + size < room)  # (NaN compares False)
 
 
 class _Plan:
@@ -201,7 +226,8 @@ class _Plan:
     runs the layers' formulas back to back with no lookups, checks or allocations between them
     (for a small network, Python's overhead is most of the step)."""
 
-    __slots__ = ("layers", "ws", "thin", "tuned_for", "orders", "ones_row", "A1s", "fold", "folds_for", "subtracts")
+    __slots__ = ("layers", "ws", "thin", "tuned_for", "orders", "ones_row", "A1s", "fold", "folds_for", "subtracts",
+                 "norm_A0")
 
     def __init__(self, ws: Workspace, layers: list[Dense], m: int) -> None:
         self.ws = ws
@@ -223,6 +249,7 @@ class _Plan:
         self.folds_for: object = _NOT_YET
         # ws.step: for each (BLAS threads, parts) so far, whether each layer's step is in its product (_subtracts)
         self.subtracts: dict = {}
+        self.norm_A0: tuple[np.ndarray, float] | None = None  # (A[0], ||A[0]||): full batch, the same X every pass
 
     def forward(self, A0: np.ndarray) -> np.ndarray:
         """A[L] from A[0] (from [A[0]; 1] in a joined run), each layer keeping its cache (no dropout)."""
@@ -283,20 +310,15 @@ class _Plan:
         dA, dot = G, self.ws.dot
         joined = self.ws.joined if self.ones_row else None
         step = self.ws.stepped = self.ws.step and joined is None and not l2_scale and on_layer is None
-        if step:  # (decided on the first such pass for these products, on its dZ[l] and A[l-1])
-            subtracts = self.subtracts.get(self.ws.products)
-            deciding = subtracts is None
-            if deciding:
-                subtracts = self.subtracts[self.ws.products] = [False] * len(self.layers)
+        if step and self.ws.swap is not None:
+            self._bounded_backward(G, fused)
+            return
         for i in range(len(self.layers) - 1, -1, -1):
             layer, bufs, _ = self.layers[i]
             dZ = dA if fused else layer.g.backward(dA, bufs.Z, bufs.A, out=dA)
             fused = False
             if step:
-                if deciding:
-                    subtracts[i] = _subtracts(layer, dZ, layer.cache.A_prev, dot, self.ws.subtract)
-                dA = _stepping_backward_layer(layer, dZ, layer.cache.A_prev, bufs, dot,
-                                              self.ws.subtract if subtracts[i] else None)
+                dA = _stepping_backward_layer(layer, dZ, layer.cache.A_prev, bufs, dot, self._subtract(i, dZ))
             elif joined is None:
                 dA = _backward_layer(layer, dZ, layer.cache.A_prev, bufs, dot)
             else:
@@ -306,6 +328,43 @@ class _Plan:
                 layer.dW += l2_scale * layer.W
             if on_layer is not None:
                 on_layer(layer, dA)
+
+    def _subtract(self, i: int, dZ: np.ndarray) -> Callable | None:
+        """The run's ``subtract`` where layer i + 1's step goes into its product (_subtracts: decided
+        on the first pass that asks for these products, on its dZ[l] and A[l-1]), else None."""
+        subtracts = self.subtracts.get(self.ws.products)
+        if subtracts is None:
+            subtracts = self.subtracts[self.ws.products] = [None] * len(self.layers)
+        if subtracts[i] is None:
+            layer = self.layers[i][0]
+            subtracts[i] = _subtracts(layer, dZ, layer.cache.A_prev, self.ws.dot, self.ws.subtract)
+        return self.ws.subtract if subtracts[i] else None
+
+    def _bounded_backward(self, G: np.ndarray, fused: bool) -> None:
+        """Full-batch descent (``ws.swap``): every dZ[l] and dA[l-1] first (l = L..1, each with the old
+        W[l]), then the steps into W[l], b[l] themselves when :func:`_bounded` proves every result
+        finite (``ws.stepped``); otherwise dW[l], db[l] for the swap's step (the last finite
+        parameters kept), the same numbers either way."""
+        ws, dA, dot = self.ws, G, self.ws.dot
+        dZs: list = [None] * len(self.layers)
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer, bufs, _ = self.layers[i]
+            dZ = dZs[i] = dA if fused else layer.g.backward(dA, bufs.Z, bufs.A, out=dA)
+            fused = False
+            if bufs.dA_prev is not None:
+                dA = dot(layer.W.T, dZ, bufs.dA_prev)
+        A0 = self.layers[0][0].cache.A_prev
+        if self.norm_A0 is None or self.norm_A0[0] is not A0:  # (once a run: X does not change)
+            self.norm_A0 = (A0, _norm(A0))
+        norms = [self.norm_A0[1]] + [_norm(layer.cache.A_prev) for layer, _, _ in self.layers[1:]]
+        ws.stepped = _bounded(ws.swap.P, list(zip(dZs, norms)), A0.shape[1])
+        for i, (layer, bufs, _) in enumerate(self.layers):
+            if ws.stepped:
+                _stepping_backward_layer(layer, dZs[i], layer.cache.A_prev, bufs, dot, self._subtract(i, dZs[i]),
+                                         dA_prev=False)
+            else:
+                dot(dZs[i], layer.cache.A_prev.T, layer.dW)
+                _dot(dZs[i], bufs.ones, layer.db)
 
 
 class Workspace:
@@ -343,6 +402,9 @@ class Workspace:
         # gemm gives its bits (_stepping_backward_layer): the training loop sets it for a batch
         self.step = self.stepped = False  # stepped: the last backward pass did the step
         self.subtract: Callable = _gemm.subtract_product  # W -= A B in one gemm (split as the products are)
+        # full-batch descent's parameters (FlatParameters swap): with ``step``, each step goes into
+        # W[l], b[l] themselves when a bound proves it finite (_Plan._bounded_backward), else the swap's
+        self.swap: FlatParameters | None = None
         # a joined run (FlatParameters(joined=True)): A[0] comes as [A[0]; 1] (ones_row) and each
         # layer's [W b], [dW db] arrays are joined[l - 1] (None while the layers hold other arrays)
         self.ones_row = False
@@ -370,7 +432,7 @@ class Workspace:
         self.dot = _dot
         self.products = None
         self.step = self.stepped = False
-        self.subtract = _gemm.subtract_product
+        self.subtract, self.swap = _gemm.subtract_product, None
         self.ones_row, self.joined = False, None
 
     def forward_pass(self, layers: list[Dense], A0: np.ndarray) -> np.ndarray:

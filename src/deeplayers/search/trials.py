@@ -106,6 +106,8 @@ class _Recorder(Callback):
     """Keeps the curves epoch by epoch, so a diverged run still has its curve. fit's validation
     cost has no L2 term, so settings with different l2 compare on the same footing."""
 
+    _passive = True  # reads no gradients, writes no parameters between batches (training loop)
+
     def __init__(self) -> None:
         self.curves: dict[str, list[float]] = {"cost": [], "val_cost": [], "val_accuracy": []}
         self.threads: int | None = None

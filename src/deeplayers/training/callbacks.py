@@ -31,6 +31,8 @@ class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs; with
     ``restore_best`` the parameters of the best epoch are put back at the end."""
 
+    _passive = True  # reads no gradients, writes no parameters between batches (training loop)
+
     def __init__(self, patience: int = 10, min_delta: float = 1e-4, monitor: str | None = None,
                  restore_best: bool = True) -> None:
         if patience < 1:

@@ -128,7 +128,8 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     batch_cbs = [cb for cb in loop.callbacks if _defines(cb, "on_batch_end")]
     print_iteration = loop.print_cost and batches.full and (epoch % loop.print_every == 0 or epoch == loop.n_epochs - 1)
     _begin_epoch(loop, epoch, watch, blas, swap)
-    step = _steps_in_backward(loop, flat, swap, batch_cbs)
+    stepping = _steps_in_backward(loop, flat, swap, epoch)
+    ws.swap = flat if swap else None
     # mini-batches: the epoch's cost is computed as it ends (costs.py); full batch: each iteration's, as the course prints it
     costs = None if batches.full else loop.costs
     if costs is not None:
@@ -158,8 +159,7 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
         else:
             J = _batch_cost(loop, watch, Yb, wb, l2b, mb, epoch, lr)
             total += J * sw
-        # (each epoch's last batch through dW[l], so the gradients are at hand when the epoch ends)
-        ws.step, ws.stepped = step and i < batches.n_batches - 1, False
+        ws.step, ws.stepped = i < stepping, False
         net._backward(Yb, l2=l2b, ws=ws, w=wb, on_layer=on_layer)
         if flat is not None and not ws.stepped:
             flat.step()
@@ -175,7 +175,8 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
             flat, on_layer = _updates(loop, watch, folded, swap)
     if costs is not None and not costs.empty:
         total = _kept_total(loop, watch, epoch, lr, first_iter)
-    watch.check_parameters(epoch, lr)
+    if not (swap and ws.stepped):  # (full batch: a step in place was proven finite before it was taken)
+        watch.check_parameters(epoch, lr)
     J_epoch = J if batches.full else total / (batches.seen if isinstance(batches, _GivenBatches) else loop.weight_total)
     _end_epoch(loop, epoch, J_epoch, lr, watch, t0)
 
@@ -235,12 +236,26 @@ def _updates(loop: _Loop, watch: _Watch, folded: bool, swap: bool) -> tuple[Flat
     return None, update
 
 
-def _steps_in_backward(loop: _Loop, flat: FlatParameters | None, swap: bool, batch_cbs: list) -> bool:
-    """Mini-batch gradient descent on flat parameters, no L2, no callback between batches: each
-    batch's step may go into the backward pass's products (``Workspace.step``; split across threads
-    as the products are), where one gemm gives the step's bits (workspace._subtracts), and no pass
-    over dW[l] follows."""
-    return flat is not None and not swap and flat.joined is None and not batch_cbs and not loop.l2
+def _steps_in_backward(loop: _Loop, flat: FlatParameters | None, swap: bool, epoch: int) -> int:
+    """How many of the epoch's first batches may have their step in the backward pass's products
+    (``Workspace.step``; split across threads as the products are), where one gemm gives the step's
+    bits (workspace._subtracts), with no pass over dW[l] after: all but the epoch's last (full batch:
+    but the run's last), so the gradients are at hand when it ends; none unless it is gradient descent
+    on flat parameters, no L2, and no callback that might read dW[l], db[l] or change the parameters
+    between steps. Mini-batches: callbacks between batches count (epoch callbacks see the epoch's last
+    batch's dW[l], db[l]); full batch (``swap``): every callback, each iteration being an epoch, and a
+    step goes in place only when proven finite (Workspace.swap). The library's progress display and
+    early stopping are :func:`_passive`."""
+    if flat is None or flat.joined is not None or loop.l2 or \
+            not all(_passive(cb) for cb in loop.callbacks if swap or _defines(cb, "on_batch_end")):
+        return 0
+    return int(epoch < loop.n_epochs - 1) if swap else loop.batches.n_batches - 1
+
+
+def _passive(cb: Any) -> bool:
+    """A callback whose class itself says (``_passive = True``) that it neither reads gradients nor
+    writes parameters or data (a subclass must say so again: it may override a hook)."""
+    return bool(type(cb).__dict__.get("_passive", False))
 
 
 def _flat(loop: _Loop, layers: list, swap: bool = False) -> FlatParameters | None:

@@ -24,6 +24,8 @@ class _Progress(Callback):
     notebook decides) are there for tests.
     """
 
+    _passive = True  # reads no gradients, writes no parameters between batches (training loop)
+
     BAR_EVERY = 0.5
     LINE_EVERY = 10.0
 
