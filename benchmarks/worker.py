@@ -528,7 +528,9 @@ def floor_train(spec: dict, d: dict) -> dict:
     adds, one subtraction W[l] - dW[l], b[l] - db[l] per parameter (into scratch arrays, so the
     weights stay the same): ``update_seconds``, the median of those iterations, interleaved with
     the products-only ones. For the course's 12288 x 20 W[1] that pass is a few percent of the
-    iteration, and no NumPy trainer can fold it into the product (BLAS's beta = 1 is not exposed)."""
+    iteration. NumPy does not expose BLAS's beta = 1, which folds the step into the product;
+    deeplayers calls that gemm through ctypes (``_gemm.py``), so for it the products alone are the
+    floor."""
     dims, dtype = spec["layer_dims"], np.dtype(spec["dtype"])
     Ws = [W.copy() for W, _ in init_params(d, len(dims) - 1)]
     L = len(Ws)

@@ -19,6 +19,9 @@ training loop (which owns one workspace per run) can afford:
   W[l], b[l] is a view into one array and every dW[l], db[l] into another, so the update of all
   layers is a single subtraction (full batch: into a second array, which keeps the parameters
   the step began from, should the run diverge) and the check that they are finite one product;
+* **the step inside the products** (plain gradient descent, :func:`_stepping_backward_layer`):
+  W[l] -= dZ[l] A[l-1]^T as one gemm into W[l] where that gives the subtraction's bits, so dW[l] is
+  never written; full batch only when a bound proves the result finite first (:func:`_bounded`);
 * **b[l] and db[l] inside the products** (a small network's mini-batch descent, :class:`FlatParameters`
   ``joined``): W[l] and b[l] are the two parts of one array ``[W[l] b[l]]``, and each A[l-1] has a
   row of ones below it, so dW[l] and db[l] come out of one product ``dZ[l] [A[l-1]; 1]^T``, and
