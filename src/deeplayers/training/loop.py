@@ -129,7 +129,7 @@ def _run_epoch(loop: _Loop, epoch: int, watch: _Watch, blas: BlasThreads, t0: fl
     print_iteration = loop.print_cost and batches.full and (epoch % loop.print_every == 0 or epoch == loop.n_epochs - 1)
     _begin_epoch(loop, epoch, watch, blas, swap)
     stepping = _steps_in_backward(loop, flat, swap, epoch)
-    ws.swap = flat if swap else None
+    ws.swap, ws.stepped = (flat if swap else None), False
     # mini-batches: the epoch's cost is computed as it ends (costs.py); full batch: each iteration's, as the course prints it
     costs = None if batches.full else loop.costs
     if costs is not None:
