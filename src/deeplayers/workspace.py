@@ -162,11 +162,12 @@ def _folds(layer: Dense, A1_prev: np.ndarray, Z: np.ndarray, dot: Callable) -> b
     return bool(np.array_equal(dot(Wb, A1_prev, Z), dot(Wb[:, :k], A1_prev[:k]) + Wb[:, k:]))
 
 
-def _backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buffers, dot: Callable = _dot
-                    ) -> np.ndarray | None:
-    """dA[l-1] = W[l]^T dZ[l] (before W[l] changes; None for layer 1), dW[l] = dZ[l] A[l-1]^T and
-    db[l] = dZ[l] 1 into ``layer.dW``, ``layer.db``: 1/m is already in dZ[l]."""
-    dA_prev = None if bufs.dA_prev is None else dot(layer.W.T, dZ, bufs.dA_prev)
+def _backward_layer(layer: Dense, dZ: np.ndarray, A_prev: np.ndarray, bufs: _Buffers, dot: Callable = _dot,
+                    dA_prev: bool = True) -> np.ndarray | None:
+    """dA[l-1] = W[l]^T dZ[l] (before W[l] changes; None for layer 1, or with ``dA_prev=False``:
+    computed already), dW[l] = dZ[l] A[l-1]^T and db[l] = dZ[l] 1 into ``layer.dW``, ``layer.db``:
+    1/m is already in dZ[l]."""
+    dA_prev = None if bufs.dA_prev is None or not dA_prev else dot(layer.W.T, dZ, bufs.dA_prev)
     dot(dZ, A_prev.T, layer.dW)
     _dot(dZ, bufs.ones, layer.db)  # sum over the m columns as a matrix-vector product
     return dA_prev
@@ -366,8 +367,7 @@ class _Plan:
                 _stepping_backward_layer(layer, dZs[i], layer.cache.A_prev, bufs, dot, self._subtract(i, dZs[i]),
                                          dA_prev=False)
             else:
-                dot(dZs[i], layer.cache.A_prev.T, layer.dW)
-                _dot(dZs[i], bufs.ones, layer.db)
+                _backward_layer(layer, dZs[i], layer.cache.A_prev, bufs, dot, dA_prev=False)
 
 
 class Workspace:
