@@ -234,6 +234,41 @@ def test_split_products_equal_np_dot(parts, dtype) -> None:
     assert not _split_threads()
 
 
+def test_split_products_take_blocks_of_a_transposed_array_without_copying() -> None:
+    """W[l]^T dZ[l] split by rows gives each part a block of W[l]^T, neither C- nor F-contiguous:
+    np.dot would copy it (64 KB a part for mnist's W[2]); BLAS takes it with its leading dimension."""
+    import tracemalloc
+
+    from deeplayers import _gemm
+
+    if not _gemm.available(np.dtype(np.float32)):
+        pytest.skip("no OpenBLAS of NumPy's found: np.dot copies the block")
+    rng = np.random.default_rng(0)
+    W, dZ = rng.standard_normal((128, 256), dtype=np.float32), rng.standard_normal((128, 128), dtype=np.float32)
+    out = np.empty((256, 128), np.float32)
+    sp = th.SplitProducts(2)
+    try:
+        sp.dot(W.T, dZ, out)
+        tracemalloc.start()
+        try:
+            sp.dot(W.T, dZ, out)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    finally:
+        sp.close()
+    assert peak < 16_384, f"{peak} bytes allocated: a block of W^T was copied ({W[:, :128].nbytes} bytes)"
+    np.testing.assert_allclose(out, W.T.astype(np.float64) @ dZ.astype(np.float64), rtol=0, atol=1e-3)
+    # and the gemm itself: any leading dimension, the product's bits, refused where it cannot run
+    for lhs, rhs in ((W.T[:100], dZ), (W.T[50:200], dZ[:, 3:90]), (W[:, 10:60], np.asfortranarray(dZ[10:60, :90]))):
+        got = np.full((lhs.shape[0], rhs.shape[1]), np.nan, np.float32)
+        assert _gemm.product(got, lhs, rhs)
+        np.testing.assert_allclose(got, np.dot(np.ascontiguousarray(lhs), rhs), rtol=1e-5, atol=1e-4)
+    got = np.zeros((128, 128), np.float32)
+    assert not _gemm.product(got, W[:, ::2], dZ) and not _gemm.product(got, W[:, :128].astype(np.float64), dZ)
+    assert not got.any()
+
+
 def test_split_products_caller_does_the_parts_no_thread_started() -> None:
     """A worker the OS never schedules delays nothing: the caller claims every part left."""
     rng = np.random.default_rng(0)

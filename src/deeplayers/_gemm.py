@@ -12,6 +12,9 @@ for OpenBLAS (NumPy's wheels), whose symbols and integer width NumPy's build con
 names; anything else gives ``None`` and the step stays NumPy's. Whether the call gives the same
 bits as ``W - dZ A^T`` for a layer's shapes and layouts is checked by the caller before use
 (workspace.py): it does where BLAS adds the inner dimension in one block, as for a mini-batch.
+
+:func:`product` is the same gemm with beta = 0, for the products split across threads
+(threads.py): a block of rows of W[l]^T, which np.dot would copy first, goes to BLAS as it is.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["available", "runs", "subtract_product"]
+__all__ = ["available", "runs", "subtract_product", "product"]
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _found: Any = None  # {dtype: its cblas gemm}, {} when there is none; None: not looked yet
@@ -89,8 +92,9 @@ def available(dtype: np.dtype) -> bool:
     return np.dtype(dtype) in _functions()
 
 
-def _call(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> tuple | None:
-    """The gemm and its arguments for W -= A B, or None where it cannot run (see subtract_product)."""
+def _call(W: np.ndarray, A: np.ndarray, B: np.ndarray, alpha: float = -1.0, beta: float = 1.0) -> tuple | None:
+    """The gemm and its arguments for W = alpha A B + beta W (default: W -= A B), or None where it
+    cannot run (see subtract_product)."""
     fn = _functions().get(W.dtype)
     if fn is None or A.dtype != W.dtype or B.dtype != W.dtype or A.shape[1] != B.shape[0] \
             or W.shape != (A.shape[0], B.shape[1]) or W.strides[1] != W.itemsize or W.shape[0] * W.shape[1] == 0:
@@ -99,7 +103,7 @@ def _call(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> tuple | None:
     if a is None or b is None or c < W.shape[1]:
         return None
     M, N = W.shape
-    return fn, (_ROW_MAJOR, a[0], b[0], M, N, A.shape[1], -1.0, A.ctypes.data, a[1], B.ctypes.data, b[1], 1.0,
+    return fn, (_ROW_MAJOR, a[0], b[0], M, N, A.shape[1], alpha, A.ctypes.data, a[1], B.ctypes.data, b[1], beta,
                 W.ctypes.data, c)
 
 
@@ -113,6 +117,17 @@ def subtract_product(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> bool:
     """W -= A B in one gemm (alpha = -1, beta = 1) when the layouts allow it; False (W untouched)
     when they do not, or no BLAS was found."""
     call = _call(W, A, B)
+    if call is None:
+        return False
+    call[0](*call[1])
+    return True
+
+
+def product(out: np.ndarray, A: np.ndarray, B: np.ndarray) -> bool:
+    """out = A B in one gemm (beta = 0) on operands with any leading dimension, which ``np.dot``
+    copies first unless they are C- or F-contiguous (a block of rows of W[l]^T is neither); False
+    (out untouched) where the layouts do not allow it, or no BLAS was found."""
+    call = _call(out, A, B, 1.0, 0.0)
     if call is None:
         return False
     call[0](*call[1])

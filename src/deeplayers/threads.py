@@ -195,6 +195,14 @@ def blas_threads() -> int | None:
 _dot = getattr(np.dot, "_implementation", np.dot)
 
 
+def _product_into(A: np.ndarray, B: np.ndarray, out: np.ndarray) -> None:
+    """One part of :meth:`SplitProducts.dot`: out = A B. A block of rows of a transposed array
+    (W[l]^T dZ[l]) is neither C- nor F-contiguous, and np.dot would copy it (64 KB a part for an
+    mnist layer): BLAS takes it as it is, with its leading dimension."""
+    if A.flags.c_contiguous or A.flags.f_contiguous or not _gemm.product(out, A, B):
+        _dot(A, B, out)
+
+
 def _subtract_into(A: np.ndarray, B: np.ndarray, W: np.ndarray) -> None:
     """One part of :meth:`SplitProducts.subtract`: rows of arrays the whole of which the gemm takes."""
     if not _gemm.subtract_product(W, A, B):  # (never a part silently left out of the step)
@@ -229,7 +237,7 @@ class SplitProducts:
 
     def dot(self, A: np.ndarray, B: np.ndarray, out: np.ndarray) -> np.ndarray:
         """out = A B (out C-contiguous, as for np.dot)."""
-        return self._split(_dot, A, B, out)
+        return self._split(_product_into, A, B, out)
 
     def subtract(self, W: np.ndarray, A: np.ndarray, B: np.ndarray) -> bool:
         """W -= A B, each part the one gemm of ``_gemm.subtract_product`` on its rows of W; False (W
