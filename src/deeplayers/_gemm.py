@@ -113,22 +113,23 @@ def runs(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> bool:
     return _call(W, A, B) is not None
 
 
-def subtract_product(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> bool:
-    """W -= A B in one gemm (alpha = -1, beta = 1) when the layouts allow it; False (W untouched)
-    when they do not, or no BLAS was found."""
-    call = _call(W, A, B)
+def _run(C: np.ndarray, A: np.ndarray, B: np.ndarray, alpha: float, beta: float) -> bool:
+    """C = alpha A B + beta C in one gemm; False (C untouched) where :func:`_call` finds it cannot run."""
+    call = _call(C, A, B, alpha, beta)
     if call is None:
         return False
     call[0](*call[1])
     return True
+
+
+def subtract_product(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> bool:
+    """W -= A B in one gemm (alpha = -1, beta = 1) when the layouts allow it; False (W untouched)
+    when they do not, or no BLAS was found."""
+    return _run(W, A, B, -1.0, 1.0)
 
 
 def product(out: np.ndarray, A: np.ndarray, B: np.ndarray) -> bool:
     """out = A B in one gemm (beta = 0) on operands with any leading dimension, which ``np.dot``
     copies first unless they are C- or F-contiguous (a block of rows of W[l]^T is neither); False
     (out untouched) where the layouts do not allow it, or no BLAS was found."""
-    call = _call(out, A, B, 1.0, 0.0)
-    if call is None:
-        return False
-    call[0](*call[1])
-    return True
+    return _run(out, A, B, 1.0, 0.0)
