@@ -47,7 +47,7 @@ SHARED = Path(os.environ.get("DEEPLAYERS_SHARED", REPO.parent / "shared")) / "da
 IMPLS = ["deeplayers", "torch", "sklearn", "numpy", "gemm-floor"]
 CONFIGS = ["mnist", "course", "wide", "tiny", "inference", "loaded"]
 # deeplayers with these fixed BLAS thread counts too, per phase of the loaded case: one thread quiet
-# (the fair-share bound), one and two loaded (BLAS's own threads, beside the automatic choice's split)
+# (the fair-share bound), one and two loaded (fit(threads=t): BLAS's own threads, never split)
 FIXED_THREADS = {"quiet": (1,), "loaded": (1, 2)}
 # the loaded case's competing load: this many CPU-bound processes beside the worker
 LOAD_PROCESSES = 2
@@ -710,7 +710,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900, help="seconds allowed per worker process")
     ap.add_argument("--no-alloc-check", action="store_true", help="skip the tracemalloc per-batch check")
     ap.add_argument("--threads", type=int, default=None,
-                    help="BLAS/OpenMP/torch threads per worker (default: all cores, as the issue asks)")
+                    help="threads per worker: BLAS/OpenMP/torch threads, deeplayers' fit(threads=N) "
+                         "(default: each library's own choice, as a user gets it)")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="time epochs by wall clock (default) or process CPU time (steadier on a shared "
                          "machine; meaningful with --threads 1)")

@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 # wall time by default; process CPU time (--clock cpu, with --threads 1) is steadier on a shared machine
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = time.perf_counter
-THREADS: int | None = None  # --threads: BLAS / OpenMP / torch threads (default: all cores)
+THREADS: int | None = None  # --threads: BLAS / OpenMP / torch threads, deeplayers' fit(threads=...) (default: each its own)
 
 
 # -- measurement helpers ----------------------------------------------------------------------------
@@ -166,7 +166,7 @@ def dl_train(spec: dict, d: dict) -> dict:
         wall = clock is time.perf_counter
         ec = None if wall else _epoch_clock()
         t0 = clock()
-        hist = net.fit(X, Y, learning_rate=lr, num_iterations=E, callbacks=[] if ec is None else [ec])
+        hist = net.fit(X, Y, learning_rate=lr, num_iterations=E, callbacks=[] if ec is None else [ec], threads=THREADS)
         out["wall"] = clock() - t0
         out["mode"] = "fit(num_iterations=E), full batch; iteration times from " + \
             ("History.time" if ec is None else "a Callback (CPU clock)")
@@ -182,7 +182,7 @@ def dl_train(spec: dict, d: dict) -> dict:
             # the public way to train on a given order: fit(batches=...), each batch gathered into a reused buffer
             ec = _epoch_clock()
             t0 = clock()
-            hist = net.fit(X, Y, learning_rate=lr, epochs=E, optimizer="gd", callbacks=[ec],
+            hist = net.fit(X, Y, learning_rate=lr, epochs=E, optimizer="gd", callbacks=[ec], threads=THREADS,
                            batches=lambda e: [orders[e][s:s + B] for s in range(0, m, B)])
             out["wall"] = clock() - t0
             out["mode"] = "one fit(epochs=E, batches=the harness's orders) call; epoch times from a Callback"
@@ -192,7 +192,7 @@ def dl_train(spec: dict, d: dict) -> dict:
             ec = _epoch_clock()
             t0 = clock()
             hist = net.fit(X, Y, learning_rate=lr, epochs=E, optimizer="gd", batch_size=B, shuffle=True, seed=seed,
-                           callbacks=[ec])
+                           callbacks=[ec], threads=THREADS)
             out["wall"] = clock() - t0
             out["mode"] = "one fit(epochs=E, shuffle=True, seed) call; epoch times from a Callback"
             out["epoch_times"] = ec.times
@@ -207,7 +207,7 @@ def dl_train(spec: dict, d: dict) -> dict:
                 t0 = clock()
                 Xe = d["Xrows"][orders[e]]
                 Ye = d["Yrows"][orders[e]]
-                hist = net.fit(Xe.T, Ye.T, epochs=1, optimizer=opt, batch_size=B, shuffle=False)
+                hist = net.fit(Xe.T, Ye.T, epochs=1, optimizer=opt, batch_size=B, shuffle=False, threads=THREADS)
                 times.append(clock() - t0)
                 costs.append(float(hist.cost[-1]))
             out["wall"] = clock() - t_all

@@ -87,3 +87,36 @@ def test_full_batch_floor_also_times_the_update_and_the_targets_show_it() -> Non
     rows[2]["update_seconds"] = 0.55
     (t,) = [t for t in run.targets(rows) if t["target"] == "course-float64: time vs PyTorch"]
     assert (t["value"], t["floor"], t["met"]) == ("0.60", "0.50 (0.55 with the update)", True)
+
+
+def test_a_fixed_thread_count_reaches_deeplayers_own_threads_option(monkeypatch) -> None:
+    """--threads (and the loaded case's fixed 1 and 2 threads) reach ``fit(threads=...)``, mini-batch
+    and full batch: OPENBLAS_NUM_THREADS alone is only the ceiling of deeplayers' automatic choice,
+    so a "2 threads" row beside a load measured the automatic choice (the split) a second time."""
+    import numpy as np
+
+    from deeplayers import threads
+
+    worker = _bench_module("worker")
+    seen: list[tuple] = []
+    apply = threads.BlasThreads.apply
+
+    def recording(self):  # type: ignore[no-untyped-def]
+        seen.append((self.threads, self.count, self.parts))
+        return apply(self)
+
+    monkeypatch.setattr(threads.BlasThreads, "apply", recording)
+    rng = np.random.default_rng(0)
+    dims, m = [30, 5, 1], 40
+    d = {"Xrows": rng.standard_normal((m, dims[0])), "Yrows": (rng.random((m, 1)) > 0.5).astype(float),
+         "orders": np.stack([rng.permutation(m) for _ in range(2)])}
+    for l in (1, 2):
+        d[f"W{l}"], d[f"b{l}"] = rng.standard_normal((dims[l], dims[l - 1])), np.zeros(dims[l])
+    spec = {"layer_dims": dims, "output": "sigmoid", "dtype": "float64", "epochs": 2, "repeats": 1,
+            "learning_rate": 0.01, "seed": 0}
+    for B in (8, None):
+        for fixed, expected in ((2, (2, 2, 1)), (None, (None, 1, 1))):  # (tiny products: one thread when automatic)
+            monkeypatch.setattr(worker, "THREADS", fixed)
+            seen.clear()
+            worker.dl_train(dict(spec, batch_size=B), d)
+            assert seen and set(seen) == {expected}, (B, fixed, seen)

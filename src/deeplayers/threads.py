@@ -20,10 +20,10 @@ When other programs hold some of the cores, the training loop's large products a
 by rows across as many threads as BLAS would have had (:class:`SplitProducts`), each part a
 one-thread BLAS call, and the calling thread does every part no other thread has started: a thread
 the OS has not scheduled costs nothing and no thread spins, while the run still gets its share of
-the CPU (beside two CPU-bound processes on 2 cores, benchmarks/run.py's mnist epoch took 2.02x its
-quiet time, against 2.23x with one BLAS thread and 2.56x with OpenBLAS's two, single epochs up to
-3.4x). The automatic choice is looked at
-again at epoch ends, at most once a second, so a long run adapts when other programs start or stop.
+the CPU (beside two CPU-bound processes on 2 cores, benchmarks/run.py's mnist epoch took 2.15x its
+quiet time, against 2.59x with one BLAS thread and 5.82x with OpenBLAS's two). The automatic choice
+is looked at again at epoch ends, at most once a second, so a long run adapts when other programs
+start or stop.
 
 What the load cannot show is measured: on a virtual machine the host may slow the exchanges between
 BLAS's threads (its other tenants, where it places the virtual cores) without any runnable thread
