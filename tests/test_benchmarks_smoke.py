@@ -21,6 +21,20 @@ def _bench_module(name: str):
         sys.path.remove(str(REPO / "benchmarks"))
 
 
+def _small_case(epochs: int) -> tuple[list[int], dict]:
+    """A 30-5-1 network's data as the harness gives it to a worker: 40 samples as rows, 0/1 labels,
+    a batch order per epoch and the initial W[l], b[l]."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    dims, m = [30, 5, 1], 40
+    d = {"Xrows": rng.standard_normal((m, dims[0])), "Yrows": (rng.random((m, 1)) > 0.5).astype(float),
+         "orders": np.stack([rng.permutation(m) for _ in range(epochs)])}
+    for l in (1, 2):
+        d[f"W{l}"], d[f"b{l}"] = rng.standard_normal((dims[l], dims[l - 1])), np.zeros(dims[l])
+    return dims, d
+
+
 def test_quick_tiny_benchmark_agrees(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--configs", "tiny",
@@ -69,14 +83,9 @@ def test_loaded_case_is_planned_and_its_load_is_reaped() -> None:
 
 
 def test_full_batch_floor_also_times_the_update_and_the_targets_show_it() -> None:
-    import numpy as np
 
     worker, run = _bench_module("worker"), _bench_module("run")
-    rng = np.random.default_rng(0)
-    dims, m = [30, 5, 1], 40
-    d = {"Xrows": rng.standard_normal((m, dims[0])), "orders": np.stack([rng.permutation(m) for _ in range(4)])}
-    for l in (1, 2):
-        d[f"W{l}"], d[f"b{l}"] = rng.standard_normal((dims[l], dims[l - 1])), np.zeros(dims[l])
+    dims, d = _small_case(epochs=4)
     spec = {"layer_dims": dims, "dtype": "float64", "epochs": 4, "repeats": 3}
     full = worker.floor_train(dict(spec, batch_size=None), d)
     assert len(full["epoch_times"]) == 4 and full["update_seconds"] > 0
@@ -93,7 +102,6 @@ def test_a_fixed_thread_count_reaches_deeplayers_own_threads_option(monkeypatch)
     """--threads (and the loaded case's fixed 1 and 2 threads) reach ``fit(threads=...)``, mini-batch
     and full batch: OPENBLAS_NUM_THREADS alone is only the ceiling of deeplayers' automatic choice,
     so a "2 threads" row beside a load measured the automatic choice (the split) a second time."""
-    import numpy as np
 
     from deeplayers import threads
 
@@ -106,12 +114,7 @@ def test_a_fixed_thread_count_reaches_deeplayers_own_threads_option(monkeypatch)
         return apply(self)
 
     monkeypatch.setattr(threads.BlasThreads, "apply", recording)
-    rng = np.random.default_rng(0)
-    dims, m = [30, 5, 1], 40
-    d = {"Xrows": rng.standard_normal((m, dims[0])), "Yrows": (rng.random((m, 1)) > 0.5).astype(float),
-         "orders": np.stack([rng.permutation(m) for _ in range(2)])}
-    for l in (1, 2):
-        d[f"W{l}"], d[f"b{l}"] = rng.standard_normal((dims[l], dims[l - 1])), np.zeros(dims[l])
+    dims, d = _small_case(epochs=2)
     spec = {"layer_dims": dims, "output": "sigmoid", "dtype": "float64", "epochs": 2, "repeats": 1,
             "learning_rate": 0.01, "seed": 0}
     for B in (8, None):
