@@ -710,8 +710,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900, help="seconds allowed per worker process")
     ap.add_argument("--no-alloc-check", action="store_true", help="skip the tracemalloc per-batch check")
     ap.add_argument("--threads", type=int, default=None,
-                    help="threads per worker: BLAS/OpenMP/torch threads, deeplayers' fit(threads=N) "
-                         "(default: each library's own choice, as a user gets it)")
+                    help="threads per worker: BLAS/OpenMP/torch threads, deeplayers' fit(threads=N) and "
+                         "L_layer_model(threads=N) (default: each library's own choice, as a user gets it)")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="time epochs by wall clock (default) or process CPU time (steadier on a shared "
                          "machine; meaningful with --threads 1)")

@@ -279,11 +279,11 @@ def dl_course_fn(spec: dict, d: dict) -> dict:
 
     X, Y = d["Xrows"].T, d["Yrows"].T
     dims, lr, N = spec["layer_dims"], spec["learning_rate"], spec["iterations"]
-    L_layer_model(X, Y, dims, lr, num_iterations=min(5, N))  # warm-up
+    L_layer_model(X, Y, dims, lr, num_iterations=min(5, N), threads=THREADS)  # warm-up
     times, result = [], None
     for _ in range(spec["repeats"]):
         t0 = clock()
-        result = L_layer_model(X, Y, dims, lr, num_iterations=N)
+        result = L_layer_model(X, Y, dims, lr, num_iterations=N, threads=THREADS)
         times.append((clock() - t0) / N)
     params, costs = result
     return {"epoch_times": times, "costs": list(map(float, costs)), "mode": "course.L_layer_model(seed=1)",

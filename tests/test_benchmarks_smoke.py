@@ -123,3 +123,8 @@ def test_a_fixed_thread_count_reaches_deeplayers_own_threads_option(monkeypatch)
             seen.clear()
             worker.dl_train(dict(spec, batch_size=B), d)
             assert seen and set(seen) == {expected}, (B, fixed, seen)
+    for fixed, expected in ((2, (2, 2, 1)), (None, (None, 1, 1))):  # the course functions' row
+        monkeypatch.setattr(worker, "THREADS", fixed)
+        seen.clear()
+        worker.dl_course_fn(dict(spec, iterations=2), d)
+        assert seen and set(seen) == {expected}, (fixed, seen)

@@ -159,6 +159,24 @@ def test_L_layer_model_published_costs_at_iterations_0_and_100(cat_data, capsys)
     assert out[1] == f"Cost after iteration 100: {costs[1]}"
 
 
+def test_the_models_take_fits_threads_option(cat_data, monkeypatch):
+    """threads= reaches the one training loop's BLAS setting (the benchmark's --threads uses it) and
+    is checked there, with the course's numbers unchanged."""
+    from deeplayers import threads
+    from deeplayers.errors import ConfigError
+
+    X, Y, _, _ = cat_data
+    counts: list[int] = []
+    apply = threads.BlasThreads.apply
+    monkeypatch.setattr(threads.BlasThreads, "apply", lambda self: (counts.append(self.count), apply(self))[1])
+    _, costs = course.L_layer_model(X, Y, [12288, 20, 7, 5, 1], num_iterations=1, threads=1)
+    assert counts == [1] and abs(costs[0] - 0.7717493284237686) < 1e-9
+    course.two_layer_model(X, Y, (12288, 7, 1), num_iterations=1, threads=-1)
+    assert counts[1] == threads.available_cores()
+    with pytest.raises(ConfigError, match="threads must not be 0"):
+        course.L_layer_model(X, Y, [12288, 20, 7, 5, 1], num_iterations=1, threads=0)
+
+
 @pytest.mark.slow
 def test_two_layer_model_full_run(cat_data, capsys):
     X, Y, Xt, Yt = cat_data

@@ -279,24 +279,26 @@ def predict(X: Any, y: Any, parameters: Params) -> np.ndarray:
 
 
 def _train(layers_dims: Any, init: str, seed: int, X: Any, Y: Any, learning_rate: float,
-           num_iterations: int, print_cost: bool) -> tuple[Params, list[float]]:
+           num_iterations: int, print_cost: bool, threads: int | None) -> tuple[Params, list[float]]:
     net = Network(list(layers_dims), hidden="relu", output="sigmoid", init=init, seed=seed)
-    history = net.fit(X, Y, learning_rate, num_iterations, print_cost)
+    history = net.fit(X, Y, learning_rate, num_iterations, print_cost, threads=threads)
     return {k: v.copy() for k, v in net.parameters.items()}, history.cost[::100]
 
 
 def two_layer_model(X: Any, Y: Any, layers_dims: Any, learning_rate: float = 0.0075,
                     num_iterations: int = 3000, print_cost: bool = False, *, seed: int = 1,
-                    method: str = "small") -> tuple[Params, list[float]]:
-    """LINEAR -> RELU -> LINEAR -> SIGMOID, trained by gradient descent; costs every 100 iterations."""
-    return _train(layers_dims, method, seed, X, Y, learning_rate, num_iterations, print_cost)
+                    method: str = "small", threads: int | None = None) -> tuple[Params, list[float]]:
+    """LINEAR -> RELU -> LINEAR -> SIGMOID, trained by gradient descent; costs every 100 iterations.
+    ``threads``: BLAS threads, as :meth:`Network.fit`'s (None: the automatic choice)."""
+    return _train(layers_dims, method, seed, X, Y, learning_rate, num_iterations, print_cost, threads)
 
 
 def L_layer_model(X: Any, Y: Any, layers_dims: Any, learning_rate: float = 0.0075,
                   num_iterations: int = 3000, print_cost: bool = False, *, seed: int = 1,
-                  method: str = "course") -> tuple[Params, list[float]]:
-    """[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID by gradient descent; costs every 100 iterations."""
-    return _train(layers_dims, method, seed, X, Y, learning_rate, num_iterations, print_cost)
+                  method: str = "course", threads: int | None = None) -> tuple[Params, list[float]]:
+    """[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID by gradient descent; costs every 100 iterations.
+    ``threads``: BLAS threads, as :meth:`Network.fit`'s (None: the automatic choice)."""
+    return _train(layers_dims, method, seed, X, Y, learning_rate, num_iterations, print_cost, threads)
 
 
 def trace(X: Any, parameters: Params, Y: Any = None, *, hidden: str | list[str] = "relu", output: str = "sigmoid",
