@@ -31,6 +31,7 @@ import io
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -478,7 +479,11 @@ def targets(rows: list[dict]) -> list[dict]:
     def add(name: str, value: float | None, limit: float, op: str, fmt: str = "{:.2f}",
             floor: float | None = None, issue: int = 13, floor_note: str = "") -> None:
         met = None if value is None else (value <= limit if op == "<=" else value >= limit)
-        out.append({"target": name, "value": None if value is None else fmt.format(value),
+        shown = None if value is None else fmt.format(value)
+        if shown is not None and shown == fmt.format(limit) and value != limit:
+            # a value that rounds to the limit shows two more digits: 2.003 missed "<= 2", and "2.00" hid it
+            shown = re.sub(r"\.(\d)f", lambda d: f".{int(d.group(1)) + 2}f", fmt).format(value)
+        out.append({"target": name, "value": shown,
                     "limit": f"{op} {fmt.format(limit)}", "met": met, "issue": issue,
                     "floor": None if floor is None else fmt.format(floor) + floor_note})
 

@@ -96,6 +96,11 @@ def test_full_batch_floor_also_times_the_update_and_the_targets_show_it() -> Non
     rows[2]["update_seconds"] = 0.55
     (t,) = [t for t in run.targets(rows) if t["target"] == "course-float64: time vs PyTorch"]
     assert (t["value"], t["floor"], t["met"]) == ("0.60", "0.50 (0.55 with the update)", True)
+    # a value that rounds to its limit shows more digits: 2.003 missed "<= 2.00" and must not read "2.00"
+    for ratio, shown, met in ((2.00296, "2.0030", False), (1.9996, "1.9996", True), (2.0, "2.00", True)):
+        loaded = [{"case": "loaded", "impl": "deeplayers", "seconds": 1.0, "load_ratio": ratio, "fair_share_bound": 1.5}]
+        (t,) = [t for t in run.targets(loaded) if t["target"].startswith("loaded: deeplayers' epoch")]
+        assert (t["value"], t["met"]) == (shown, met)
 
 
 def test_a_fixed_thread_count_reaches_deeplayers_own_threads_option(monkeypatch) -> None:
