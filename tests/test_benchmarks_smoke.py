@@ -83,7 +83,6 @@ def test_loaded_case_is_planned_and_its_load_is_reaped() -> None:
 
 
 def test_full_batch_floor_also_times_the_update_and_the_targets_show_it() -> None:
-
     worker, run = _bench_module("worker"), _bench_module("run")
     dims, d = _small_case(epochs=4)
     spec = {"layer_dims": dims, "dtype": "float64", "epochs": 4, "repeats": 3}

@@ -168,7 +168,12 @@ def test_the_models_take_fits_threads_option(cat_data, monkeypatch):
     X, Y, _, _ = cat_data
     counts: list[int] = []
     apply = threads.BlasThreads.apply
-    monkeypatch.setattr(threads.BlasThreads, "apply", lambda self: (counts.append(self.count), apply(self))[1])
+
+    def recording(self):  # type: ignore[no-untyped-def]
+        counts.append(self.count)
+        return apply(self)
+
+    monkeypatch.setattr(threads.BlasThreads, "apply", recording)
     _, costs = course.L_layer_model(X, Y, [12288, 20, 7, 5, 1], num_iterations=1, threads=1)
     assert counts == [1] and abs(costs[0] - 0.7717493284237686) < 1e-9
     course.two_layer_model(X, Y, (12288, 7, 1), num_iterations=1, threads=-1)
