@@ -6,6 +6,7 @@ import gzip
 import io
 import pickle
 import tracemalloc
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -195,6 +196,14 @@ def test_csv_errors(tmp_path):
         load_dataset(tmp_path / "ok.csv", labels="label")
     with pytest.raises(DataError, match="label column 7 does not exist; the file has 3 columns"):
         load_csv(tmp_path / "ok.csv", labels=7)
+    # a label of inf stays a float label, without a RuntimeWarning from the whole-number test, and is refused
+    (tmp_path / "inf_label.csv").write_text("a,b,y\n1,2,inf\n3,4,1\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = load_dataset(tmp_path / "inf_label.csv")
+    assert ds.y.dtype == np.float64
+    with pytest.raises(DataError, match="label of sample 0 is inf"):
+        ds.targets()
     (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00binary")
     with pytest.raises(DataError, match="not a UTF-8 text file"):
         load_dataset(tmp_path / "bin.csv")

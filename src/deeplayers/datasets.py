@@ -374,7 +374,8 @@ def _csv_labels(raw: np.ndarray) -> np.ndarray:
     """A CSV's label cells: integers when every one is a whole number, floats when numbers, else strings."""
     if all(_is_number(c) and c != "" for c in raw):
         y = raw.astype(np.float64)
-        if np.all(np.mod(y, 1) == 0) and np.all(np.abs(y) < 2**53):
+        # (inf or NaN is no whole number: tested first, so np.mod never warns on it)
+        if np.isfinite(y).all() and np.all(np.mod(y, 1) == 0) and np.all(np.abs(y) < 2**53):
             y = y.astype(np.int64)
         return y
     return raw.astype(str)
