@@ -223,6 +223,22 @@ def test_the_url_shares_the_whole_setting(server: str, context) -> None:
     assert other.locator(f"{tid('feature-x1x2')}.off").count() == 0 and other.locator(f"{tid('feature-x1sq')}.off").count() == 1
 
 
+def test_an_address_with_layers_but_no_activations_is_completed(server: str, context) -> None:
+    # #layers=... without #act=... once failed: "activations must list one g[l] per hidden layer (0)"
+    page = open_page(context, server.rstrip("/") + "/#dataset=reg-gauss&layers=&lr=0.01")
+    page.wait_for_function("window.playground.state.cfg.dataset === 'reg-gauss'")
+    assert (cfg(page)["layers"], cfg(page)["activations"], cfg(page)["learning_rate"]) == ([], [], 0.01)
+    assert "W[1]: (1, 2)" in page.inner_text(tid("shapes"))
+    page.evaluate("location.hash = 'dataset=xor&layers=8,8,3'")  # pasted into the open page
+    page.wait_for_function("window.playground.state.cfg.layers.length === 3")
+    assert (cfg(page)["dataset"], cfg(page)["activations"]) == ("xor", ["tanh", "tanh", "tanh"])
+    assert "W[3]: (3, 8)" in page.inner_text(tid("shapes"))
+    page.evaluate("location.hash = 'layers=5&act=relu'")
+    page.wait_for_function("window.playground.state.cfg.layers.length === 1")
+    assert (cfg(page)["layers"], cfg(page)["activations"]) == ([5], ["relu"])
+    assert page.is_hidden(tid("error")) and page.js_errors == []
+
+
 def test_bad_input_shows_an_error_and_changes_nothing(server: str, context, tmp_path: Path) -> None:
     page = open_page(context, server.rstrip("/") + "/#noise=99&layers=4,2")
     page.wait_for_selector(f"{tid('error')}:not([hidden])")

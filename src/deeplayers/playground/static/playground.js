@@ -100,7 +100,7 @@
       if (structural) { state.frame = null; buildNetwork(); }  // the next frame matches the new network
       renderShapes();
       if (first && state.fromHash && Object.keys(state.fromHash).length) {
-        setConfig(state.fromHash);  // the shared setting; the hash is rewritten when the server accepts it
+        setConfig(completeSetting(state.fromHash));  // the shared setting; the hash is rewritten when the server accepts it
       } else {
         writeHash();
       }
@@ -140,6 +140,14 @@
     }
     parts.push(`test=${state.showTest ? 1 : 0}`);
     history.replaceState(null, "", `#${parts.join("&")}`);
+  }
+  // An address that sets the hidden layers but not their g[l] (#layers=8,8,8) keeps the page's
+  // g[l] for the layers it has and repeats the last one for the new ones.
+  function completeSetting(changes) {
+    if (!Array.isArray(changes.layers) || changes.activations !== undefined) return changes;
+    const acts = state.cfg.activations;
+    const fill = acts[acts.length - 1] || "tanh";
+    return { ...changes, activations: changes.layers.map((_, i) => acts[i] || fill) };
   }
   function readHash() {
     const h = location.hash.replace(/^#/, "");
@@ -555,6 +563,11 @@
   }
 
   window.addEventListener("resize", () => { if (state.cfg) buildLinks(); state.dirty = true; });
+  // a setting pasted into the address bar of an open page (writeHash's replaceState fires no event)
+  window.addEventListener("hashchange", () => {
+    const h = readHash();
+    if (h && state.cfg && Object.keys(h).length) setConfig(completeSetting(h));
+  });
   wireControls();
   state.fromHash = readHash();  // read before the first reply rewrites the address
   connect();
