@@ -299,3 +299,54 @@ def test_predict_refuses_an_X_that_overflows_Z1():
         net.predict_proba(X)
     with pytest.raises(dl.DataError, match="X is too large for float32"):  # in chunks too
         net.predict_proba(X, batch_size=2)
+
+
+@pytest.mark.parametrize("dims", [[3, 4, 4, 3], [30, 4, 4, 3]])  # Z[1] smaller than X, and not
+def test_predict_never_turns_a_nan_A_L_into_a_class(dims):
+    """Parameters that are NaN, or finite but overflowing a later Z[l] (what a diverged run leaves),
+    once gave NaN probabilities and predict's class 0 for every sample, with no error."""
+    X = np.random.default_rng(0).standard_normal((dims[0], 20))
+    net = dl.Network(dims, output="softmax", seed=0)
+    net.parameters["W2"][...] = 1e300
+    net.parameters["W3"][...] = 1e300 * np.array([1, -1, 1, -1])
+    for f in (net.predict_proba, net.predict, lambda X: net.predict_proba(X, batch_size=8)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the error, not NumPy's RuntimeWarning first
+            with pytest.raises(dl.DataError, match=r"Z\[3\] = W\[3\] A\[2\] \+ b\[3\] overflows float64 for sample 0 "
+                               r"\(the largest \|W\[3\]\| is 1e\+300"):
+                f(X)
+    for l in (1, 2):
+        net = dl.Network(dims, seed=0)
+        net.parameters[f"b{l}"][1, 0] = np.nan
+        with pytest.raises(dl.DataError, match=rf"b\[{l}\] contains NaN or infinity \(first at \[1, 0\]\); the parameters"):
+            net.predict(X)
+    net.parameters["b2"][1, 0] = 0.0
+    np.testing.assert_allclose(net.predict_proba(X), net.forward(X))  # finite: unchanged
+
+
+def test_assigning_to_parameters_replaces_W_l_after_checking_its_shape():
+    """net.parameters["W1"] = W (the course's idiom) once changed a throwaway dict and nothing else."""
+    net = dl.Network([3, 4, 1], seed=0)
+    W1 = np.arange(12.0).reshape(4, 3)
+    net.parameters["W1"] = W1
+    np.testing.assert_array_equal(net.layers[0].W, W1)
+    assert net.layers[0].W is not W1  # copied, as the setter of the whole dict does
+    np.testing.assert_allclose(net.forward(np.eye(3)), 1 / (1 + np.exp(-(net.layers[1].W @ np.maximum(W1, 0)))))
+    with pytest.raises(dl.ShapeError, match=r"W\[1\] must be \(n\[1\], n\[0\]\) = \(4, 3\), got \(3, 4\)"):
+        net.parameters["W1"] = W1.T
+    with pytest.raises(dl.ShapeError, match=r"b\[2\] must be"):
+        net.parameters["b2"] = np.zeros((2, 1))
+    with pytest.raises(dl.ConfigError, match=r"'W3' is no parameter of this network; its keys are \['W1', 'b1', 'W2', 'b2'\]"):
+        net.parameters["W3"] = np.zeros((1, 1))
+    with pytest.raises(dl.ConfigError, match="cannot be removed"):
+        del net.parameters["b1"]
+    with pytest.raises(dl.ConfigError, match=r"\['W3'\] belong to no layer of this network"):
+        net.parameters = {**net.parameters, "W3": np.zeros((1, 1))}
+    with pytest.raises(dl.DataError, match=r"W\[1\] has dtype complex128; it must hold real numbers"):
+        dl.Network.from_parameters({"W1": np.ones((2, 3)) + 1j, "b1": np.zeros((2, 1))})
+    assert list(net.parameters) == ["W1", "b1", "W2", "b2"] and dict(net.parameters)["W1"] is net.layers[0].W
+
+
+def test_a_bool_is_no_layer_size():
+    with pytest.raises(dl.ShapeError, match=r"n\[1\] must be a positive integer, got True in layer_dims=\[3, True, 1\]"):
+        dl.Network([3, True, 1])

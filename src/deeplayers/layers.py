@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from .activations import Activation, get_activation
-from .shapes import check_A_prev, check_b, check_grad, check_W
+from .shapes import as_float_array, check_A_prev, check_b, check_grad, check_W
 
 if TYPE_CHECKING:
     from .workspace import Workspace
@@ -97,7 +97,8 @@ class Dense:
 
     # -- parameters ------------------------------------------------------------------------
     def set_parameters(self, W: np.ndarray, b: np.ndarray, copy: bool = True) -> None:
-        """Replace W[l], b[l] after checking their shapes."""
+        """Replace W[l], b[l] after checking their shapes (and that they hold real numbers)."""
+        W, b = as_float_array(W, f"W[{self.l}]"), as_float_array(b, f"b[{self.l}]")
         check_W(W, self.l, self.n, self.n_prev)
         check_b(b, self.l, self.n)
         if copy or W.dtype != self.dtype or b.dtype != self.dtype:

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -291,20 +291,18 @@ class Network:
         return None
 
     @property
-    def parameters(self) -> dict[str, np.ndarray]:
-        """The course's dict ``{"W1": W[1], "b1": b[1], ...}`` (the live arrays, not copies)."""
-        params = {}
-        for layer in self.layers:
-            params[f"W{layer.l}"] = layer.W
-            params[f"b{layer.l}"] = layer.b
-        return params
+    def parameters(self) -> Parameters:
+        """The course's dict ``{"W1": W[1], "b1": b[1], ...}`` of the live arrays (not copies);
+        ``net.parameters["W1"] = W`` checks W's shape and replaces W[1] (see :class:`Parameters`)."""
+        return Parameters(self.layers)
 
     @parameters.setter
-    def parameters(self, params: dict[str, np.ndarray]) -> None:
-        for layer in self.layers:
-            for key in (f"W{layer.l}", f"b{layer.l}"):
-                if key not in params:
-                    raise ConfigError(f"parameters is missing {key!r} (need W1, b1, ..., W{self.L}, b{self.L})")
+    def parameters(self, params: Mapping[str, np.ndarray]) -> None:
+        want = {f"{p}{layer.l}" for layer in self.layers for p in "Wb"}
+        missing, extra = sorted(want - set(params)), sorted(set(params) - want)
+        if missing or extra:
+            raise ConfigError(f"parameters must hold exactly W1, b1, ..., W{self.L}, b{self.L}; "
+                              + (f"missing {missing}" if missing else f"{extra} belong to no layer of this network"))
         for layer in self.layers:
             layer.set_parameters(np.asarray(params[f"W{layer.l}"]), np.asarray(params[f"b{layer.l}"]))
 
@@ -349,13 +347,37 @@ class Network:
         if check and first.n >= first.n_prev:
             check_finite("X", X, todo=_PREDICT_TODO)
         A = X
-        with np.errstate(over="ignore"):  # a saturated sigmoid overflows exp() to inf on purpose
+        # a saturated sigmoid overflows exp() to inf on purpose; with check, a NaN is an error below
+        with np.errstate(over="ignore", invalid="ignore" if check else "warn"):
             for layer in self.layers:
                 if check and layer is first and first.n < first.n_prev:
                     A = self._check_Z1(X, ws)
                 else:
                     A = layer.forward(A, ws=ws)
+        if check and not np.isfinite(A).all():  # (n[L], m): cheap beside the products
+            self._not_finite(X)
         return A
+
+    def _not_finite(self, X: np.ndarray) -> None:
+        """Raise the DataError that says why A[L] is not finite for a finite X: a parameter holds NaN
+        or inf, or Z[l] overflowed the dtype at the first layer l found by a second, checked pass."""
+        for layer in self.layers:
+            for name, a in ((f"W[{layer.l}]", layer.W), (f"b[{layer.l}]", layer.b)):
+                check_finite(name, a, todo="the parameters are unusable; retrain, or load a saved model")
+        A = X
+        with np.errstate(over="ignore", invalid="ignore"):
+            for layer in self.layers:
+                Z = layer.W @ A + layer.b
+                if not np.isfinite(Z).all():
+                    j = int(np.argwhere(~np.isfinite(Z))[0][1])
+                    raise DataError(
+                        f"Z[{layer.l}] = W[{layer.l}] A[{layer.l - 1}] + b[{layer.l}] overflows {self.dtype.name} for "
+                        f"sample {j} (the largest |W[{layer.l}]| is {float(np.max(np.abs(layer.W))):.3g}, the largest "
+                        f"|A[{layer.l - 1}]| {float(np.max(np.abs(A[:, j]))):.3g}): the parameters are far too large "
+                        f"(a diverged run?) or X is not scaled the way the training data was")
+                A = layer.g.forward(Z)
+        raise DataError(f"A[{self.L}] is not finite although every Z[l] is: g[{self.L}] = "
+                        f"{self.layers[-1].g.name} overflowed")  # (not seen: the g[l] are written not to)
 
     def _check_Z1(self, X: np.ndarray, ws: Workspace) -> np.ndarray:
         """A[1] for X, with X's NaN and inf found on Z[1] = W[1] X + b[1] rather than X: an entry of X
@@ -366,6 +388,8 @@ class Network:
         Z = ws.linear(layer, X)
         if not np.isfinite(Z).all():  # (twice as fast as one np.add.reduce over Z, measured)
             check_finite("X", X, todo=_PREDICT_TODO)
+            for name, a in (("W[1]", layer.W), ("b[1]", layer.b)):
+                check_finite(name, a, todo="the parameters are unusable; retrain, or load a saved model")
             raise DataError(f"X is too large for {self.dtype.name}: Z[1] = W[1] X + b[1] overflows to inf (X's largest "
                             f"magnitude is {float(np.max(np.abs(X))):.3g}); scale X the way the training data was scaled")
         return layer.g.forward(Z, out=Z)
@@ -573,3 +597,41 @@ def _gs(spec: Mapping[str, Any]) -> list[str]:
     """Each g of a (normalized) spec with its parameters, e.g. ``leaky_relu(alpha=0.2)``."""
     return [name + (f"({', '.join(f'{k}={v!r}' for k, v in p.items())})" if p else "")
             for name, p in zip(spec["activations"], spec["activation_params"])]
+
+
+class Parameters(MutableMapping):
+    """A network's ``{"W1": W[1], "b1": b[1], ..., "WL": W[L], "bL": b[L]}``, over its layers' own
+    arrays: reading gives the live array (in-place changes train the network), and assigning
+    ``parameters["W2"] = W`` checks W against (n[2], n[1]) and replaces W[2]. A plain dict there
+    would take the assignment and change nothing, silently. Keys cannot be added or removed."""
+
+    def __init__(self, layers: Sequence[Dense]) -> None:
+        self._layers = {f"{p}{layer.l}": (layer, p) for layer in layers for p in "Wb"}
+
+    def _find(self, key: str) -> tuple[Dense, str]:
+        if key not in self._layers:
+            raise KeyError(key)
+        return self._layers[key]
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        layer, p = self._find(key)
+        return layer.W if p == "W" else layer.b
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self._layers:
+            raise ConfigError(f"{key!r} is no parameter of this network; its keys are {list(self._layers)}")
+        layer, p = self._layers[key]
+        W, b = (value, layer.b) if p == "W" else (layer.W, value)
+        layer.set_parameters(np.asarray(W), np.asarray(b), copy=True)
+
+    def __delitem__(self, key: str) -> None:
+        raise ConfigError(f"a network's parameters cannot be removed ({key!r}): W[l] and b[l] exist for every layer")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._layers)
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))

@@ -50,7 +50,7 @@ def check_layer_dims(layer_dims: Sequence[int]) -> list[int]:
             f"layer_dims must hold at least two sizes [n0, ..., nL] (input and output), got {dims}"
         )
     for l, (n, raw) in enumerate(zip(dims, layer_dims)):
-        if n < 1 or n != raw:
+        if n < 1 or n != raw or isinstance(raw, (bool, np.bool_)):  # (True == 1, but it is no size)
             raise ShapeError(f"n[{l}] must be a positive integer, got {raw!r} in layer_dims={list(layer_dims)}")
     return dims
 
