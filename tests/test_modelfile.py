@@ -569,3 +569,15 @@ def test_kill_9_during_save_leaves_a_whole_model(tmp_path):
             proc.stdout.close()
         W1 = dl.load(path).network.parameters["W1"]  # never a mix, never a ModelFileError
         assert any(np.array_equal(W1, k) for k in known)
+
+
+def test_class_labels_are_distinct_and_keep_their_types():
+    """Duplicate labels were accepted, and mixed labels [1, "b", 2.5] came back as strings."""
+    net = dl.Network([2, 3, 3], output="softmax", seed=0)
+    with pytest.raises(dl.ConfigError, match=r"labels must differ from each other; 'a' is there twice in \['a', 'a', 'b'\]"):
+        dl.Model(net, classes=["a", "a", "b"])
+    X = np.random.default_rng(0).standard_normal((2, 40))
+    got = dl.Model(net, classes=[1, "b", 2.5]).predict(X)
+    want = np.argmax(net.predict_proba(X), axis=0)
+    assert [type(v) for v in got[0]] == [(int, str, float)[i] for i in want]
+    assert list(got[0]) == [[1, "b", 2.5][i] for i in want]

@@ -340,3 +340,23 @@ def test_a_passing_spike_is_not_divergence_but_a_model_worse_than_guessing_is():
                                                  r"ended\. .*\(it was 0\.01, 0\.005 in the last epoch by the schedule;") as info:
         DNNRegressor(epochs=20, learning_rate=0.01, random_state=0).fit(X, y)
     assert len(info.value.history.cost) == 11
+
+
+def test_an_optimizer_objects_own_rate_is_never_silently_replaced():
+    """DNNClassifier(optimizer=dl.Adam(learning_rate=0.01)) once trained at the default 0.001."""
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    kw = dict(hidden_layer_sizes=(8,), epochs=3, random_state=0, lr_schedule="constant")
+    with pytest.raises(ValueError, match=r"optimizer=Adam\(learning_rate=0.01\) has its own learning rate 0.01, but "
+                       r"learning_rate=0.001 would replace it: pass learning_rate=None"):
+        DNNClassifier(optimizer=dl.Adam(learning_rate=0.01), **kw).fit(X, y)
+    own = DNNClassifier(optimizer=dl.Adam(learning_rate=0.01), learning_rate=None, **kw).fit(X, y)
+    named = DNNClassifier(optimizer="adam", learning_rate=0.01, **kw).fit(X, y)
+    slow = DNNClassifier(optimizer="adam", learning_rate=0.001, **kw).fit(X, y)
+    assert own.loss_curve_ == named.loss_curve_ != slow.loss_curve_
+    assert DNNClassifier(optimizer=dl.Adam(), **kw).fit(X, y).loss_curve_ == slow.loss_curve_  # alike: fine
+
+
+def test_one_class_is_named_as_the_label_not_its_numpy_repr():
+    with pytest.raises(ValueError, match=r"y holds 1 class \(0.0\)$"):
+        DNNClassifier(epochs=2).fit(np.ones((5, 2)), np.zeros(5))

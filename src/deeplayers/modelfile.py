@@ -128,7 +128,10 @@ class Model:
         P = self.network.predict(self.transform(X))
         g = self.network.activations[-1]
         if self.classes is not None and g in ("softmax", "sigmoid") and (g == "softmax" or P.shape[0] == 1):
-            return np.asarray(self.classes)[P]
+            labels = np.asarray(self.classes)
+            if labels.dtype.kind == "U" and not all(isinstance(c, str) for c in self.classes):
+                labels = np.array(self.classes, dtype=object)  # [1, "b"] stays 1 and "b", not "1" and "b"
+            return labels[P]
         return P
 
     def summary(self) -> str:
@@ -154,6 +157,9 @@ def _check_classes(classes: Sequence[Any], network: Network) -> list[Any]:
         if not isinstance(c, (str, int, float, bool)):
             raise ConfigError(f"class labels must be strings or numbers, got {type(c).__name__} {c!r:.50}")
         out.append(c)
+    seen = [c for i, c in enumerate(out) if c in out[:i]]
+    if seen:
+        raise ConfigError(f"class labels must differ from each other; {seen[0]!r} is there twice in {out}")
     nL, g = network.layer_dims[-1], network.activations[-1]
     want = 2 if (g == "sigmoid" and nL == 1) else nL
     if g in ("softmax", "sigmoid") and len(out) != want:

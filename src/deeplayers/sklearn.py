@@ -152,6 +152,12 @@ class _BaseDNN(BaseEstimator):
 
     def _new_optimizer(self) -> Optimizer:
         if isinstance(self.optimizer, Optimizer):
+            own = self.optimizer.learning_rate
+            if self.learning_rate is not None and self.learning_rate != own:  # once silently replaced
+                raise ValueError(
+                    f"optimizer={self.optimizer!r} has its own learning rate {own:g}, but learning_rate="
+                    f"{self.learning_rate!r} would replace it: pass learning_rate=None to train at {own:g}, "
+                    f"or set the two alike")
             return copy.deepcopy(self.optimizer)  # the parameter itself stays untouched
         return get_optimizer(self.optimizer, self.learning_rate)
 
@@ -317,7 +323,8 @@ _PARAMS_DOC = """
         The update rule. An :class:`~deeplayers.optimizers.Optimizer` instance is copied at
         ``fit``; its state then persists across ``partial_fit`` and warm-started fits.
     learning_rate : float or None, default=0.001
-        alpha; None uses the optimizer's own default.
+        alpha; None uses the optimizer's own default, or an Optimizer instance's own rate (a
+        learning_rate that disagrees with an instance's is an error, not silently applied).
     lr_schedule : str, (name, params) or callable, default="cosine"
         How alpha changes over the epochs of each ``fit``: ``"cosine"`` anneals it along half a
         cosine from ``learning_rate`` towards 0 over ``epochs`` (for MNIST, 256-128, 20 epochs,
@@ -477,9 +484,8 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
         else:
             lb.fit(y)
         if lb.y_type_ != "multilabel-indicator" and len(lb.classes_) < 2:
-            raise ValueError(
-                f"DNNClassifier needs samples of at least 2 classes; y holds 1 class ({lb.classes_[0]!r})"
-            )
+            only = lb.classes_[0].item() if isinstance(lb.classes_[0], np.generic) else lb.classes_[0]
+            raise ValueError(f"DNNClassifier needs samples of at least 2 classes; y holds 1 class ({only!r})")
         self._label_binarizer = lb
         self.classes_ = lb.classes_
 
