@@ -463,7 +463,7 @@ def _estimator_cases(X, y):
                                                                           "virginica": 1.0}), names),
         (sk.DNNClassifier((6, 4), activation=("tanh", "relu"), epochs=10, random_state=1, optimizer="momentum",
                           dtype="float64"), y == 1),
-        (sk.DNNClassifier((5,), epochs=10, random_state=2, optimizer=dl.Adam(0.01, beta1=0.8)), multilabel),
+        (sk.DNNClassifier((5,), epochs=10, random_state=2, optimizer=dl.Adam(0.01, beta1=0.8), learning_rate=None), multilabel),
         (sk.DNNRegressor((8,), epochs=10, random_state=3, dtype="float64"), X[:, 0]),
         (sk.DNNRegressor((8,), epochs=10, random_state=4, lr_schedule=("cosine", {"min_fraction": 0.1})), X[:, :2]),
     ]
@@ -581,3 +581,23 @@ def test_class_labels_are_distinct_and_keep_their_types():
     want = np.argmax(net.predict_proba(X), axis=0)
     assert [type(v) for v in got[0]] == [(int, str, float)[i] for i in want]
     assert list(got[0]) == [[1, "b", 2.5][i] for i in want]
+
+
+def test_saving_to_a_directory_or_unwritable_place_names_the_path_asked_for(tmp_path):
+    """save(net, folder) once failed with the temporary file's name, made in the folder's parent."""
+    net = dl.Network([3, 4, 1], seed=0)
+    with pytest.raises(IsADirectoryError, match=rf"^cannot write {tmp_path}: it is a directory; name a file"):
+        dl.save(net, tmp_path)
+    assert sorted(p.name for p in tmp_path.parent.iterdir() if p.name.endswith(".tmp")) == []
+    with pytest.raises(FileNotFoundError, match=r"^cannot write /proc/x\.npz: no such file or directory in /proc$"):
+        dl.save(net, "/proc/x.npz")
+
+
+def test_a_value_json_cannot_hold_is_named_before_anything_is_written(tmp_path):
+    net = dl.Network([3, 4, 1], seed=0)
+    with pytest.raises(dl.ConfigError, match=r"hyperparameters\['f'\] cannot be written to a model file \(function "
+                       r"<function .* is not JSON-serializable\); give JSON values"):
+        dl.save(net, tmp_path / "m.npz", hyperparameters={"lr": 0.1, "f": lambda x: x})
+    with pytest.raises(dl.ConfigError, match="metadata must be a dict, got list"):
+        dl.save(net, tmp_path / "m.npz", metadata=[1])
+    assert list(tmp_path.iterdir()) == []

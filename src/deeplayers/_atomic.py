@@ -140,10 +140,15 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"cannot write {path}: the directory {directory} does not exist")
+    if path.is_dir():  # (else the rename fails naming the temporary file)
+        raise IsADirectoryError(f"cannot write {path}: it is a directory; name a file (in it, or elsewhere)")
     _remove_stale_temps(directory, path.name)
     # the temporary name records its writer (host and process id), so that a later write can tell
     # the leftover of a writer killed with -9 from the file of a writer still at work
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_WRITER_HOST}-{os.getpid()}.", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_WRITER_HOST}-{os.getpid()}.", suffix=".tmp", dir=directory)
+    except OSError as e:  # the message names the path asked for, not the temporary file
+        raise type(e)(f"cannot write {path}: {(e.strerror or str(e)).lower()} in {directory}") from None
     try:
         # mkstemp creates 0600; give the new file the old file's mode, or the usual 0644
         try:
@@ -194,7 +199,7 @@ def _json_default(obj: Any) -> Any:
         return os.fspath(obj)
     if isinstance(obj, (set, frozenset, tuple)):
         return list(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON-serializable")
+    raise TypeError(f"{type(obj).__name__} {obj!r:.60} is not JSON-serializable")
 
 
 # -- writing ---------------------------------------------------------------------------------------

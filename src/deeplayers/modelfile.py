@@ -28,6 +28,7 @@ What ``load`` returns
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -36,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import MAX_BYTES, load_npz_with_header, save_npz_with_header
+from ._atomic import MAX_BYTES, _json_default, load_npz_with_header, save_npz_with_header
 from ._version import __version__
 from .errors import ConfigError, DataError, DeeplayersError, ModelFileError, ShapeError
 from .network import Network
@@ -208,6 +209,8 @@ def save(model: Any, path: str | os.PathLike, *, preprocessing: Preprocessing | 
         The header written.
     """
     path = Path(path)
+    for name, free in (("metadata", metadata), ("hyperparameters", hyperparameters)):
+        _check_json(name, free)
     common = {
         "library": "deeplayers",
         "library_version": __version__,
@@ -242,6 +245,20 @@ def save(model: Any, path: str | os.PathLike, *, preprocessing: Preprocessing | 
         **common,
     })
     return save_npz_with_header(path, arrays, header)
+
+
+def _check_json(name: str, free: Mapping[str, Any] | None) -> None:
+    """A ConfigError naming the entry of metadata / hyperparameters that JSON cannot hold."""
+    if free is None:
+        return
+    if not isinstance(free, Mapping):
+        raise ConfigError(f"{name} must be a dict, got {type(free).__name__}")
+    for key, value in free.items():
+        try:
+            json.dumps({str(key): value}, default=_json_default)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{name}[{key!r}] cannot be written to a model file ({e}); give JSON values: "
+                              f"numbers, strings, lists, dicts") from None
 
 
 # -- loading ---------------------------------------------------------------------------------------
