@@ -121,3 +121,37 @@ def test_resume_refuses_another_leaky_relu_slope_or_activation(problem, tmp_path
     with pytest.raises(dl.ModelFileError, match=r"bad.ckpt: the checkpoint's network does not hold together \(g\[1\] = "
                                                 r"leaky_relu has parameters .* resume from another checkpoint"):
         net(0.2).fit(X, Y, epochs=2, resume=tmp_path / "bad.ckpt", batch_size=32)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"learning_rate": 0.02}, r"with learning_rate=0.01, but this run asks for learning_rate=0.02"),
+    ({"l2": 0.1}, r"with l2=0.01, but this run asks for l2=0.1"),
+    ({"keep_prob": [0.8, 1.0]}, r"with keep_prob=\[0.8, 0.9\], but this run asks for keep_prob=\[0.8, 1.0\]"),
+    ({"validation_split": 0.3}, r"with validation_split=0.2, but this run asks for validation_split=0.3"),
+    ({"lr_schedule": ("exponential", {"rate": 0.9})}, r"with lr_schedule='ExponentialDecay\(rate=0.95\)', but .*rate=0.9\)'"),
+    ({"optimizer": dl.Adam(0.01, beta2=0.99)}, r"optimizer_hyperparameters=\{.*'beta2': 0.999.*\}, but .*'beta2': 0.99\b"),
+    ({"seed": 5}, r"written training on other data .* resume with the same data, scaling, validation split and seed"),
+    ({"X": "scaled"}, r"written training on other data"),
+    ({"X": "fewer"}, r"written training on other data \(m, sums \[120, "),
+    ({"sample_weight": "twos"}, r"written training on other data"),
+    ({"epochs": 2}, r"has already trained 3 epochs, but this run asks for epochs=2; resume with at least as many"),
+])
+def test_resume_refuses_any_option_or_data_that_would_change_the_run(problem, tmp_path, change, message):
+    """Only optimizer, batch_size and shuffle were compared: a resume with another learning rate, L2,
+    dropout, validation split, schedule or data went on silently and matched no uninterrupted run."""
+    X, Y = problem
+    ckpt = tmp_path / "run.ckpt"
+    _net().fit(X, Y, epochs=3, checkpoint=ckpt, seed=1, **OPTIONS)
+    change = dict(change)
+    data = {"X": X, "Y": Y, "epochs": change.pop("epochs", 8)}
+    what = change.pop("X", None)
+    if what == "scaled":
+        data["X"] = X * 2
+    elif what == "fewer":
+        data["X"], data["Y"] = X[:, :140], Y[:, :140]
+    if change.get("sample_weight") == "twos":
+        change["sample_weight"] = np.full(150, 2.0)
+    with pytest.raises(dl.ConfigError, match=message):
+        _net().fit(resume=ckpt, **{**OPTIONS, "seed": 1, **data, **change})
+    h = _net().fit(X, Y, epochs=8, resume=ckpt, seed=1, **OPTIONS)  # the same options still resume
+    assert len(h.cost) == 8

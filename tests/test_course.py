@@ -495,3 +495,69 @@ def test_the_course_own_test_cases_give_its_published_outputs():
     p = course.initialize_parameters_deep([5, 4, 3], seed=3, method="small")  # the step-by-step notebook's initializer
     near(p["W1"][0], [0.01788628, 0.0043651, 0.00096497, -0.01863493, -0.00277388])
     near(p["W2"][2], [-0.00768836, -0.00230031, 0.00745056, 0.01976111])
+
+
+def test_two_layer_model_refuses_layers_dims_that_are_not_n_x_n_h_n_y():
+    """The course's two_layer_model unpacks (n_x, n_h, n_y): 4 sizes used to train 3 layers silently."""
+    from deeplayers.errors import ConfigError
+
+    rng = np.random.RandomState(5)
+    X, Y = rng.randn(3, 6), np.array([[0.0, 1, 1, 0, 1, 0]])
+    for dims in ((3, 4, 2, 1), [3, 1], [3]):
+        with pytest.raises(ConfigError, match=rf"^two_layer_model takes layers_dims = \(n_x, n_h, n_y\), 3 sizes, got "
+                                              rf"{len(dims)}: \[{', '.join(map(str, dims))}\]; L_layer_model\(X, Y, "
+                                              r"layers_dims\) trains \[n0, n1, \.\.\., nL\] of any depth$"):
+            course.two_layer_model(X, Y, dims, num_iterations=1)
+    params, _ = course.two_layer_model(X, Y, (3, 4, 1), num_iterations=1)
+    assert sorted(params) == ["W1", "W2", "b1", "b2"]
+
+
+def test_the_initializers_check_layer_dims_as_Network_does():
+    from deeplayers import Network
+    from deeplayers.errors import ShapeError
+
+    for dims, message in (([3, 0, 1], r"n\[1\] must be a positive integer, got 0 in layer_dims=\[3, 0, 1\]"),
+                          ([4], r"layer_dims must hold at least two sizes \[n0, \.\.\., nL\] \(input and output\), got \[4\]"),
+                          ([4, 3.5, 1], r"n\[1\] must be a positive integer, got 3\.5 in layer_dims=\[4, 3\.5, 1\]"),
+                          ([-2, 1], r"n\[0\] must be a positive integer, got -2 in layer_dims=\[-2, 1\]")):
+        with pytest.raises(ShapeError, match=f"^{message}$"):
+            course.initialize_parameters_deep(dims)
+        with pytest.raises(ShapeError, match=f"^{message}$"):  # the same words as the engine's
+            Network(dims)
+    with pytest.raises(ShapeError, match=r"^n\[1\] must be a positive integer, got 0 in layer_dims=\[2, 0, 1\]$"):
+        course.initialize_parameters(2, 0, 1)
+    with pytest.raises(ShapeError, match=r"^n\[1\] must be a positive integer, got True in layer_dims=\[4, True, 1\]: "
+                                         r"a bool is not a layer size$"):
+        course.initialize_parameters_deep([4, True, 1])
+    # a whole-number float is a size, as Network takes it: the course's numbers for [4, 3, 1]
+    p = course.initialize_parameters_deep([4, 3.0, np.float64(1.0)])
+    np.random.seed(1)
+    W1, W2 = np.random.randn(3, 4) / np.sqrt(4), np.random.randn(1, 3) / np.sqrt(3)
+    assert np.array_equal(p["W1"], W1) and np.array_equal(p["W2"], W2)
+    assert p["b1"].shape == (3, 1) and p["b2"].shape == (1, 1)
+    assert course.initialize_parameters(3.0, 2, 1)["W1"].shape == (2, 3)
+
+
+def test_predict_refuses_labels_that_are_not_0_or_1(capsys):
+    """predict's accuracy counts p == y: labels 0/2 used to print 'Accuracy: 0.0' without complaint."""
+    from deeplayers.errors import DataError
+
+    rng = np.random.RandomState(8)
+    params = {"W1": rng.randn(3, 2), "b1": rng.randn(3, 1), "W2": rng.randn(1, 3), "b2": rng.randn(1, 1)}
+    X, y = rng.randn(2, 5), np.array([[0.0, 1, 1, 0, 1]])
+    with pytest.raises(DataError, match=r"^y must hold values in \[0, 1\] for the accuracy \(found 0 \.\. 2\); "
+                                        r"labels are 0 \(non-cat\) or 1 \(cat\)$"):
+        course.predict(X, 2 * y, params)
+    with pytest.raises(DataError, match=r"^Y must hold values in \[0, 1\] for the cross-entropy cost \(found 0 \.\. 2\); "
+                                        r"labels are 0 \(non-cat\) or 1 \(cat\)$"):  # compute_cost's words for the same labels
+        course.compute_cost(np.full((1, 5), 0.5), 2 * y)
+    with pytest.raises(DataError, match=r"^y must hold the labels 0 \(non-cat\) or 1 \(cat\) for the accuracy, "
+                                        r"found 0\.5 at \[0, 1\]$"):
+        course.predict(X, y * 0.5, params)
+    with pytest.raises(DataError, match=r"^y contains NaN or infinity \(first at \[0, 2\]\); labels are 0 \(non-cat\) or 1"):
+        course.predict(X, np.where(np.arange(5) == 2, np.nan, y), params)
+    with pytest.raises(DataError, match=r"^Y contains NaN or infinity \(first at \[0, 2\]\); labels are 0 \(non-cat\) or 1"):
+        course.compute_cost(np.full((1, 5), 0.5), np.where(np.arange(5) == 2, np.nan, y))
+    assert capsys.readouterr().out == ""  # no accuracy printed for labels it cannot count
+    p = course.predict(X, y.astype(bool), params)  # True/False labels are 1/0
+    assert capsys.readouterr().out == "Accuracy: " + str(np.sum((p == y) / 5)) + "\n"

@@ -21,7 +21,7 @@ from .layers import linear_backward as _linear_backward
 from .layers import linear_forward as _linear_forward
 from .losses import BinaryCrossEntropy
 from .network import Network
-from .shapes import as_float_array, check_A_prev, check_b, check_grad, check_W, check_Y
+from .shapes import as_float_array, check_A_prev, check_b, check_grad, check_layer_dims, check_W, check_Y
 from .workspace import Workspace
 
 __all__ = [
@@ -36,16 +36,25 @@ if TYPE_CHECKING:
 Params = dict[str, np.ndarray]
 
 
+def _layer_dims(layer_dims: Any) -> list[int]:
+    """layer_dims checked as Network checks it (positive whole sizes, n[0] and n[L] at least), as ints."""
+    for l, n in enumerate(layer_dims if isinstance(layer_dims, (list, tuple, np.ndarray)) else ()):
+        if isinstance(n, (bool, np.bool_)):  # True == 1 would pass the whole-number test as a size of 1
+            raise ShapeError(f"n[{l}] must be a positive integer, got {n!r} in layer_dims={list(layer_dims)}: "
+                             "a bool is not a layer size")
+    return check_layer_dims(layer_dims)
+
+
 def initialize_parameters(n_x: int, n_h: int, n_y: int, seed: int = 1, method: str = "small") -> Params:
     """W1 (n_h, n_x), b1 (n_h, 1), W2 (n_y, n_h), b2 (n_y, 1); W = randn * 0.01 after seed(1)."""
-    (W1, b1), (W2, b2) = initialize([n_x, n_h, n_y], method, seed)
+    (W1, b1), (W2, b2) = initialize(_layer_dims([n_x, n_h, n_y]), method, seed)
     return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
 
 
 def initialize_parameters_deep(layer_dims: list[int], seed: int = 1, method: str = "course") -> Params:
     """W[l] = randn(n[l], n[l-1]) / sqrt(n[l-1]) after seed(1), b[l] = 0, for l = 1..L."""
     params: Params = {}
-    for l, (W, b) in enumerate(initialize(list(layer_dims), method, seed), start=1):
+    for l, (W, b) in enumerate(initialize(_layer_dims(layer_dims), method, seed), start=1):
         params[f"W{l}"], params[f"b{l}"] = W, b
     return params
 
@@ -105,13 +114,26 @@ def L_model_forward(X: Any, parameters: Params) -> tuple[np.ndarray, list[tuple]
     return AL, caches
 
 
+def _check_labels(Y: np.ndarray, name: str = "Y", use: str = "the cross-entropy cost", binary: bool = False) -> None:
+    """Labels in [0, 1], as the cross-entropy needs them; ``binary``: exactly 0 or 1, as an accuracy needs."""
+    if not np.isfinite(Y).all():  # nanmin would report the finite labels only
+        at = ", ".join(str(int(i)) for i in np.argwhere(~np.isfinite(Y))[0])
+        raise DataError(f"{name} contains NaN or infinity (first at [{at}]); labels are 0 (non-cat) or 1 (cat)")
+    if Y.min() < 0 or Y.max() > 1:
+        raise DataError(f"{name} must hold values in [0, 1] for {use} (found {Y.min():g} .. "
+                        f"{Y.max():g}); labels are 0 (non-cat) or 1 (cat)")
+    off = np.argwhere((Y != 0) & (Y != 1))
+    if binary and off.size:  # a 0/1 prediction never equals a label of 0.5: the accuracy would be silently low
+        at = tuple(int(i) for i in off[0])
+        raise DataError(f"{name} must hold the labels 0 (non-cat) or 1 (cat) for {use}, found {Y[at]:g} at "
+                        f"[{', '.join(map(str, at))}]")
+
+
 def _check_finite_labels(AL: np.ndarray, Y: np.ndarray, fn: str) -> None:
     if not np.isfinite(AL).all():
         bad = ", ".join(str(int(i)) for i in np.argwhere(~np.isfinite(AL))[0])
         raise DataError(f"AL contains NaN or infinity (first at [{bad}]); {fn} needs the sigmoid output A[L]")
-    if not np.isfinite(Y).all() or Y.min() < 0 or Y.max() > 1:
-        raise DataError(f"Y must hold values in [0, 1] for the cross-entropy cost (found {np.nanmin(Y):g} .. "
-                        f"{np.nanmax(Y):g}); labels are 0 (non-cat) or 1 (cat)")
+    _check_labels(Y)
 
 
 def _check_probabilities(AL: np.ndarray, Y: np.ndarray, fn: str) -> None:
@@ -274,13 +296,14 @@ def predict(X: Any, y: Any, parameters: Params) -> np.ndarray:
     m = p.shape[1]
     y = as_float_array(y, "y")
     check_Y(y, p.shape[0], m)
+    _check_labels(y, "y", "the accuracy", binary=True)
     print("Accuracy: " + str(np.sum((p == y) / m)))
     return p
 
 
 def _train(layers_dims: Any, init: str, seed: int, X: Any, Y: Any, learning_rate: float,
            num_iterations: int, print_cost: bool, threads: int | None) -> tuple[Params, list[float]]:
-    net = Network(list(layers_dims), hidden="relu", output="sigmoid", init=init, seed=seed)
+    net = Network(_layer_dims(layers_dims), hidden="relu", output="sigmoid", init=init, seed=seed)
     history = net.fit(X, Y, learning_rate, num_iterations, print_cost, threads=threads)
     return {k: v.copy() for k, v in net.parameters.items()}, history.cost[::100]
 
@@ -290,6 +313,13 @@ def two_layer_model(X: Any, Y: Any, layers_dims: Any, learning_rate: float = 0.0
                     method: str = "small", threads: int | None = None) -> tuple[Params, list[float]]:
     """LINEAR -> RELU -> LINEAR -> SIGMOID, trained by gradient descent; costs every 100 iterations.
     ``threads``: BLAS threads, as :meth:`Network.fit`'s (None: the automatic choice)."""
+    try:
+        sizes = len(layers_dims)
+    except TypeError:
+        sizes = 3  # not a list at all: _train's layer_dims check says so
+    if sizes != 3:  # the course unpacks (n_x, n_h, n_y): more sizes would silently train a deeper network
+        raise ConfigError(f"two_layer_model takes layers_dims = (n_x, n_h, n_y), 3 sizes, got {sizes}: "
+                          f"{list(layers_dims)}; L_layer_model(X, Y, layers_dims) trains [n0, n1, ..., nL] of any depth")
     return _train(layers_dims, method, seed, X, Y, learning_rate, num_iterations, print_cost, threads)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,12 +12,13 @@ from ..errors import ConfigError, ModelFileError
 from ..optimizers import Optimizer
 from .callbacks import Callback
 from .history import History
+from .schedules import SCHEDULES
 
 if TYPE_CHECKING:
     from ..network import Network
     from .loop import _Loop
 
-__all__ = ["_Checkpoints", "_resume", "_restore_callbacks"]
+__all__ = ["_Checkpoints", "_resume", "_restore_callbacks", "run_options"]
 
 
 class _Checkpoints:
@@ -56,12 +58,44 @@ def _hyper(opt: Optimizer) -> dict[str, float]:
     return {k: v for k, v in vars(opt).items() if isinstance(v, float)}
 
 
+def run_options(opt: Optimizer, schedule: Any, *, batch_size: Any, shuffle: bool, l2: float,
+                keep_prob: Any, validation_split: float, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
+                ) -> dict[str, Any]:
+    """What a resumed run must share with the checkpoint's run to continue it exactly: the options
+    that shape the steps, and the training data's shape and sums (a changed file, scaling,
+    validation split or seed shows there). A schedule given as a function is not compared; a
+    built-in one by its repr (a cosine's with the run's length: it sets every epoch's rate)."""
+    hyper = {k: v for k, v in _hyper(opt).items() if k != "learning_rate"}  # (the schedule moves it)
+    schedule = getattr(schedule, "schedule", schedule)  # (inside its checking wrapper)
+    options = {"optimizer": opt.name, "batch_size": batch_size, "shuffle": shuffle,
+               "learning_rate": opt.learning_rate, "optimizer_hyperparameters": hyper, "l2": l2,
+               "keep_prob": keep_prob, "validation_split": validation_split,
+               "training_data": [*X.shape, float(np.sum(X, dtype=np.float64)), float(np.sum(Y, dtype=np.float64)),
+                                 None if w is None else float(np.sum(w, dtype=np.float64))]}
+    if isinstance(schedule, tuple(SCHEDULES.values())):
+        options["lr_schedule"] = repr(schedule)
+    options["keep_prob"] = None if keep_prob is None else np.asarray(keep_prob, float).tolist()
+    return json.loads(json.dumps(options))  # as the checkpoint's header gives them back
+
+
+def _differs(key: str, was: Any, now: Any) -> bool:
+    if key == "training_data":  # sums of the same data agree to rounding (another memory layout)
+        return len(was) != len(now) or any(
+            (a is None) != (b is None) or (a is not None and not np.isclose(a, b, rtol=1e-9, atol=0))
+            for a, b in zip(was, now))
+    return was != now
+
+
 def _resume(path: Any, net: Network, opt: Optimizer, rng: np.random.Generator, options: dict[str, Any]
             ) -> dict[str, Any]:
     state = load_checkpoint(path, net)
     for key, value in options.items():
-        if key in state["options"] and state["options"][key] != value:
-            raise ConfigError(f"{path} was written with {key}={state['options'][key]!r}, but this run asks for "
+        if key in state["options"] and _differs(key, state["options"][key], value):
+            was = state["options"][key]
+            if key == "training_data":
+                raise ConfigError(f"{path} was written training on other data (m, sums {was[1:]!r}; now {value[1:]!r}): "
+                                  f"resume with the same data, scaling, validation split and seed")
+            raise ConfigError(f"{path} was written with {key}={was!r}, but this run asks for "
                               f"{key}={value!r}; resume with the same training options")
     net.parameters = state["params"]
     opt.set_state(state["optimizer"]["state"])

@@ -14,7 +14,7 @@ from ..shapes import as_float_array, check_finite, check_Y
 from ..threads import check_threads
 from .batching import _Batches, _GivenBatches
 from .callbacks import Callback, EarlyStopping
-from .checkpoints import _Checkpoints, _resume
+from .checkpoints import _Checkpoints, _resume, run_options
 from .divergence import _finite_parameters, reference_costs
 from .history import History
 from .loop import _Loop
@@ -50,13 +50,18 @@ def prepare(net: Network, X: Any, Y: Any, *, learning_rate: float | None, num_it
     loop.weight_total = float(X.shape[1] if w is None else w.sum(dtype=np.float64))
     loop.J_prior, loop.J_guess = reference_costs(net, Y, w)
     loop.callbacks = _callbacks(callbacks, early_stopping, verbose)
-    options = {"optimizer": opt.name, "batch_size": batch_size, "shuffle": shuffle}
+    options = {} if not (checkpoint or resume is not None) else run_options(
+        opt, schedule, batch_size=batch_size, shuffle=shuffle, l2=l2, keep_prob=keep,
+        validation_split=validation_split, X=X, Y=Y, w=w)
     if checkpoint:
         loop.checkpoints = _Checkpoints(checkpoint, checkpoint_every, net, opt, rng, loop.callbacks, options)
     if resume is not None:
         loop.resumed, loop.resume_path = _resume(resume, net, opt, rng, options), resume
         loop.history = History.from_dict(loop.resumed["history"])
         loop.start_epoch = loop.epoch = int(loop.resumed["epoch"])
+        if loop.start_epoch > n_epochs:  # (it would return the longer run as if it were this one)
+            raise ConfigError(f"{resume} has already trained {loop.start_epoch} epochs, but this run asks for "
+                              f"epochs={n_epochs}; resume with at least as many")
     _check_parameters(net)
     return loop
 
