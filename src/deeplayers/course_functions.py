@@ -36,25 +36,16 @@ if TYPE_CHECKING:
 Params = dict[str, np.ndarray]
 
 
-def _layer_dims(layer_dims: Any) -> list[int]:
-    """layer_dims checked as Network checks it (positive whole sizes, n[0] and n[L] at least), as ints."""
-    for l, n in enumerate(layer_dims if isinstance(layer_dims, (list, tuple, np.ndarray)) else ()):
-        if isinstance(n, (bool, np.bool_)):  # True == 1 would pass the whole-number test as a size of 1
-            raise ShapeError(f"n[{l}] must be a positive integer, got {n!r} in layer_dims={list(layer_dims)}: "
-                             "a bool is not a layer size")
-    return check_layer_dims(layer_dims)
-
-
 def initialize_parameters(n_x: int, n_h: int, n_y: int, seed: int = 1, method: str = "small") -> Params:
     """W1 (n_h, n_x), b1 (n_h, 1), W2 (n_y, n_h), b2 (n_y, 1); W = randn * 0.01 after seed(1)."""
-    (W1, b1), (W2, b2) = initialize(_layer_dims([n_x, n_h, n_y]), method, seed)
+    (W1, b1), (W2, b2) = initialize(check_layer_dims([n_x, n_h, n_y]), method, seed)
     return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
 
 
 def initialize_parameters_deep(layer_dims: list[int], seed: int = 1, method: str = "course") -> Params:
     """W[l] = randn(n[l], n[l-1]) / sqrt(n[l-1]) after seed(1), b[l] = 0, for l = 1..L."""
     params: Params = {}
-    for l, (W, b) in enumerate(initialize(_layer_dims(layer_dims), method, seed), start=1):
+    for l, (W, b) in enumerate(initialize(check_layer_dims(layer_dims), method, seed), start=1):
         params[f"W{l}"], params[f"b{l}"] = W, b
     return params
 
@@ -303,7 +294,7 @@ def predict(X: Any, y: Any, parameters: Params) -> np.ndarray:
 
 def _train(layers_dims: Any, init: str, seed: int, X: Any, Y: Any, learning_rate: float,
            num_iterations: int, print_cost: bool, threads: int | None) -> tuple[Params, list[float]]:
-    net = Network(_layer_dims(layers_dims), hidden="relu", output="sigmoid", init=init, seed=seed)
+    net = Network(layers_dims, hidden="relu", output="sigmoid", init=init, seed=seed)
     history = net.fit(X, Y, learning_rate, num_iterations, print_cost, threads=threads)
     return {k: v.copy() for k, v in net.parameters.items()}, history.cost[::100]
 
