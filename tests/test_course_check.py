@@ -186,6 +186,15 @@ PLANTS = [
      "parameters['W' + str(l)], parameters['b' + str(l)], \"relu\"", "parameters['W1'], parameters['b1'], \"relu\""),
     ("star", "linear_forward", ["linear_forward", "linear_activation_forward", "L_model_forward"],
      "Z = np.dot(W, A) + b", "Z = W * A + b"),
+    ("cost_sign", "compute_cost", ["compute_cost"],
+     "cost = (1. / m) * (-np.dot(Y, np.log(AL).T) - np.dot(1 - Y, np.log(1 - AL).T))",
+     "cost = (1. / m) * (np.dot(Y, np.log(AL).T) + np.dot(1 - Y, np.log(1 - AL).T))"),
+    ("db_axis", "linear_backward", ["linear_backward", "linear_activation_backward", "L_model_backward"],
+     "db = 1. / m * np.sum(dZ, axis=1, keepdims=True)", "db = np.sum(dZ) / m"),
+    ("relu_dA", "linear_activation_backward", ["linear_activation_backward", "L_model_backward"],
+     "dZ = np.array(dA, copy=True)\n    dZ[Z <= 0] = 0", "dZ = np.where(dA > 0, dA, 0)"),
+    ("init_scale", "initialize_parameters_deep", ["initialize_parameters_deep"],
+     "layer_dims[l - 1]) * 0.01", "layer_dims[l - 1])"),
 ]
 
 
@@ -244,6 +253,54 @@ def test_more_mistakes_from_the_forums_are_named(tmp_path):
         report = course.check(learner(tmp_path, (right, wrong), name=f"m{i}.py")[name])
         assert not report.ok, (name, wrong)
         assert report.mistake_key == key, (name, wrong, str(report))
+
+
+def test_the_cost_sign_and_db_over_every_entry_are_named_apart_from_the_gradient_mistakes(tmp_path):
+    fns = learner(tmp_path, ("cost = (1. / m) * (-np.dot(Y", "cost = (1. / m) * (np.dot(Y"),
+                  ("- np.dot(1 - Y, np.log(1 - AL).T))", "+ np.dot(1 - Y, np.log(1 - AL).T))"))
+    text = str(course.check(fns["compute_cost"]))
+    assert "cost: value differs: expected 0.777492, got -0.777492" in text  # J = -log(0.4595...) for m = 1
+    assert "likely mistake: the cost has the opposite sign: the cross-entropy has a leading minus" in text
+    assert "gradient" not in text  # compute_cost has none
+    # db summed with keepdims but without axis=1: one (1, 1) number, which keepdims cannot fix
+    fns = learner(tmp_path, ("db = 1. / m * np.sum(dZ, axis=1, keepdims=True)", "db = 1. / m * np.sum(dZ, keepdims=True)"),
+                  name="db.py")
+    report = course.check(fns["linear_backward"])
+    assert report.mistake_key == "db_axis" and "db: shape: expected (4, 1), got (1, 1)" in str(report)
+    assert "without axis=1" in report.mistake and "keepdims" not in MISTAKES["db_axis"].split(";")[0]
+    # correct variants of the same lines still pass
+    right = learner(tmp_path, ("cost = (1. / m) * (-np.dot(Y, np.log(AL).T) - np.dot(1 - Y, np.log(1 - AL).T))",
+                               "cost = -np.mean(Y * np.log(AL) + (1 - Y) * np.log(1 - AL))"),
+                    ("db = 1. / m * np.sum(dZ, axis=1, keepdims=True)", "db = np.mean(dZ, axis=1, keepdims=True)"),
+                    ("dZ = np.array(dA, copy=True)\n    dZ[Z <= 0] = 0", "dZ = np.where(Z > 0, dA, 0)"), name="right.py")
+    assert all(course.check(right[n]).ok for n in ("compute_cost", "linear_backward", "L_model_backward"))
+
+
+def test_the_initializer_diagnosis_names_the_scaling_expected_and_found(tmp_path):
+    """The seed says which notebook is meant: seed(3) goes with * 0.01, seed(1) with / np.sqrt(n[l-1])."""
+    step = "the step-by-step notebook seeds np.random.seed(3) once and draws np.random.randn(n[l], n[l-1]) * 0.01"
+    app = "the application notebook seeds np.random.seed(1) once and draws np.random.randn(n[l], n[l-1]) / np.sqrt(n[l-1])"
+    seed1 = ("np.random.seed(3)", "np.random.seed(1)")
+    unscaled = ("layer_dims[l - 1]) * 0.01", "layer_dims[l - 1])")
+    sqrt = ("layer_dims[l - 1]) * 0.01", "layer_dims[l - 1]) / np.sqrt(layer_dims[l - 1])")
+    cases = [((unscaled,), "init_scale", step, "-1.86349"),  # seed(3)'s randn[0, 3] as drawn, not * 0.01
+             ((seed1, unscaled), "init_sqrt", app, "-2.30154"),  # seed(1)'s W1[1, 0] not / sqrt(5)
+             ((sqrt,), "init_mixed_3", step, "-0.833379"),  # -1.86349 / sqrt(5)
+             ((seed1,), "init_mixed_1", app, "-0.0230154")]
+    for i, (plants, key, notebook, got) in enumerate(cases):
+        report = course.check(learner(tmp_path, *plants, name=f"init{i}.py")["initialize_parameters_deep"])
+        text = str(report)
+        assert report.mistake_key == key, text
+        assert f"parameters['W1'] (layer 1; {notebook} for l = 1 .. L): values differ" in text and f"got {got}" in text
+    assert "after np.random.seed(1)" in MISTAKES["init_sqrt"] and "/ np.sqrt(layer_dims[l-1])" in MISTAKES["init_sqrt"]
+    assert "after np.random.seed(3)" in MISTAKES["init_scale"] and "* 0.01" in MISTAKES["init_scale"]
+    assert "found randn(...) with no scaling" in MISTAKES["init_scale"] and "found randn(...) with no scaling" in \
+        MISTAKES["init_sqrt"]
+    # seed(1) inside the loop is named as seed(3) inside it is
+    looped = learner(tmp_path, ("    np.random.seed(3)\n", ""), sqrt,
+                     ("parameters['W' + str(l)] = np.random", "np.random.seed(1)\n        parameters['W' + str(l)] = np.random"),
+                     name="loop.py")
+    assert course.check(looped["initialize_parameters_deep"]).mistake_key == "seed_loop"
 
 
 def test_raising_wrong_type_and_too_slow_functions_are_reported_not_crashed_on():

@@ -61,13 +61,19 @@ MISTAKES = {
            "(cache = (A_prev, W, b)), and dW[l] = (1/m) dZ[l] A[l-1].T",
     "W_T": "W[l] not transposed: dA_prev = np.dot(W.T, dZ), i.e. dA[l-1] = W[l]^T dZ[l]",
     "keepdims": "missing keepdims: db = (1/m) np.sum(dZ, axis=1, keepdims=True) keeps db[l] a column (n[l], 1)",
+    "db_axis": "db summed over every entry of dZ: np.sum(dZ) without axis=1 adds up all units and samples into one "
+               "number; db[l] = (1/m) np.sum(dZ[l], axis=1, keepdims=True) sums over the m samples, one value per unit",
     "dA_off": "dA indexed one layer off: layer l's linear_activation_backward reads dA[l] and gives dA[l-1]; in the "
               "course's loop over l in reversed(range(L-1)) that is grads['dA' + str(l + 1)] in and "
               "grads['dA' + str(l)] out (keys dA0 .. dA(L-1))",
     "dAL_sign": "the sign of dAL: dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL)), with the leading minus",
     "sign": "every gradient has the opposite sign (check the sign of dZ or dA)",
+    "cost_sign": "the cost has the opposite sign: the cross-entropy has a leading minus, "
+                 "J = -(1/m) sum(Y log(AL) + (1 - Y) log(1 - AL)), so it is positive",
     "relu_place": "relu derivative at the wrong place: layer L is the sigmoid layer (dZ[L] = dAL * s * (1 - s) with "
                   "s = sigmoid(Z[L])); the relu derivative (dZ = dA where Z > 0, else 0) belongs to layers 1 .. L-1",
+    "relu_dA": "relu derivative taken from dA instead of Z: dZ = dA where Z > 0, else 0, with Z the activation cache "
+               "(dZ = np.array(dA, copy=True); dZ[Z <= 0] = 0), not where dA > 0",
     "g_missing": "the activation's derivative is missing: dZ[l] = dA[l] * g'(Z[l]) before the linear step",
     "g_swapped": "relu and sigmoid swapped: the course's network is [LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID",
     "fused": "dZ[L] = AL - Y used in L_model_backward: that shortcut is exact only when AL = sigmoid(Z[L]); the course "
@@ -83,8 +89,15 @@ MISTAKES = {
     "squeeze": "the cost is not a number: np.squeeze(cost) turns the (1, 1) array into a scalar",
     "W_shape": "W[l] must be (n[l], n[l-1]): np.random.randn(layer_dims[l], layer_dims[l-1])",
     "b_column": "b[l] must be a column of zeros, np.zeros((layer_dims[l], 1))",
-    "init_scale": "W[l] not scaled: the step-by-step notebook draws np.random.randn(...) * 0.01 (the application "
-                  "notebook divides by np.sqrt(layer_dims[l-1]))",
+    "init_scale": "W[l] not scaled: after np.random.seed(3) the step-by-step notebook draws "
+                  "np.random.randn(layer_dims[l], layer_dims[l-1]) * 0.01; found randn(...) with no scaling",
+    "init_sqrt": "W[l] not scaled: after np.random.seed(1) the application notebook draws "
+                 "np.random.randn(layer_dims[l], layer_dims[l-1]) / np.sqrt(layer_dims[l-1]); found randn(...) with "
+                 "no scaling",
+    "init_mixed_3": "the notebooks' initializers mixed: after np.random.seed(3) the step-by-step notebook scales by "
+                    "* 0.01; found / np.sqrt(layer_dims[l-1]), the application notebook's scaling (which seeds 1)",
+    "init_mixed_1": "the notebooks' initializers mixed: after np.random.seed(1) the application notebook scales by "
+                    "/ np.sqrt(layer_dims[l-1]); found * 0.01, the step-by-step notebook's scaling (which seeds 3)",
     "seed_loop": "np.random.seed inside the loop: seed once, before drawing W1, W2, ... in order",
     "L_params": "L = len(parameters) // 2: the dict holds two arrays (W[l], b[l]) per layer",
     "l_from_1": "layers are numbered from 1: keys 'W' + str(l + 1) when l counts from 0",
@@ -280,6 +293,9 @@ def _grad_relation(exp: dict[str, np.ndarray], got: dict[str, Any], m: int) -> s
         name = k.rstrip("0123456789")
         if name in ("dW", "db") and m > 1 and not _close(e, g) and _close(m * e, g):
             return "dW_m" if name == "dW" else "db_m"
+        summed = np.full(np.shape(g), np.sum(e))  # np.sum(dZ) / m: one number, that keepdims alone would not split
+        if name == "db" and np.ndim(g) != 1 and np.size(g) == 1 and not _close(e, g) and _close(summed, g):
+            return "db_axis"
         if name == "db" and np.shape(g) != e.shape and np.size(g) == e.size and (
                 _close(e.ravel(), np.ravel(g)) or _close(m * e.ravel(), np.ravel(g))):
             return "keepdims"
@@ -383,6 +399,42 @@ class _Spec:
         return _error_hint(exc, case.info.get("shapes", {}), self.backward)
 
 
+# the two notebooks' initializers: the seed each sets, and the scaling of randn(n[l], n[l-1]) it goes with
+_NOTEBOOKS = {3: ("the step-by-step notebook", "small", "* 0.01"),
+              1: ("the application notebook", "course", "/ np.sqrt(n[l-1])")}
+_SCALINGS = {"none": lambda n_prev: 1.0, "small": lambda n_prev: 0.01, "course": lambda n_prev: 1 / np.sqrt(n_prev)}
+# (seed, scaling found) -> the mistake; the two right pairs never get here
+_INIT_MISTAKES = {(3, "none"): "init_scale", (1, "none"): "init_sqrt", (3, "course"): "init_mixed_3",
+                  (1, "small"): "init_mixed_1"}
+
+
+def _init_draws(d: list[int], seed: int) -> list[np.ndarray]:
+    """randn(n[l], n[l-1]) for l = 1 .. L after np.random.seed(seed), unscaled."""
+    small = course.initialize_parameters_deep(d, seed=seed, method="small")
+    return [100 * small[f"W{l}"] for l in range(1, len(d))]
+
+
+def _init_found(d: list[int], got: dict) -> tuple[int, str | None] | None:
+    """(seed, scaling): the seed whose draws every W[l] of ``got`` is a multiple of, and the name in
+    _SCALINGS of the factors (None when they are none of those); None when neither seed's draws fit."""
+    for seed in _NOTEBOOKS:
+        factors = []
+        for l, G in enumerate(_init_draws(d, seed), start=1):
+            try:
+                W = np.asarray(got.get(f"W{l}"), dtype=np.float64)
+            except (TypeError, ValueError):
+                return None
+            c = float(np.sum(W * G) / np.sum(G * G)) if W.shape == G.shape else 0.0
+            if c == 0.0 or not _close(c * G, W):
+                break
+            factors.append(c)
+        else:
+            names = [k for k, f in _SCALINGS.items()
+                     if all(np.isclose(c, f(d[l - 1]), rtol=1e-6) for l, c in enumerate(factors, start=1))]
+            return seed, (names[0] if names else None)
+    return None
+
+
 class _InitializeDeep(_Spec):
     name = "initialize_parameters_deep"
 
@@ -390,31 +442,32 @@ class _InitializeDeep(_Spec):
         return [_Case(f"layer_dims = {d}", (d,), {"dims": d}) for d in ([5, 4, 3], [3, 1], [2, 7, 1, 4], [6, 3, 3, 1])]
 
     def reference(self, case: _Case) -> Any:
-        d = case.args[0]  # the step-by-step notebook; the application notebook's variant is accepted too
-        return (course.initialize_parameters_deep(d, seed=3, method="small"),
-                course.initialize_parameters_deep(d, seed=1, method="course"))
+        d = case.args[0]  # either notebook's initializer, keyed by the seed it sets
+        return {seed: course.initialize_parameters_deep(d, seed=seed, method=method)
+                for seed, (_, method, _) in _NOTEBOOKS.items()}
 
     def compare(self, case: _Case, exp: Any, got: Any) -> None:
-        small, scaled = exp
-        L = len(case.args[0]) - 1
+        d = case.args[0]
+        L = len(d) - 1
         _keys("parameters", got, [k for l in range(1, L + 1) for k in (f"W{l}", f"b{l}")])
         for l in range(1, L + 1):
             for key in (f"W{l}", f"b{l}"):
-                g = got[key]
-                shape = small[key].shape
-                if np.shape(g) != shape:
-                    raise _Diff(f"parameters['{key}'] (layer {l})", f"shape: expected {shape}, got {np.shape(g)}")
-        for ref in (small, scaled):
+                shape = exp[3][key].shape
+                if np.shape(got[key]) != shape:
+                    raise _Diff(f"parameters['{key}'] (layer {l})", f"shape: expected {shape}, got {np.shape(got[key])}")
+        for ref in exp.values():
             if all(_close(ref[k], got[k]) for k in ref):
                 return
+        found = _init_found(d, got)
+        seed = found[0] if found else 3  # the notebook whose seed the learner set; the step-by-step one if unknown
+        notebook, _, scaling = _NOTEBOOKS[seed]
         for l in range(1, L + 1):
-            _array(f"parameters['b{l}'] (layer {l})", small[f"b{l}"], got[f"b{l}"])
+            _array(f"parameters['b{l}'] (layer {l})", exp[seed][f"b{l}"], got[f"b{l}"])
         for l in range(1, L + 1):
-            _array(f"parameters['W{l}'] (layer {l}; the course seeds np.random.seed(3) once and draws "
-                   f"np.random.randn(n[l], n[l-1]) * 0.01 for l = 1 .. L)", small[f"W{l}"], got[f"W{l}"])
+            _array(f"parameters['W{l}'] (layer {l}; {notebook} seeds np.random.seed({seed}) once and draws "
+                   f"np.random.randn(n[l], n[l-1]) {scaling} for l = 1 .. L)", exp[seed][f"W{l}"], got[f"W{l}"])
 
     def diagnose(self, case: _Case, exp: Any, got: Any) -> str | None:
-        small, scaled = exp
         d = case.args[0]
         if not isinstance(got, dict):
             return None
@@ -425,14 +478,15 @@ class _InitializeDeep(_Spec):
             b = got.get(f"b{l}")
             if b is not None and np.shape(b) != (d[l], 1) and np.size(b) == d[l]:
                 return "b_column"
+        found = _init_found(d, got)
+        if found in _INIT_MISTAKES:
+            return _INIT_MISTAKES[found]
         Ws = [got.get(f"W{l}") for l in range(1, len(d))]
-        if any(np.shape(W) != small[f"W{l}"].shape for l, W in enumerate(Ws, start=1)):
-            return None
-        if all(_close(100 * small[f"W{l}"], W) for l, W in enumerate(Ws, start=1)):
-            return "init_scale"
-        reseeded = [course.initialize_parameters_deep([d[l - 1], d[l]], seed=3, method="small")["W1"] for l in range(1, len(d))]
-        if len(d) > 2 and all(_close(r, W) for r, W in zip(reseeded, Ws)):
-            return "seed_loop"
+        for seed, (_, method, _) in _NOTEBOOKS.items():
+            reseeded = [course.initialize_parameters_deep([d[l - 1], d[l]], seed=seed, method=method)["W1"]
+                        for l in range(1, len(d))]
+            if len(d) > 2 and all(_close(r, W) for r, W in zip(reseeded, Ws)):
+                return "seed_loop"
         return None
 
 
@@ -586,7 +640,7 @@ class _ComputeCost(_Spec):
         if m > 1 and _close(np.asarray(m * exp), got):
             return "cost_m"
         if _close(np.asarray(-exp), got):
-            return "sign"
+            return "cost_sign"
         return None
 
 
@@ -653,11 +707,30 @@ class _LinearActivationBackward(_Spec):
         hint = _backward_hint(case, exp, got, _dZ(dA, Z, g), A_prev, W)
         if hint:
             return hint
-        for other, key in (("relu" if g == "sigmoid" else "sigmoid", "g_swapped"), ("linear", "g_missing")):
-            mutant = course.linear_activation_backward(dA, ((A_prev, W, b), Z), other)
+        mutants = [(course.linear_activation_backward(dA, ((A_prev, W, b), Z), other), key) for other, key in
+                   (("relu" if g == "sigmoid" else "sigmoid", "g_swapped"), ("linear", "g_missing"))]
+        if g == "relu":
+            mutants.append((course.linear_backward(_relu_from_dA(dA), (A_prev, W, b)), "relu_dA"))
+        for mutant, key in mutants:
             if isinstance(got, (tuple, list)) and len(got) == 3 and all(_close(e, x) for e, x in zip(mutant, got)):
                 return key
         return None
+
+
+def _relu_from_dA(dA: np.ndarray) -> np.ndarray:
+    """The mistaken relu derivative np.where(dA > 0, dA, 0): the mask read from dA, not from Z."""
+    return np.where(dA > 0, dA, 0.0)
+
+
+def _relu_dA_chain(dAL: np.ndarray, unpacked: list) -> dict[str, np.ndarray]:
+    """L_model_backward's grads with every relu layer's dZ = _relu_from_dA(dA) (the sigmoid layer L right)."""
+    L = len(unpacked)
+    grads = course._backward_chain(dAL, unpacked[-1:], ["sigmoid"])
+    grads = {f"{k[:2]}{int(k[2:]) + L - 1}": v for k, v in grads.items()}  # layer 1 of the one-layer chain is L
+    for l in range(L - 1, 0, -1):
+        grads[f"dA{l - 1}"], grads[f"dW{l}"], grads[f"db{l}"] = course.linear_backward(
+            _relu_from_dA(grads[f"dA{l}"]), unpacked[l - 1][0])
+    return grads
 
 
 class _LModelBackward(_Spec):
@@ -705,6 +778,8 @@ class _LModelBackward(_Spec):
                 return key
         if _close_grads(course._backward_chain(AL - Y, unpacked, ["relu"] * (L - 1) + ["linear"]), got):
             return "fused"
+        if L > 1 and _close_grads(_relu_dA_chain(dAL, unpacked), got):
+            return "relu_dA"
         for l in range(1, L):  # dA[l] as the relu derivative left it: zeroed where Z[l] <= 0
             masked = exp[f"dA{l}"] * (unpacked[l - 1][1] > 0)
             if not _close(exp[f"dA{l}"], masked) and _close(masked, got.get(f"dA{l}")):
