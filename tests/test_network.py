@@ -350,3 +350,11 @@ def test_assigning_to_parameters_replaces_W_l_after_checking_its_shape():
 def test_a_bool_is_no_layer_size():
     with pytest.raises(dl.ShapeError, match=r"n\[1\] must be a positive integer, got True in layer_dims=\[3, True, 1\]"):
         dl.Network([3, True, 1])
+
+
+def test_a_softmax_over_one_unit_is_refused():
+    """It was built: A[L] = 1 for every sample, every gradient 0, predict always 0 (and gradcheck passed)."""
+    with pytest.raises(dl.ConfigError, match=r"a softmax over n\[2\] = 1 unit is always 1 and learns nothing: give "
+                       r"n\[2\] = the number of classes \(>= 2\), or output='sigmoid'"):
+        dl.Network([3, 4, 1], output="softmax")
+    assert dl.Network([3, 4, 2], output="softmax").layer_dims == [3, 4, 2]

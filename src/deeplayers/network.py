@@ -115,6 +115,9 @@ class Network:
         for l, g in enumerate(gs[:-1], start=1):
             if g.name == "softmax":
                 raise ConfigError(f"g[{l}] = softmax is only supported on the output layer L = {L}")
+        if gs[-1].name == "softmax" and self.layer_dims[-1] == 1:  # A[L] = 1 always: every gradient 0
+            raise ConfigError(f"a softmax over n[{L}] = 1 unit is always 1 and learns nothing: give n[{L}] = the "
+                              f"number of classes (>= 2), or output='sigmoid' for one yes/no unit")
         self.loss = get_loss(loss if loss is not None else default_loss(gs[-1].name))
         if self.loss.needs_probabilities and gs[-1].name not in ("sigmoid", "softmax"):
             raise ConfigError(
