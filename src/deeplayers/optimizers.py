@@ -4,9 +4,16 @@ The training loop calls ``begin_step()`` once per mini-batch and ``update(layer)
 right after that layer's gradients are ready (after dA[l-1] was computed with the old W[l]), so it
 never needs to know which optimizer it runs. Formulas are the course's (Improving Deep Neural
 Networks, week 2), with t counting mini-batch steps from 1.
+
+An optimizer's state (t, the moments v and s) belongs to the network it trained: ``fit`` calls
+``bind(network)``, which keeps the state for the same network (a second ``fit`` continues) and
+starts from zero for another one (the moments of one network's gradients mean nothing to another's).
 """
 
 from __future__ import annotations
+
+import weakref
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +33,22 @@ def _check_learning_rate(learning_rate: object) -> float:
     return float(learning_rate)
 
 
+def _check_beta(who: str, name: str, beta: object) -> float:
+    # beta = 1 never lets a gradient in (and Adam's bias correction 1 - beta^t divides by 0); past
+    # 1 or below 0 the average is no average and the steps grow or flip sign
+    if not _is_real(beta) or not 0 <= beta < 1:
+        raise ConfigError(f"{who}: {name} must be a number in [0, 1) (the weight of the running average, e.g. 0.9), "
+                          f"got {beta!r}")
+    return float(beta)
+
+
+def _check_epsilon(who: str, epsilon: object) -> float:
+    # epsilon keeps dW / (sqrt(s) + epsilon) finite where s is 0
+    if not _is_real(epsilon) or not np.isfinite(epsilon) or epsilon <= 0:
+        raise ConfigError(f"{who}: epsilon must be a positive number (e.g. 1e-8), got {epsilon!r}")
+    return float(epsilon)
+
+
 class Optimizer:
     name = "optimizer"
     #: True when update is exactly W -= alpha dW, b -= alpha db: the training loop may then fold
@@ -36,6 +59,28 @@ class Optimizer:
         self.learning_rate = _check_learning_rate(learning_rate)
         self.t = 0
         self.state: dict[str, np.ndarray] = {}
+        # the network the state belongs to (a weak reference), None while it belongs to none yet
+        self._owner: Any = None
+
+    def bind(self, network: object) -> None:
+        """Make the state ``network``'s (``fit`` calls it before the first epoch): the same network
+        as last time keeps t and the moments, so training continues; another network starts from
+        t = 0 and zero moments. State given by :meth:`set_state` (a checkpoint, a saved estimator)
+        or copied with the optimizer (pickle, deepcopy) belongs to the next network bound."""
+        owner = getattr(self, "_owner", None)  # (a subclass that skipped __init__ has none)
+        if owner is not None and owner() is not network:
+            self.reset()
+        self._owner = weakref.ref(network)
+
+    def reset(self) -> None:
+        """Forget t and the moments: the next step is the first."""
+        self.t = 0
+        self.state = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a copy (pickle, deepcopy) cannot name its network (a weak reference does not travel): like
+        # set_state, its state belongs to the next network bound, so an estimator's copy continues
+        return {**self.__dict__, "_owner": None}
 
     def _zeros(self, key: str, like: np.ndarray) -> np.ndarray:
         arr = self.state.get(key)
@@ -54,8 +99,10 @@ class Optimizer:
         return {"t": np.array(self.t), **{k: v.copy() for k, v in self.state.items() if not k.startswith("tmp")}}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Put back what :meth:`get_state` returned; it belongs to the next network bound."""
         self.t = int(state["t"])
         self.state = {k: np.array(v) for k, v in state.items() if k != "t"}
+        self._owner = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.learning_rate})"
@@ -83,7 +130,7 @@ class Momentum(Optimizer):
 
     def __init__(self, learning_rate: float = 0.01, beta: float = 0.9) -> None:
         super().__init__(learning_rate)
-        self.beta = float(beta)
+        self.beta = _check_beta("Momentum", "beta", beta)
 
     def update(self, layer: Dense) -> None:
         for p, g, name in ((layer.W, layer.dW, "W"), (layer.b, layer.db, "b")):
@@ -103,7 +150,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate: float = 0.001, beta: float = 0.9, epsilon: float = 1e-8) -> None:
         super().__init__(learning_rate)
-        self.beta, self.epsilon = float(beta), float(epsilon)
+        self.beta, self.epsilon = _check_beta("RMSprop", "beta", beta), _check_epsilon("RMSprop", epsilon)
 
     def update(self, layer: Dense) -> None:
         for p, g, name in ((layer.W, layer.dW, "W"), (layer.b, layer.db, "b")):
@@ -134,7 +181,8 @@ class Adam(Optimizer):
     def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  epsilon: float = 1e-8) -> None:
         super().__init__(learning_rate)
-        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+        self.beta1, self.beta2 = _check_beta("Adam", "beta1", beta1), _check_beta("Adam", "beta2", beta2)
+        self.epsilon = _check_epsilon("Adam", epsilon)
 
     def update(self, layer: Dense) -> None:
         t = self.t
@@ -158,7 +206,6 @@ class Adam(Optimizer):
             np.divide(v, tmp, out=tmp)
             tmp *= self.learning_rate / c1
             p -= tmp
-
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

@@ -158,7 +158,9 @@ class _BaseDNN(BaseEstimator):
                     f"optimizer={self.optimizer!r} has its own learning rate {own:g}, but learning_rate="
                     f"{self.learning_rate!r} would replace it: pass learning_rate=None to train at {own:g}, "
                     f"or set the two alike")
-            return copy.deepcopy(self.optimizer)  # the parameter itself stays untouched
+            opt = copy.deepcopy(self.optimizer)  # the parameter itself stays untouched
+            opt.reset()  # for a new network: moments the instance kept from another one do not apply
+            return opt
         return get_optimizer(self.optimizer, self.learning_rate)
 
     def _compatible(self, n_outputs: int) -> bool:

@@ -62,6 +62,7 @@ def prepare(net: Network, X: Any, Y: Any, *, learning_rate: float | None, num_it
         if loop.start_epoch > n_epochs:  # (it would return the longer run as if it were this one)
             raise ConfigError(f"{resume} has already trained {loop.start_epoch} epochs, but this run asks for "
                               f"epochs={n_epochs}; resume with at least as many")
+    opt.bind(net)  # after resume: another network's moments are dropped, this one's (or resumed ones) kept
     _check_parameters(net)
     return loop
 
