@@ -9,6 +9,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .network import Network
+from .optimizers import _is_real
 from .workspace import Workspace
 
 __all__ = ["gradient_check", "GradientCheck", "SAMPLE"]
@@ -24,10 +25,14 @@ class GradientCheck(float):
     checked: int
     total: int
     per_layer: dict[str, tuple[int, int]]
+    #: True when a float32 network was checked on a float64 copy of itself
+    on_float64_copy: bool
 
-    def __new__(cls, value: float, checked: int, total: int, per_layer: dict[str, tuple[int, int]]) -> GradientCheck:
+    def __new__(cls, value: float, checked: int, total: int, per_layer: dict[str, tuple[int, int]],
+                on_float64_copy: bool = False) -> GradientCheck:
         self = super().__new__(cls, value)
         self.checked, self.total, self.per_layer = checked, total, per_layer
+        self.on_float64_copy = on_float64_copy
         return self
 
     @property
@@ -37,7 +42,8 @@ class GradientCheck(float):
     def describe(self) -> str:
         """``"1,200 of 235,146 parameters checked (a random sample of each W[l], b[l])"``."""
         how = "every one" if self.all_checked else "a seeded random sample of each W[l], b[l]"
-        return f"{self.checked:,} of {self.total:,} parameters checked ({how})"
+        copy = ", on a float64 copy of the float32 network" if self.on_float64_copy else ""
+        return f"{self.checked:,} of {self.total:,} parameters checked ({how}{copy})"
 
 
 def gradient_check(network: Network, X: Any, Y: Any, epsilon: float = 1e-7, l2: float = 0.0, *,
@@ -45,17 +51,24 @@ def gradient_check(network: Network, X: Any, Y: Any, epsilon: float = 1e-7, l2: 
     """Relative difference ||grad - gradapprox|| / (||grad|| + ||gradapprox||).
 
     ``gradapprox`` perturbs entries of W[l], b[l] by +-epsilon:
-    (J(theta + eps) - J(theta - eps)) / (2 eps), two forward passes each. Use float64; below
-    ~1e-7 means backprop is right. The parameters are restored exactly afterwards.
+    (J(theta + eps) - J(theta - eps)) / (2 eps), two forward passes each; below ~1e-7 means
+    backprop is right. The parameters are restored exactly afterwards.
+
+    A float32 network is checked on a float64 copy of itself (the same W[l], b[l], g[l] and
+    loss; the network itself is left alone): at epsilon 1e-7 a float32 J(theta +- eps) is mostly
+    rounding, and a correct backprop would fail. The result says so (``on_float64_copy``).
 
     ``sample``: entries checked per array; an array with more is checked at ``sample`` entries
     drawn at random (``seed``) without replacement, so a 784-256-128-10 network takes seconds,
     not many minutes, and a mistake in any layer still shows (every layer is sampled). None
     checks every entry. ``progress`` shows a progress bar. The result is a float that also says
-    how many entries it covered (:class:`GradientCheck`: ``checked``, ``total``, ``per_layer``).
+    how many entries it covered (:class:`GradientCheck`: ``checked``, ``total``, ``per_layer``,
+    ``on_float64_copy``).
     """
-    if sample is not None and (isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or sample < 1):
-        raise ConfigError(f"sample must be a positive number of entries per W[l], b[l], or None for all, got {sample!r}")
+    _check_options(epsilon, l2, sample)
+    copied = network.dtype != np.float64
+    if copied:
+        network = _float64_copy(network)
     X = network._as_X(X)
     Y = network._as_Y(Y, X.shape[1])
     network.forward(X)
@@ -100,4 +113,23 @@ def gradient_check(network: Network, X: Any, Y: Any, epsilon: float = 1e-7, l2: 
     denom = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
     value = 0.0 if denom == 0 else float(np.linalg.norm(grad - gradapprox) / denom)
     per_layer = {key: (len(idx), p.size) for key, p, idx in plan}
-    return GradientCheck(value, checked, network.n_params, per_layer)
+    return GradientCheck(value, checked, network.n_params, per_layer, on_float64_copy=copied)
+
+
+def _check_options(epsilon: Any, l2: Any, sample: Any) -> None:
+    # epsilon 0 divides by 0, NaN compares as nothing; a negative l2 is no regularizer
+    if not _is_real(epsilon) or not np.isfinite(epsilon) or epsilon <= 0:
+        raise ConfigError(f"epsilon (the finite-difference step) must be a positive number such as 1e-7, got {epsilon!r}")
+    if not _is_real(l2) or not np.isfinite(l2) or l2 < 0:
+        raise ConfigError(f"l2 (lambda) must be a non-negative number, got {l2!r}")
+    if sample is not None and (isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or sample < 1):
+        raise ConfigError(f"sample must be a positive number of entries per W[l], b[l], or None for all, got {sample!r}")
+
+
+def _float64_copy(network: Network) -> Network:
+    """The same network (W[l], b[l], g[l], loss) in float64, the user's left untouched."""
+    copy = Network(network.layer_dims, activations=[layer.g for layer in network.layers], loss=network.loss,
+                   init=None, dtype="float64")
+    for mine, theirs in zip(copy.layers, network.layers):
+        mine.set_parameters(theirs.W, theirs.b)  # (a converted copy)
+    return copy
