@@ -196,14 +196,13 @@ def test_csv_errors(tmp_path):
         load_dataset(tmp_path / "ok.csv", labels="label")
     with pytest.raises(DataError, match="label column 7 does not exist; the file has 3 columns"):
         load_csv(tmp_path / "ok.csv", labels=7)
-    # a label of inf stays a float label, without a RuntimeWarning from the whole-number test, and is refused
+    # a label of inf is refused by the loader with its line and column, without a RuntimeWarning
     (tmp_path / "inf_label.csv").write_text("a,b,y\n1,2,inf\n3,4,1\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ds = load_dataset(tmp_path / "inf_label.csv")
-    assert ds.y.dtype == np.float64
-    with pytest.raises(DataError, match="label of sample 0 is inf"):
-        ds.targets()
+        with pytest.raises(DataError, match=r"inf_label.csv: line 2, column 3 \('y'\), the label column, holds "
+                                            r"'inf' \(a missing or infinite label\); drop that row or fill in its label"):
+            load_dataset(tmp_path / "inf_label.csv")
     (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00binary")
     with pytest.raises(DataError, match="not a UTF-8 text file"):
         load_dataset(tmp_path / "bin.csv")

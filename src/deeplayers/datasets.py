@@ -18,6 +18,7 @@ import csv
 import gzip
 import io
 import os
+import re
 import struct
 import tokenize
 import zipfile
@@ -335,23 +336,48 @@ def _sniff_delimiter(sample: str) -> str:
 
 
 def _label_column(labels: Any, names: list[str] | None, width: int, path: Path) -> int | None:
-    """Which of a CSV's ``width`` columns holds the labels (None: no labels), from ``labels=``."""
-    label_col: int | None
-    if labels is False:
-        label_col = None
-    elif labels is None or labels is True:
-        label_col = width - 1
-    elif isinstance(labels, str):
-        if names is None or labels not in names:
+    """Which of a CSV's ``width`` columns holds the labels (None: no labels), from ``labels=``.
+
+    A string is a header name first, then (when it is an integer) an index; an integer is an index,
+    refused as ambiguous when another column is named by its digits (the command line's ``--labels 2``
+    arrives as the integer 2, and pandas names its columns "0", "1", ...)."""
+    if isinstance(labels, (bool, np.bool_)):
+        if labels:  # True is no column; int(True) would silently be index 1
+            raise ConfigError(f"{path}: labels=True names no column; give the label column's header name or "
+                              "0-based index, None for the last column, or False for no labels")
+        return None
+    if labels is None:
+        return width - 1
+    if isinstance(labels, str):
+        if names is not None and labels in names:
+            return names.index(labels)
+        if not _is_int_token(labels):
             have = ", ".join(names) if names else "none (no header row)"
             raise DataError(f"{path}: no column named {labels!r}; the columns are: {have}")
-        label_col = names.index(labels)
-    else:
-        label_col = int(labels)
-        if not -width <= label_col < width:
-            raise DataError(f"{path}: label column {labels} does not exist; the file has {width} columns")
-        label_col %= width
-    return label_col
+        return _index_column(int(labels), None, width, path)
+    if isinstance(labels, (int, np.integer)):
+        return _index_column(int(labels), names, width, path)
+    raise ConfigError(f"{path}: labels={labels!r} ({type(labels).__name__}) is no column; give the label column's "
+                      "header name or 0-based integer index, None for the last column, or False for no labels")
+
+
+def _index_column(n: int, names: list[str] | None, width: int, path: Path) -> int:
+    """The column at 0-based index ``n`` (negative counts from the end), or the one named ``str(n)``."""
+    col = n % width if -width <= n < width else None
+    named = names.index(str(n)) if names is not None and str(n) in names else None
+    if col is not None and named is not None and col != named:
+        raise DataError(f"{path}: labels={n} is ambiguous: column {named + 1} is named {str(n)!r}, but 0-based index "
+                        f"{n} is column {col + 1} ({names[col]!r}); say which with a negative index: "
+                        f"labels={named - width} for the column named {str(n)!r}, labels={col - width} for the "
+                        "column at that index (or rename the columns)")
+    if col is None and named is None:
+        raise DataError(f"{path}: label column {n} does not exist; the file has {width} columns")
+    return col if col is not None else named
+
+
+def _is_int_token(cell: str) -> bool:
+    """Whether a cell is written as a whole number without a point or exponent ("2", "-1", not "2.0")."""
+    return re.fullmatch(r"[+-]?\d+", cell) is not None
 
 
 def _refuse_bad_cell(X_cells: np.ndarray, feat_cols: list[int], names: list[str] | None, lines: list[int],
@@ -370,15 +396,65 @@ def _refuse_bad_cell(X_cells: np.ndarray, feat_cols: list[int], names: list[str]
                                 "value); impute or drop that row")
 
 
-def _csv_labels(raw: np.ndarray) -> np.ndarray:
-    """A CSV's label cells: integers when every one is a whole number, floats when numbers, else strings."""
-    if all(_is_number(c) and c != "" for c in raw):
+def _csv_labels(raw: np.ndarray, lines: list[int], col: int, names: list[str] | None, path: Path) -> np.ndarray:
+    """A CSV's label cells: integers when every one is a whole number, floats when numbers, else strings.
+
+    An empty, NaN or infinite label is refused with its line: as a class it would be a made-up one
+    ('' or nan), and no output can learn it."""
+    bad = next((i for i, c in enumerate(raw) if c == "" or (_is_number(c) and not np.isfinite(float(c)))), None)
+    if bad is not None:
+        where = f"column {col + 1}" + (f" ({names[col]!r})" if names else "")
+        what = "is empty (a missing label)" if raw[bad] == "" else f"holds {raw[bad]!r} (a missing or infinite label)"
+        raise DataError(f"{path}: line {lines[bad]}, {where}, the label column, {what}; drop that row or fill in "
+                        "its label")
+    if all(_is_number(c) for c in raw):
         y = raw.astype(np.float64)
-        # (inf or NaN is no whole number: tested first, so np.mod never warns on it)
-        if np.isfinite(y).all() and np.all(np.mod(y, 1) == 0) and np.all(np.abs(y) < 2**53):
+        if np.all(np.mod(y, 1) == 0) and np.all(np.abs(y) < 2**53):
             y = y.astype(np.int64)
         return y
     return raw.astype(str)
+
+
+def _csv_rows(lines_in: Any, delimiter: str, path: Path, most: int | None = None) -> tuple[list[list[str]], list[int]]:
+    """The non-blank rows (cells stripped) and their line numbers, at most ``most`` rows."""
+    reader = csv.reader(lines_in, delimiter=delimiter, skipinitialspace=delimiter != " ")
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            if not row or all(not c.strip() for c in row):
+                continue  # blank lines
+            rows.append([c.strip() for c in row])
+            lines.append(reader.line_num)
+            if most is not None and len(rows) >= most:
+                break
+    except csv.Error as exc:  # e.g. a NUL byte, an unterminated quote
+        raise DataError(f"{path}: line {reader.line_num} cannot be parsed as CSV ({exc})") from None
+    return rows, lines
+
+
+def _has_header(rows: list[list[str]], lines: list[int], header: bool | None, labels: Any, path: Path) -> bool:
+    """``header``, or the guess from the first rows; a name (not an integer) as ``labels`` implies names."""
+    if header is not None:
+        return header
+    guess = _header_guess(rows)
+    if guess is None:
+        raise DataError(f"{path}: cannot tell whether line {lines[0]} ({', '.join(rows[0])}) holds column names or "
+                        "a sample: pandas names columns 0, 1, 2, ... by default, but the whole numbers below fit it "
+                        "as a sample too; pass header=True or header=False, or write the file with real column names, "
+                        "or without names (to_csv(..., header=False))")
+    return guess or (isinstance(labels, str) and not _is_int_token(labels))
+
+
+def _check_unique_names(names: list[str], path: Path) -> None:
+    """Refuse a header naming two columns alike: a model matches its feature columns by name."""
+    seen: dict[str, int] = {}
+    for j, name in enumerate(names):
+        if name in seen:
+            what = f"the column name {name!r} appears twice" if name else "two columns have no name"
+            raise DataError(f"{path}: {what} (columns {seen[name] + 1} and {j + 1}); feature columns are matched to "
+                            "the model's by name, so each name must be unique: rename one")
+        seen[name] = j
 
 
 def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None, header: bool | None = None,
@@ -389,18 +465,24 @@ def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None,
     ----------
     labels : str, int, False or None
         The label column: a header name, a 0-based index (negative counts from the end), None for
-        the last column, or False for no labels.
+        the last column, or False for no labels. A string is a name first and an index only when no
+        column has that name; an integer is an index, and refused as ambiguous when another column
+        is named by its digits (pandas' default names "0", "1", ...): a negative index says which.
+        True and floats are refused.
     header : bool or None
         Whether the first row holds column names; None guesses (a first row with a non-numeric
-        cell above a numeric one, or with no numbers at all, is a header).
+        cell above a numeric one, or with no numbers at all, is a header; so is pandas' default
+        ``0,1,...,k-1`` above decimals or above a column of classes that never holds its number;
+        when the rows below cannot tell, a DataError asks for ``header``).
     delimiter : str or None
         None sniffs it (``,`` ``;`` tab ``|`` or space).
 
     Raises
     ------
     DataError
-        Ragged rows (with the line number), non-numeric or missing feature cells (line and column),
-        an unknown label column, an empty file.
+        Ragged rows (with the line number), non-numeric or missing feature cells and missing labels
+        (line and column), an unknown or ambiguous label column, a column name used twice, a header
+        that cannot be told from a sample, an empty file.
     """
     path = Path(path)
     if not path.is_file():
@@ -411,25 +493,16 @@ def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None,
         raise DataError(f"{path}: not a UTF-8 text file ({exc}); is it really a CSV?") from None
     if delimiter is None:
         delimiter = _sniff_delimiter(text[:65536])
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=delimiter != " ")
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    try:
-        for row in reader:
-            if not row or all(not c.strip() for c in row):
-                continue  # blank lines
-            rows.append([c.strip() for c in row])
-            lines.append(reader.line_num)
-    except csv.Error as exc:  # e.g. a NUL byte, an unterminated quote
-        raise DataError(f"{path}: line {reader.line_num} cannot be parsed as CSV ({exc})") from None
+    rows, lines = _csv_rows(io.StringIO(text), delimiter, path)
     if not rows:
         raise DataError(f"{path}: the file holds no data rows")
-    if header is None:
-        header = _looks_like_header(rows) or isinstance(labels, str)
+    header = _has_header(rows, lines, header, labels, path)
     names = rows.pop(0) if header else None
     lines = lines[1:] if header else lines
     if not rows:
         raise DataError(f"{path}: the file holds a header but no data rows")
+    if names is not None:
+        _check_unique_names(names, path)
     width = len(names) if names is not None else len(rows[0])
     for row, line in zip(rows, lines):
         if len(row) != width:
@@ -447,7 +520,7 @@ def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None,
         X = None
     if X is None or not np.isfinite(X).all():
         _refuse_bad_cell(X_cells, feat_cols, names, lines, path)
-    y = None if label_col is None else _csv_labels(cells[:, label_col])
+    y = None if label_col is None else _csv_labels(cells[:, label_col], lines, label_col, names, path)
     return Dataset(
         X=np.ascontiguousarray(X.T, dtype=dtype), y=y, classes=None,
         feature_names=[names[j] for j in feat_cols] if names else None, name=path.name,
@@ -455,37 +528,59 @@ def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None,
     )
 
 
-def _looks_like_header(rows: Sequence[Sequence[str]]) -> bool:
-    """A first row with no number at all, or with a non-numeric cell above a numeric one, is a header."""
-    first = rows[0]
-    second = rows[1] if len(rows) > 1 else None
-    return not any(_is_number(c) for c in first) or (
-        second is not None and any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)))
+_HEADER_ROWS = 200  # rows below the first that the header guess reads (csv_header reads no more)
+
+
+def _header_guess(rows: Sequence[Sequence[str]]) -> bool | None:
+    """Whether the first row holds column names: True, False, or None when the rows cannot tell.
+
+    Names: a first row with no number at all, or with a non-numeric cell above a numeric one. A
+    first row of the whole numbers 0, 1, ..., k-1 in order (pandas' default names) is names when
+    the rows below show it is no sample: a column written as decimals (0.0, -1.5e-3) under the
+    integer j, or a column of a few whole-number classes that never holds j (as a sample it would
+    invent a class). Otherwise (whole numbers below that fit it) nobody can tell: None."""
+    first, below = rows[0], rows[1:_HEADER_ROWS + 1]
+    if not any(_is_number(c) for c in first):
+        return True
+    if below and any(not _is_number(a) and _is_number(b) for a, b in zip(first, below[0])):
+        return True
+    if len(first) < 2 or not below or any(c != str(j) for j, c in enumerate(first)):
+        return False
+    columns = list(zip(*(r for r in below if len(r) == len(first))))
+    return True if any(_decimal_column(c) or _classes_without(c, j) for j, c in enumerate(columns)) else None
+
+
+def _decimal_column(cells: Sequence[str]) -> bool:
+    """Every cell a number written with a point or an exponent (as pandas and numpy write floats)."""
+    return all(_is_number(c) and not _is_int_token(c) for c in cells)
+
+
+def _classes_without(cells: Sequence[str], j: int) -> bool:
+    """The cells are a few whole-number classes (20 at most, each seen twice on average) and never j."""
+    if not all(_is_number(c) for c in cells):
+        return False
+    values = {float(c) for c in cells}
+    whole = all(np.isfinite(v) and v == int(v) for v in values)
+    return whole and len(values) <= 20 and len(cells) >= 2 * len(values) and float(j) not in values
 
 
 def csv_header(path: str | os.PathLike, *, delimiter: str | None = None) -> list[str] | None:
     """The column names of a CSV file, or None when its first row is data, decided as
-    :func:`load_csv` decides it (reads only the first rows)."""
+    :func:`load_csv` decides it from the same first rows (a first row that cannot be told from a
+    sample is the same DataError)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     try:
-        with open(path, encoding="utf-8-sig") as f:
+        with open(path, encoding="utf-8-sig", newline="") as f:
             head = f.read(65536)
+            if delimiter is None:
+                delimiter = _sniff_delimiter(head)
+            f.seek(0)
+            rows, lines = _csv_rows(f, delimiter, path, most=_HEADER_ROWS + 1)
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a UTF-8 text file ({exc}); is it really a CSV?") from None
-    if delimiter is None:
-        delimiter = _sniff_delimiter(head)
-    rows: list[list[str]] = []
-    try:
-        for row in csv.reader(io.StringIO(head), delimiter=delimiter, skipinitialspace=delimiter != " "):
-            if row and any(c.strip() for c in row):
-                rows.append([c.strip() for c in row])
-            if len(rows) == 2:
-                break
-    except csv.Error as exc:
-        raise DataError(f"{path}: the first lines cannot be parsed as CSV ({exc})") from None
-    if not rows or not _looks_like_header(rows):
+    if not rows or not _has_header(rows, lines, None, None, path):
         return None
     return rows[0]
 

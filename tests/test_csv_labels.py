@@ -1,0 +1,150 @@
+"""CSV label columns and headers as pandas writes them, missing labels and duplicate names (the
+tester's A2-A4, C7).
+
+Values are checked against an independent reading of the same file with pandas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deeplayers.datasets import csv_header, load_csv, load_dataset
+from deeplayers.errors import ConfigError, DataError
+
+pd = pytest.importorskip("pandas")
+
+
+def _moons(m: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.RandomState(0)
+    return rng.randn(m, 2), rng.randint(0, 2, m)
+
+
+# -- A2: --labels N against columns named "0", "1", ... ---------------------------------------------
+@pytest.fixture
+def indexed_csv(tmp_path: Path) -> Path:
+    """pandas' default: an unnamed index column, then columns named 0, 1, 2 (header ``,0,1,2``)."""
+    X, y = _moons()
+    path = tmp_path / "indexed.csv"
+    pd.DataFrame(np.c_[X, y]).to_csv(path)
+    assert path.read_text().splitlines()[0] == ",0,1,2"
+    return path
+
+
+def test_a_label_name_that_is_a_number_is_the_name(indexed_csv: Path) -> None:
+    ref = pd.read_csv(indexed_csv)
+    ds = load_dataset(indexed_csv, labels="2")
+    assert ds.label_name == "2" and ds.feature_names == ["", "0", "1"]
+    assert np.array_equal(ds.y, ref["2"].to_numpy().astype(int))
+    assert np.array_equal(ds.X, ref[["Unnamed: 0", "0", "1"]].to_numpy().T)
+    # an integer string that names no column is still an index
+    assert load_dataset(indexed_csv, labels="-3").label_name == "0"
+
+
+def test_an_index_that_is_also_another_columns_name_is_ambiguous(indexed_csv: Path) -> None:
+    # the command line hands --labels 2 over as the integer 2
+    for labels in (2, np.int64(2)):
+        with pytest.raises(DataError, match=r"indexed.csv: labels=2 is ambiguous: column 4 is named '2', but "
+                                            r"0-based index 2 is column 3 \('1'\); say which with a negative index: "
+                                            r"labels=-1 for the column named '2', labels=-2 for the column at "
+                                            r"that index \(or rename the columns\)"):
+            load_dataset(indexed_csv, labels=labels)
+    ref = pd.read_csv(indexed_csv)
+    by_name, by_index = load_dataset(indexed_csv, labels=-1), load_dataset(indexed_csv, labels=-2)
+    assert by_name.label_name == "2" and np.array_equal(by_name.y, ref["2"].to_numpy())
+    assert by_index.label_name == "1" and np.array_equal(by_index.y, ref["1"].to_numpy())
+    # no other column is named 3: index 3 is the column named "2", unambiguously
+    assert load_dataset(indexed_csv, labels=3).label_name == "2"
+
+
+@pytest.mark.parametrize("labels, message", [
+    (True, r"labels=True names no column; give the label column's header name or 0-based index, None for the "
+           r"last column, or False for no labels"),
+    (np.True_, r"labels=True names no column"),
+    (1.0, r"labels=1.0 \(float\) is no column; give the label column's header name or 0-based integer index"),
+    (np.float64(2.5), r"labels=np.float64\(2.5\) \(float64\) is no column"),
+])
+def test_true_and_floats_are_no_label_column(tmp_path: Path, labels: object, message: str) -> None:
+    path = tmp_path / "ok.csv"
+    path.write_text("a,b,y\n1,2,0\n3,4,1\n")
+    with pytest.raises(ConfigError, match=f"ok.csv: {message}"):
+        load_dataset(path, labels=labels)
+    assert load_dataset(path, labels=np.False_).y is None
+
+
+# -- A3: a header of numbers ------------------------------------------------------------------------
+def test_pandas_default_names_above_decimals_are_a_header(tmp_path: Path) -> None:
+    X, y = _moons()
+    path = tmp_path / "numhdr.csv"
+    pd.DataFrame(np.c_[X, y]).to_csv(path, index=False)  # header 0,1,2; labels written 0.0 / 1.0
+    ref = pd.read_csv(path)
+    ds = load_dataset(path)
+    assert ds.m == 100 and ds.feature_names == ["0", "1"] and ds.label_name == "2"
+    assert np.array_equal(ds.X, ref[["0", "1"]].to_numpy().T) and np.array_equal(ds.y, y)
+    t = ds.targets()
+    assert t.output == "sigmoid" and t.classes == [0, 1]
+    assert csv_header(path) == ["0", "1", "2"]
+
+
+def test_pandas_default_names_above_whole_number_classes_are_a_header(tmp_path: Path) -> None:
+    rng = np.random.RandomState(1)
+    path = tmp_path / "ints.csv"
+    pd.DataFrame(np.c_[rng.randint(0, 17, (60, 4)), rng.randint(0, 3, 60)]).to_csv(path, index=False)
+    ref = pd.read_csv(path)
+    ds = load_dataset(path)  # the label column holds 0, 1, 2 but never 4: the first row is no sample
+    assert ds.m == 60 and ds.label_name == "4" and np.array_equal(ds.y, ref["4"].to_numpy())
+    assert np.array_equal(ds.X, ref[["0", "1", "2", "3"]].to_numpy().T)
+    assert csv_header(path) == ["0", "1", "2", "3", "4"]
+
+
+def test_a_first_row_that_cannot_be_told_from_a_sample_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "amb.csv"
+    path.write_text("0,1,2\n3,4,1\n5,6,2\n0,2,1\n")
+    message = (r"amb.csv: cannot tell whether line 1 \(0, 1, 2\) holds column names or a sample: pandas names "
+               r"columns 0, 1, 2, ... by default, but the whole numbers below fit it as a sample too; pass "
+               r"header=True or header=False")
+    with pytest.raises(DataError, match=message):
+        load_dataset(path)
+    with pytest.raises(DataError, match=message):
+        csv_header(path)
+    ref = np.loadtxt(path, delimiter=",")
+    ds = load_csv(path, header=False)
+    assert np.array_equal(ds.X, ref[:, :2].T) and np.array_equal(ds.y, ref[:, 2])
+    assert load_csv(path, header=True).m == 3
+    # a first row that is not 0, 1, ..., k-1 in order stays a sample, as before
+    (tmp_path / "data.csv").write_text("0,2,1\n3,4,1\n")
+    assert load_dataset(tmp_path / "data.csv").m == 2
+
+
+# -- A4: a missing label ----------------------------------------------------------------------------
+@pytest.mark.parametrize("text, where, what", [
+    ("a,b,label\n1,2,0\n3,4,1\n5,6,\n7,8,1\n", "line 4, column 3 \\('label'\\)", "is empty \\(a missing label\\)"),
+    ("a,b,label\n1,2,x\n3,4,\n", "line 3, column 3 \\('label'\\)", "is empty \\(a missing label\\)"),
+    ("1,2,0\n3,4,nan\n", "line 2, column 3", "holds 'nan' \\(a missing or infinite label\\)"),
+])
+def test_a_missing_label_is_refused_with_line_and_column(tmp_path: Path, text: str, where: str, what: str) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=f"m.csv: {where}, the label column, {what}; drop that row or fill in its "
+                                        "label"):
+        load_dataset(path)
+
+
+def test_a_missing_label_in_a_chosen_column(tmp_path: Path) -> None:
+    path = tmp_path / "mid.csv"
+    path.write_text("a,label,b\n1,0,2\n3,,4\n")
+    with pytest.raises(DataError, match=r"line 3, column 2 \('label'\), the label column, is empty"):
+        load_dataset(path, labels="label")
+
+
+# -- C7: a column name used twice -------------------------------------------------------------------
+def test_a_column_name_used_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("a,a,label\n1,2,0\n3,4,1\n")
+    with pytest.raises(DataError, match=r"dup.csv: the column name 'a' appears twice \(columns 1 and 2\); feature "
+                                        r"columns are matched to the model's by name, so each name must be unique"):
+        load_dataset(path)
+    (tmp_path / "blank.csv").write_text(",,label\n1,2,0\n3,4,1\n")
+    with pytest.raises(DataError, match=r"two columns have no name \(columns 1 and 2\)"):
+        load_dataset(tmp_path / "blank.csv")
