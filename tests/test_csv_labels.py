@@ -1,5 +1,5 @@
-"""CSV label columns and headers as pandas writes them, missing labels and duplicate names (the
-tester's A2-A4, C7).
+"""CSV label columns and headers as pandas writes them, missing labels, duplicate names, and NaN
+located in HDF5/NPZ features and in preprocessing statistics (the tester's A2-A4, C2, C7, C10).
 
 Values are checked against an independent reading of the same file with pandas."""
 
@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from deeplayers.datasets import csv_header, load_csv, load_dataset
-from deeplayers.errors import ConfigError, DataError
+from deeplayers.errors import ConfigError, DataError, ShapeError
+from deeplayers.preprocessing import Preprocessing
 
 pd = pytest.importorskip("pandas")
 
@@ -148,3 +149,45 @@ def test_a_column_name_used_twice_is_refused(tmp_path: Path) -> None:
     (tmp_path / "blank.csv").write_text(",,label\n1,2,0\n3,4,1\n")
     with pytest.raises(DataError, match=r"two columns have no name \(columns 1 and 2\)"):
         load_dataset(tmp_path / "blank.csv")
+
+
+# -- C2: the transposed-X hint ----------------------------------------------------------------------
+def test_the_transposed_hint_is_a_sentence_of_its_own() -> None:
+    from deeplayers.cli import cli_message
+
+    pre = Preprocessing("standard").fit(np.random.RandomState(0).randn(30, 169))
+    with pytest.raises(ShapeError) as info:
+        pre.transform(np.ones((169, 30)))
+    assert str(info.value) == ("X has 169 features (rows) but the preprocessing was fitted on 30; give X as (n[0], m) "
+                               "= (30, m). Samples go in columns: X (169, 30) looks transposed, did you mean X.T?")
+    assert cli_message(str(info.value), data="cols.npz") == (
+        "the model expects 30 features, cols.npz has 169. Samples go in columns: X (169, 30) looks transposed, "
+        "did you mean X.T?")
+
+
+# -- C10: NaN located ------------------------------------------------------------------------------
+def test_nan_in_hdf5_and_npz_features_is_located(tmp_path: Path) -> None:
+    h5py = pytest.importorskip("h5py")
+    X = np.arange(24, dtype=np.float64).reshape(4, 6)  # 4 samples (rows in the file), 6 features
+    X[2, 5] = np.nan
+    with h5py.File(tmp_path / "nan.h5", "w") as f:
+        f["train_set_x"], f["train_set_y"] = X, np.array([0, 1, 0, 1])
+    with pytest.raises(DataError, match=r"nan.h5\[train_set_x\]: sample 2 \(0-based\), feature 5 is nan \(NaN or "
+                                        r"infinity\); clean or impute it, or drop that sample"):
+        load_dataset(tmp_path / "nan.h5")
+    X[2, 5], X[3, 0] = 1.0, -np.inf
+    np.savez(tmp_path / "inf.npz", X=X, y=np.array([0, 1, 0, 1]))
+    with pytest.raises(DataError, match=r"inf.npz\[X\]: sample 3 \(0-based\), feature 0 is -inf"):
+        load_dataset(tmp_path / "inf.npz")
+
+
+def test_preprocessing_statistics_name_the_bad_value() -> None:
+    X = np.ones((3, 5000))
+    X[1, 4100] = np.nan  # in the second chunk of columns
+    with pytest.raises(DataError, match=r"^X contains NaN or infinity \(first at \[1, 4100\]: feature 1 of sample "
+                                        r"4100, 0-based\), so its statistics are undefined; clean the data first$"):
+        Preprocessing("standard").fit(X)
+    big = np.array([[1.0, 2.0, 3.0], [1e300, -1e300, 1e300]])
+    with pytest.raises(DataError, match=r"the statistics of feature 1 overflow float64 \(its values reach 1e\+300\); "
+                                        r"rescale that feature first"):
+        Preprocessing("standard").fit(big)

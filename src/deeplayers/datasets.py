@@ -603,6 +603,17 @@ def _rows_to_columns(arr: np.ndarray, dtype: Any, where: str) -> tuple[np.ndarra
     return rows.astype(dtype, copy=False).T, image_shape
 
 
+def _refuse_nonfinite(X: np.ndarray, where: str) -> None:
+    """A DataError naming the first sample (column of X) holding NaN or infinity, and its feature."""
+    if X.dtype.kind != "f" or np.isfinite(X).all():
+        return
+    bad = ~np.isfinite(X)
+    i = int(np.argmax(bad.any(axis=0)))
+    j = int(np.argmax(bad[:, i]))
+    raise DataError(f"{where}: sample {i} (0-based), feature {j} is {X[j, i]} (NaN or infinity); clean or impute "
+                    "it, or drop that sample")
+
+
 def _labels_from(labels: Any, m: int, where: str) -> np.ndarray | None:
     if labels is None or labels is False:
         return None
@@ -759,6 +770,7 @@ def load_npz(path: str | os.PathLike, *, labels: str | bool | None = None, split
     Xraw, y, layout = _npz_layout(Xraw, y, layout)
     source = Xraw.dtype.name
     X, image_shape = _rows_to_columns(Xraw, dtype, f"{path}[{xkey}]")
+    _refuse_nonfinite(X, f"{path}[{xkey}]")
     if y is not None:
         if y.ndim == 2 and 1 in y.shape:
             y = y.reshape(-1)
@@ -818,6 +830,7 @@ def load_h5(path: str | os.PathLike, *, split: str | None = None, labels: str | 
     if y.ndim == 2 and 1 in y.shape:
         y = y.reshape(-1)
     X, image_shape = _rows_to_columns(np.asarray(raw), dtype, f"{path}[{xkey}]")
+    _refuse_nonfinite(X, f"{path}[{xkey}]")
     if y.shape[0] != X.shape[1]:
         raise DataError(f"{path}: {y.shape[0]} labels in {ykey!r} for {X.shape[1]} samples in {xkey!r}")
     return Dataset(X=np.ascontiguousarray(X), y=y, classes=classes, name=f"{path.name}:{xkey[:-6] or xkey}",

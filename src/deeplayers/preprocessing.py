@@ -103,7 +103,7 @@ class Preprocessing:
             self.shift = lo[:, None]
             self.scale = np.where(hi > lo, hi - lo, 1.0)[:, None]
         if not (np.isfinite(self.shift).all() and np.isfinite(self.scale).all()):
-            raise DataError("X contains NaN or infinity, so its statistics are undefined; clean the data first")
+            raise DataError(_undefined_statistics(X, self.shift, self.scale))
         return self
 
     def transform(self, X: Any, dtype: Any = np.float64) -> np.ndarray:
@@ -113,7 +113,8 @@ class Preprocessing:
         X = _columns(X, "X")
         if self.shift is not None and X.shape[0] != self.shift.shape[0]:
             n0 = self.shift.shape[0]
-            hint = " — samples go in columns, did you mean X.T?" if X.shape[1] == n0 else ""
+            # the hint is a sentence of its own: the command line rewrites the first one (up to its period)
+            hint = f". Samples go in columns: X {X.shape} looks transposed, did you mean X.T?" if X.shape[1] == n0 else ""
             raise ShapeError(f"X has {X.shape[0]} features (rows) but the preprocessing was fitted on "
                              f"{n0}; give X as (n[0], m) = ({n0}, m){hint}")
         out = X.astype(np.float64)  # one copy, computed in float64 whatever the output dtype
@@ -173,6 +174,20 @@ class Preprocessing:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Preprocessing) and self.fitted and other.fitted and self.to_dict() == other.to_dict()
+
+
+def _undefined_statistics(X: np.ndarray, shift: np.ndarray, scale: np.ndarray) -> str:
+    """Why fitted statistics are not finite: the first NaN/inf of X (feature, sample), else an overflow."""
+    for start in range(0, X.shape[1], _CHUNK):
+        bad = ~np.isfinite(X[:, start:start + _CHUNK])
+        if bad.any():
+            i = int(np.argmax(bad.any(axis=0)))
+            j = int(np.argmax(bad[:, i]))
+            return (f"X contains NaN or infinity (first at [{j}, {start + i}]: feature {j} of sample {start + i}, "
+                    f"0-based), so its statistics are undefined; clean the data first")
+    j = int(np.argmax(~(np.isfinite(shift) & np.isfinite(scale)).ravel()))
+    return (f"the statistics of feature {j} overflow float64 (its values reach {np.abs(X[j]).max():g}); rescale "
+            "that feature first")
 
 
 def _float_vector(v: Any, what: str) -> np.ndarray:
