@@ -358,3 +358,31 @@ def test_a_softmax_over_one_unit_is_refused():
                        r"n\[2\] = the number of classes \(>= 2\), or output='sigmoid'"):
         dl.Network([3, 4, 1], output="softmax")
     assert dl.Network([3, 4, 2], output="softmax").layer_dims == [3, 4, 2]
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "a", True, 2**32])
+def test_a_seed_numpy_cannot_take_is_a_config_error(seed):
+    """seed=-1 or 1.5 once raised NumPy's own ValueError / TypeError from deep inside the initializer."""
+    with pytest.raises(dl.ConfigError, match=r"seed must be a whole number from 0 to 2\*\*32 - 1 \(or None\), got "):
+        dl.Network([3, 4, 1], seed=seed)
+    assert dl.Network([3, 4, 1], seed=np.int64(3)).to_spec()["seed"] == 3
+
+
+def test_finite_values_past_float32s_range_are_not_called_infinity():
+    """X * 1e39 is finite; the float32 cast made it inf, and the message said 'contains NaN or infinity'."""
+    X = np.random.default_rng(0).standard_normal((5, 10))
+    X[2, 3] = 2e39
+    with pytest.raises(dl.DataError, match=r"^X holds values beyond float32's range \(its largest magnitude is 2e\+39, "
+                       r"the limit 3.4e\+38\): scale it, or use dtype='float64'$"):
+        dl.Network([5, 4, 1], dtype="float32").predict_proba(X)
+    assert np.isfinite(dl.Network([5, 4, 1], dtype="float64").predict_proba(X)).all()
+
+
+def test_a_cost_already_infinite_before_any_update_blames_the_data_not_the_learning_rate():
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((5, 10)), rng.standard_normal((1, 10)) * 1e200
+    with pytest.raises(dl.DivergenceError, match=r"^the cost of the first batch is inf, before any update: X or Y holds "
+                       r"values too large for the cost in float64\. Scale them .*; the learning rate \(0.01\) is not the cause"):
+        dl.Network([5, 4, 1], output="linear", seed=0).fit(X, Y, learning_rate=0.01, epochs=3)
+    with pytest.raises(dl.DivergenceError, match=r"diverged at iteration \d+ .* try a smaller learning rate \(it was 10\)"):
+        dl.Network([5, 4, 1], output="linear", seed=0).fit(X, Y / 1e200, learning_rate=10.0, epochs=50)

@@ -360,3 +360,9 @@ def test_an_optimizer_objects_own_rate_is_never_silently_replaced():
 def test_one_class_is_named_as_the_label_not_its_numpy_repr():
     with pytest.raises(ValueError, match=r"y holds 1 class \(0.0\)$"):
         DNNClassifier(epochs=2).fit(np.ones((5, 2)), np.zeros(5))
+
+
+def test_a_regression_target_past_float32s_range_is_named():
+    X = np.random.default_rng(0).standard_normal((10, 3))
+    with pytest.raises(ValueError, match=r"^y holds values beyond float32's range .*: scale it, or use dtype='float64'$"):
+        DNNRegressor(epochs=2).fit(X, np.arange(10) * 1e200)

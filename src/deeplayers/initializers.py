@@ -32,6 +32,15 @@ def get_initializer(name: str) -> Callable[[np.ndarray, int, int], np.ndarray]:
         raise ConfigError(f"unknown initializer {name!r}; choose one of: {names}") from None
 
 
+def check_seed(seed: object, name: str = "seed") -> int | None:
+    """A seed NumPy takes (a whole number from 0 to 2**32 - 1, or None), else a ConfigError naming it."""
+    if seed is None:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ConfigError(f"{name} must be a whole number from 0 to 2**32 - 1 (or None), got {seed!r:.40}")
+    return int(seed)
+
+
 def initialize(
     layer_dims: list[int],
     init: str = "he",
@@ -40,7 +49,7 @@ def initialize(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Draw [(W1, b1), ..., (WL, bL)] for ``layer_dims = [n0, ..., nL]``."""
     draw = get_initializer(init)
-    rng = seed if isinstance(seed, np.random.RandomState) else np.random.RandomState(seed)
+    rng = seed if isinstance(seed, np.random.RandomState) else np.random.RandomState(check_seed(seed))
     params = []
     for l in range(1, len(layer_dims)):
         n, n_prev = layer_dims[l], layer_dims[l - 1]

@@ -12,7 +12,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, Activation, get_activation
 from .errors import ConfigError, DataError, DeeplayersError, ShapeError
-from .initializers import INITIALIZERS, initialize
+from .initializers import INITIALIZERS, check_seed, initialize
 from .layers import Dense
 from .losses import LOSSES, Loss, default_loss, get_loss
 from .shapes import as_float_array, check_finite, check_layer_dims, check_X, check_Y
@@ -124,7 +124,7 @@ class Network:
                 f"loss {self.loss.name} needs outputs in (0, 1): use output='sigmoid' or 'softmax', "
                 f"not {gs[-1].name!r} (or loss='mse')"
             )
-        self.init, self.seed = init, seed
+        self.init, self.seed = init, check_seed(seed)
         self.layers = [
             Dense(self.layer_dims[l - 1], self.layer_dims[l], gs[l - 1], l=l, dtype=self.dtype)
             for l in range(1, L + 1)

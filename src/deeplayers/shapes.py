@@ -36,7 +36,13 @@ def as_float_array(a: object, name: str, dtype: np.dtype | None = None) -> np.nd
         raise DataError(f"{name} has dtype {arr.dtype}; it must hold real numbers (take .real or abs() first)")
     if dtype is None:
         dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64)
-    return arr.astype(dtype, copy=False)
+    try:
+        with np.errstate(over="raise"):  # a finite value past float32's range would read as "infinity"
+            return arr.astype(dtype, copy=False)
+    except FloatingPointError:
+        big = float(np.max(np.abs(arr[np.isfinite(arr)])))
+        raise DataError(f"{name} holds values beyond {np.dtype(dtype).name}'s range (its largest magnitude is "
+                        f"{big:.3g}, the limit {float(np.finfo(dtype).max):.3g}): scale it, or use dtype='float64'") from None
 
 
 def check_layer_dims(layer_dims: Sequence[int]) -> list[int]:

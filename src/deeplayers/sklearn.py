@@ -39,6 +39,7 @@ from .errors import ConfigError, DeeplayersError, ModelFileError, NotFittedError
 from .initializers import INITIALIZERS
 from .network import DTYPES, Network
 from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
+from .shapes import as_float_array
 from .threads import BlasThreads
 from .training import SCHEDULES, EarlyStopping, History
 
@@ -629,7 +630,8 @@ class DNNRegressor(RegressorMixin, _BaseDNN):
         return y
 
     def _rows(self, y: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(y.reshape(len(y), -1), dtype=self._dtype())
+        y = as_float_array(y.reshape(len(y), -1), "y", self._dtype())  # past float32's range: said so
+        return np.ascontiguousarray(y)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> DNNRegressor:
         """Train on X (m, n_features) and targets y (m,) or (m, n_targets), each sample weighted by

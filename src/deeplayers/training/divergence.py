@@ -149,10 +149,15 @@ def _diverged(net: Network, snapshot: list, J: float, it: int, epoch: int, lr: f
             np.copyto(layer.W, W)
             np.copyto(layer.b, b)
     became = f"became {J}" if what == "the cost" else "became NaN or infinite"
-    err = DivergenceError(
-        f"training diverged at iteration {it} (epoch {epoch}): {what} {became}. The parameters "
-        f"were left at their last finite values; try a smaller learning rate (it was {lr:g})."
-    )
+    if it == 0 and what == "the cost":  # before any update: the learning rate has played no part yet
+        err = DivergenceError(
+            f"the cost of the first batch is {J}, before any update: X or Y holds values too large for the "
+            f"cost in {net.dtype.name}. Scale them (standardise X; for regression, scale Y as well)"
+            f"{'' if net.dtype == np.float64 else ', or use dtype=float64'}; the learning rate ({lr:g}) is not the cause.")
+    else:
+        err = DivergenceError(
+            f"training diverged at iteration {it} (epoch {epoch}): {what} {became}. The parameters "
+            f"were left at their last finite values; try a smaller learning rate (it was {lr:g}).")
     err.history = history
     raise err
 
