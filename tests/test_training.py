@@ -1139,3 +1139,21 @@ def test_the_operand_order_is_decided_again_when_the_products_change(monkeypatch
     assert len(decided) == 3  # (2, 1), (1, 2) and (1, 1): each the first time
     assert used[4] is used[0] and used[6] is used[2]  # the same choice (and buffer) as before
     assert used[0] is not None and used[2] is not None and used[2] is not used[0]
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"seed": -1}, r"seed must be a whole number from 0 to 2\*\*32 - 1 \(or None\), got -1"),
+    ({"seed": "a"}, r"seed must be a whole number from 0 to 2\*\*32 - 1 \(or None\), got 'a'"),
+    ({"print_cost": True, "print_every": 0}, r"print_every must be a positive whole number of iterations \(epochs\), got 0"),
+    ({"batch_size": 0}, r"batch_size must be a positive integer or None \(full batch\), got 0"),
+])
+def test_fits_seed_print_every_and_counts_are_checked_up_front(kw, message):
+    """seed=-1 raised NumPy's ValueError, print_every=0 a ZeroDivisionError after the first iteration,
+    and an int past int64 (the command line's --epochs 99999999999999999999999) a TypeError."""
+    X = np.random.default_rng(0).standard_normal((3, 20))
+    net = dl.Network([3, 4, 1], seed=0)
+    with pytest.raises(dl.ConfigError, match=message):
+        net.fit(X, (X[:1] > 0).astype(float), epochs=2, **kw)
+    from deeplayers.training.prepare import _is_count
+
+    assert _is_count(10**23) and _is_count(3.0) and not _is_count(-(10**23)) and not _is_count(True)

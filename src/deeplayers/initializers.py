@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["INITIALIZERS", "get_initializer", "initialize"]
+__all__ = ["INITIALIZERS", "check_seed", "get_initializer", "initialize"]
 
 # each scheme scales a standard-normal draw G of shape (n[l], n[l-1]); written exactly as the
 # course writes it (``/ np.sqrt(n)`` and ``* 0.01``) so the float64 results agree to the last bit

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ConfigError, DataError, ShapeError
+from ..initializers import check_seed
 from ..optimizers import _is_real, get_optimizer
 from ..shapes import as_float_array, check_finite, check_Y
 from ..threads import check_threads
@@ -37,7 +38,9 @@ def prepare(net: Network, X: Any, Y: Any, *, learning_rate: float | None, num_it
     """The run :func:`~deeplayers.training.fit` describes, checked and ready for its first epoch
     (the options are fit's)."""
     n_epochs = _check_options(num_iterations, epochs, batch_size, l2, threads, batches, validation_split)
-    rng = np.random.default_rng(net.seed if seed is None else seed)
+    if not _is_count(print_every):
+        raise ConfigError(f"print_every must be a positive whole number of iterations (epochs), got {print_every!r}")
+    rng = np.random.default_rng(net.seed if seed is None else check_seed(seed))
     X, Y, w, X_val, Y_val = _prepare_data(net, X, Y, sample_weight, validation_data, validation_split, rng)
     opt = get_optimizer(optimizer, learning_rate)
     schedule, keep = get_schedule(lr_schedule, n_epochs), _keep_probs(keep_prob, net.L)
@@ -143,6 +146,8 @@ def _callbacks(callbacks: Sequence[Callback], early_stopping: bool | EarlyStoppi
 
 def _is_count(x: Any, allow_zero: bool = False) -> bool:
     """A whole number (an int, or a float such as 3.0), at least 1 (or 0)."""
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        return x >= (0 if allow_zero else 1)  # (an int past int64: np.isfinite refuses it with a TypeError)
     return _is_real(x) and np.isfinite(x) and int(x) == x and x >= (0 if allow_zero else 1)
 
 
