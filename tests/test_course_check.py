@@ -454,3 +454,29 @@ def test_check_command_help_says_what_it_runs_and_the_exit_status():
         assert name in text
     assert "Exit status 0 when all pass, 1 when one fails" in text
     assert "check" in CliRunner().invoke(cli, ["--help"]).output
+
+
+def test_os_exit_in_the_learners_code_is_a_failure_not_a_silent_pass(tmp_path):
+    """os._exit(0) inside a checked function (or at import) ended `deeplayers check` at once, status 0
+    and no output: a CI job read it as passed. (In a subprocess: a regression must not end pytest.)"""
+    import os
+    import subprocess
+    import sys
+
+    inside = tmp_path / "inside.py"
+    inside.write_text("import os\ndef linear_forward(A, W, b):\n    os._exit(0)\n")
+    at_import = tmp_path / "at_import.py"
+    at_import.write_text("import os\nos._exit(0)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    run = [subprocess.run([sys.executable, "-m", "deeplayers", "check", str(f)], capture_output=True, text=True,
+                          env=env, timeout=120) for f in (inside, at_import)]
+    assert run[0].returncode == 1 and "linear_forward: FAILED on 4 of 4 cases" in run[0].stdout, run[0]
+    assert "os._exit(0) was called; a checked function must return its result" in run[0].stdout
+    assert run[1].returncode == 1 and "could not be run: _ProcessExit: os._exit(0) was called" in run[1].stdout, run[1]
+    assert type(course.update_parameters(*_small_update())) is dict  # the course's plain dict
+
+
+def _small_update():
+    rng = np.random.RandomState(0)
+    params = {"W1": rng.randn(2, 3), "b1": np.zeros((2, 1))}
+    return params, {"dW1": np.ones((2, 3)), "db1": np.ones((2, 1))}, 0.1

@@ -21,6 +21,7 @@ import contextlib
 import copy
 import importlib.util
 import io
+import os
 import re
 import signal
 import sys
@@ -29,7 +30,7 @@ import time
 import traceback
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,13 +157,30 @@ class CheckReport:
 
 
 # -- running a learner's function safely --------------------------------------------------------------
+class _ProcessExit(SystemExit):
+    """os._exit(n) called by the learner's code: it would end the checking process at once, with
+    status n (0 read as "passed" by a CI job), before any report."""
+
+
+@contextlib.contextmanager
+def _no_process_exit() -> Iterator[None]:
+    def refuse(status: int = 0) -> None:
+        raise _ProcessExit(f"os._exit({status!r}) was called; a checked function must return its result")
+
+    real, os._exit = os._exit, refuse  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        os._exit = real
+
+
 def _call(fn: Callable, args: tuple, time_limit: float) -> tuple[str, Any]:
     """("value", v), ("error", exc) or ("timeout", None); the learner's prints and warnings are kept
     out of the report and NumPy's global random state is restored afterwards."""
     state = np.random.get_state()
     out = io.StringIO()
     try:
-        with contextlib.redirect_stdout(out), warnings.catch_warnings():
+        with contextlib.redirect_stdout(out), warnings.catch_warnings(), _no_process_exit():
             warnings.simplefilter("ignore")
             with np.errstate(all="ignore"):
                 if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
@@ -937,7 +955,7 @@ def load_functions(path: str | Path) -> dict[str, Callable]:
     folder = str(path.resolve().parent)  # the file's own helpers (dnn_utils.py ...) import as in its notebook
     sys.path.insert(0, folder)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), _no_process_exit():
             spec.loader.exec_module(module)
     finally:
         sys.modules.pop(module_name, None)

@@ -275,7 +275,7 @@ def update_parameters(parameters: Params, grads: dict[str, np.ndarray], learning
         layer.dW = (learning_rate * dW).astype(dtype, copy=False)  # alpha dW[l], folded as the training loop does
         layer.db = (learning_rate * db).astype(dtype, copy=False)
         Workspace.descend(layer)  # W[l] -= alpha dW[l]
-    return net.parameters
+    return dict(net.parameters)  # the course's plain dict
 
 
 def predict(X: Any, y: Any, parameters: Params) -> np.ndarray:
