@@ -19,6 +19,8 @@ any data is read or anything is printed. The library's messages speak Python (``
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import os
@@ -26,7 +28,7 @@ import re
 import shlex
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,31 @@ _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 _ARGV: list[str] = []
 # the DATA argument being read, for messages ("the model expects 13 features, wine.csv has 10")
 _STATE: dict[str, Any] = {}
+
+
+_CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
+
+
+def _cat_folder(cat: str | None) -> str | None:
+    """demo --cat: the folder holding the course's two files; the path of one of them stands for its folder."""
+    if cat is None:
+        return None
+    folder = Path(cat).parent if Path(cat).name in _CAT_FILES and Path(cat).is_file() else Path(cat)
+    expects = f"--cat expects the folder holding {' and '.join(_CAT_FILES)}"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--cat {cat}: {'is a file, not a folder' if folder.exists() else 'no such folder'}; "
+                                f"{expects}")
+    missing = [name for name in _CAT_FILES if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"--cat {cat}: no {' or '.join(missing)} in {folder}; {expects}")
+    return str(folder)
+
+
+class _UserError(click.ClickException):
+    """A user error raised inside a command: one line and status 2 also when the command runs in a
+    plain click group (``search_command`` attached elsewhere, click's test runner)."""
+
+    exit_code = EXIT_USER_ERROR
 
 
 # -- option types: checked by click before the command runs -------------------------------------------
@@ -158,26 +185,46 @@ class IntRange(_Said, click.IntRange):
 
 
 class FloatRange(_Said, click.FloatRange):
+    """A click float range that also refuses nan and inf (nan passes every comparison with a bound)."""
+
     def __init__(self, what: str, **bounds: Any) -> None:
         super().__init__(**bounds)
         self.what = what
 
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"must be {self.what} (a finite number), got {value!r}", param, ctx)
+        return number
+
 
 class ThreadsType(_CountOrWord):
-    """BLAS threads: ``auto``, a positive count, or -1 for every core (-2 all but one, ...)."""
+    """BLAS threads as scikit-learn's n_jobs: ``auto``, a positive count, or -1 for every core, -2
+    all but one, ... down to -(cores) (one thread); below that no thread would be left."""
 
     name = "N|auto"
     word = "auto"
-    expects = "a positive number of threads, -1 for every core, or 'auto'"
+
+    @property
+    def expects(self) -> str:  # type: ignore[override]
+        return (f"a positive number of threads, -1 for every core, -2 for all but one, ... (down to "
+                f"-{_cores()} on this machine), or 'auto'")
 
     def allowed(self, n: int) -> bool:
-        return n != 0
+        return n != 0 and n >= -_cores()
+
+
+def _cores() -> int:
+    from .threads import available_cores
+
+    return available_cores()
 
 
 POSITIVE = IntRange("a positive integer", min=1)
-NON_NEGATIVE = IntRange("a non-negative integer", min=0)
 POSITIVE_FLOAT = FloatRange("a positive number", min=0, min_open=True)
 NON_NEGATIVE_FLOAT = FloatRange("a non-negative number", min=0)
+# numpy's generators take seeds below 2**32; search takes any, but one range for every command
+SEED = IntRange("an integer from 0 to 4294967295 (2**32 - 1)", min=0, max=2**32 - 1)
 
 
 def given(ctx: click.Context, name: str) -> bool:
@@ -217,13 +264,79 @@ def _option_name(param: click.Parameter) -> str:
     return next((o for o in param.opts if o.startswith("--")), param.opts[0] if param.opts else param.name or "?")
 
 
-def check_out(path: str | None, option: str) -> None:
-    """The folder of an output file must exist (checked before anything is read or computed)."""
-    if path is None or path == "-":
+def check_out(path: str | None, option: str, *, stdout: bool = False) -> None:
+    """An output file's name, checked before anything is read or computed: not a directory, in a
+    folder that exists, and ``-`` (stdout) only where the output is text (``stdout``)."""
+    if path is None or (path == "-" and stdout):
         return
+    if path == "-":
+        raise click.UsageError(f"{option} -: this output is a file, not text for stdout; name a file "
+                               f"(./- for a file named '-')")
+    if Path(path).is_dir():
+        raise IsADirectoryError(f"{option} {path}: is a directory; name a file (in it, or elsewhere)")
     folder = Path(path).parent
     if not folder.is_dir():
         raise FileNotFoundError(f"{option} {path}: the directory {folder} does not exist")
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: the same inode where both exist (hard links, symlinks,
+    ./x and x), else the same resolved path."""
+    with contextlib.suppress(OSError):
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_distinct(inputs: Sequence[tuple[str, str | None]], outputs: Sequence[tuple[str, str | None]]) -> None:
+    """Refuse, before anything is read, an output that is one of the inputs (it would be replaced)
+    or another output (one would overwrite the other). Each pair is (option or argument, path)."""
+    ins = [(name, p) for name, p in inputs if p is not None and os.path.exists(p)]
+    outs = [(name, p) for name, p in outputs if p is not None and p != "-"]
+    for i, (name, path) in enumerate(outs):
+        for other, src in ins:
+            if _same_file(path, src):
+                raise click.UsageError(f"{name} {path} is the input {other} {src}: writing it would replace "
+                                       "what is read; name another file")
+        for other, first in outs[:i]:
+            if _same_file(path, first):
+                raise click.UsageError(f"{other} {first} and {name} {path} are the same file: one would "
+                                       "overwrite the other; give them different names")
+
+
+# picture formats written by matplotlib's Agg canvas without extra programs (pgf needs LaTeX)
+_FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
+
+
+def check_figure(path: str | None, option: str) -> None:
+    """A picture's file name must end in a format matplotlib writes (the file is written in it)."""
+    if path is None:
+        return
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in _FIGURE_FORMATS:
+        raise click.UsageError(f"{option} {path}: the picture's format comes from the name's ending; give "
+                               f"one of .{', .'.join(_FIGURE_FORMATS)}")
+
+
+def write_figure(fig: Any, path: str, option: str) -> None:
+    """Write a matplotlib figure in the format of the name's ending, atomically."""
+    from ._atomic import atomic_write_bytes
+    from .plots import DPI
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format=Path(path).suffix.lower().lstrip("."), dpi=DPI)
+    with writing(option):
+        atomic_write_bytes(path, buf.getvalue())
+
+
+@contextlib.contextmanager
+def writing(option: str) -> Iterator[None]:
+    """A file that cannot be written (a folder in /proc, a read-only disk, a full disk) is a
+    one-line error naming the option that named it."""
+    try:
+        yield
+    except OSError as exc:
+        raise _UserError(f"{option}: {exc}") from None
 
 
 def _labels_arg(labels: str | None) -> Any:
@@ -283,7 +396,7 @@ def _load_data(data: str, labels: str | None, split: str | None, limit: int | No
     if limit is not None and Path(data).is_dir():
         ds = _idx_dir_head(Path(data), split or "train", limit)
     else:
-        ds = load_dataset(data, labels=lab, split=split)
+        ds = _load_split(data, lab, split)
     if (n_features is not None and labels is None and ds.y is not None and ds.n_features == n_features - 1
             and _data_kind(data) == "csv"):
         ds = load_dataset(data, labels=False, split=split)
@@ -292,6 +405,18 @@ def _load_data(data: str, labels: str | None, split: str | None, limit: int | No
     if need_labels and ds.y is None:
         raise DataError(f"{data}: no labels found; name the label column or array with --labels")
     return ds
+
+
+def _load_split(data: str, labels: Any, split: str | None) -> Any:
+    """load_dataset; a --split the file has no part for is said so, naming --split."""
+    from .datasets import load_dataset
+
+    try:
+        return load_dataset(data, labels=labels, split=split)
+    except DataError as exc:
+        if split is None or _data_kind(data) not in ("h5", "npz") or ": no features" not in str(exc):
+            raise
+        raise DataError(f"--split {split}: {data} has no {split} part ({str(exc).split(': ', 1)[1]})") from None
 
 
 def _load_for_model(mdl: Any, data: str, labels: str | None, split: str | None, limit: int | None, *,
@@ -398,6 +523,9 @@ def _idx_dir_head(directory: Path, split: str, limit: int) -> Any:
 def _load_model(path: str) -> Any:
     from .modelfile import Model, load
 
+    if Path(path).is_dir():
+        raise IsADirectoryError(f"{path} is a directory, not a model file; give the .npz file written by "
+                                "'deeplayers train' or deeplayers.save")
     model = load(path)
     if not isinstance(model, Model):
         raise ModelFileError(f"{path} holds a scikit-learn estimator ({type(model).__name__}); the command line "
@@ -496,9 +624,11 @@ def _limit_option() -> Any:
     return click.option("--limit", type=POSITIVE, default=None, metavar="N", help=_DATA_HELP["limit"])
 
 
-def _check_train_options(ctx: click.Context, layers: list[int], early_stopping: bool, checkpoint: str | None,
-                         no_plot: bool, quiet: bool, resume: str | None, out: str, plot_path: str | None) -> None:
-    """train's option combinations and output folders, checked before anything is read or printed."""
+def _check_train_options(ctx: click.Context, data: str, layers: list[int], early_stopping: bool,
+                         checkpoint: str | None, no_plot: bool, quiet: bool, resume: str | None, out: str,
+                         plot_path: str | None, dtype: str) -> str | None:
+    """train's option combinations and output files, checked before anything is read or printed;
+    returns the cost curve's file (None with --no-plot)."""
     refuse_unless(ctx, bool(layers), ["activation", "keep_prob"], "applies to hidden layers, and --layers '' has none")
     refuse_unless(ctx, early_stopping, ["patience"], "applies only with --early-stopping")
     refuse_unless(ctx, checkpoint is not None, ["checkpoint_every"], "applies only with --checkpoint FILE")
@@ -506,9 +636,30 @@ def _check_train_options(ctx: click.Context, layers: list[int], early_stopping: 
     refuse_unless(ctx, not quiet, ["verbose"], "asks for a line per epoch, but --quiet prints no progress")
     if resume is not None and not Path(resume).is_file():
         raise FileNotFoundError(f"no checkpoint at {resume}: nothing to resume")
-    check_out(out, "--out")
-    check_out(plot_path, "--plot")
-    check_out(checkpoint, "--checkpoint")
+    for path, option in ((out, "--out"), (plot_path, "--plot"), (checkpoint, "--checkpoint")):
+        check_out(path, option)
+    png = None if no_plot else plot_path or str(Path(out).with_suffix(".png"))
+    plot_option = "--plot" if plot_path else "--plot (default: the --out name with .png)"
+    # resuming from the file the run checkpoints to is the documented way to continue a run
+    same_run = resume is not None and checkpoint is not None and _same_file(resume, checkpoint)
+    check_distinct([("DATA", data), ("--resume", None if same_run else resume)],
+                   [("--out", out), (plot_option, png), ("--checkpoint", checkpoint)])
+    check_figure(png, plot_option)
+    _check_network_size([1, *layers, 1], np.dtype(dtype).itemsize, "--layers")
+    return png
+
+
+def _check_network_size(dims: Sequence[int], itemsize: int, option: str) -> None:
+    """Refuse up front a network whose weights alone exceed this machine's memory (``dims`` may
+    stand 1 for sizes the data will give: the count is then a lower bound)."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not every system says
+        return
+    n_params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
+    if n_params * itemsize > memory:
+        raise click.UsageError(f"{option}: the network's weights alone need {n_params * itemsize / 2**30:,.1f} GiB, "
+                               f"more than this machine's {memory / 2**30:,.1f} GiB of memory; give smaller sizes")
 
 
 def _report_interrupt(exc: KeyboardInterrupt, checkpoint: str | None, epochs: int) -> None:
@@ -539,14 +690,15 @@ def _scores(net: Any, A: np.ndarray, Yt: np.ndarray) -> str:
     return ", ".join(parts)
 
 
-def _save_cost_curve(net: Any, name: str, png: str) -> str:
-    """The training run's cost curve as a PNG; returns its path."""
+def _save_cost_curve(net: Any, name: str, path: str) -> str:
+    """The training run's cost curve, in the format of the file name's ending; returns its path."""
     from .plots import plot_costs
 
     h = net.history
-    plot_costs(h, png, learning_rate=h.lr[0] if h.lr and len(set(h.lr)) == 1 else None,
-               title=f"{name}: layer_dims = {net.layer_dims}")
-    return png
+    fig = plot_costs(h, None, learning_rate=h.lr[0] if h.lr and len(set(h.lr)) == 1 else None,
+                     title=f"{name}: layer_dims = {net.layer_dims}")
+    write_figure(fig, path, "--plot")
+    return path
 
 
 def _describe_run(echo: Any, ds: Any, t: Any, pre: Any, net: Any, A0: np.ndarray, A0_val: np.ndarray | None,
@@ -620,8 +772,8 @@ def _report_training(echo: Any, net: Any, A0: np.ndarray, Y_train: np.ndarray, A
                    "--patience epochs, and keep the best parameters [default: off].")
 @click.option("--patience", type=POSITIVE, default=10, show_default=True, metavar="EPOCHS",
               help="Epochs without improvement before --early-stopping stops (only with --early-stopping).")
-@click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True, metavar="SEED",
-              help="Seeds the weights, the validation split, mini-batch order and dropout (a non-negative integer).")
+@click.option("--seed", type=SEED, default=0, show_default=True, metavar="SEED",
+              help="Seeds the weights, the validation split, mini-batch order and dropout (an integer from 0 to 2**32 - 1).")
 @click.option("--dtype", type=click.Choice(DTYPES), default=DEFAULTS["dtype"], show_default=True,
               help="Floating-point type of the parameters and the computation (float64 for the course's exact "
                    "numbers).")
@@ -631,7 +783,8 @@ def _report_training(echo: Any, net: Any, A0: np.ndarray, Y_train: np.ndarray, A
 @click.option("--out", "out", default="model.npz", show_default=True, metavar="FILE",
               help="Model file to write (.npz).")
 @click.option("--plot", "plot_path", default=None, metavar="FILE",
-              help="Cost-curve PNG to write [default: the model file's name with .png].")
+              help="Cost-curve picture to write, in the format of its ending: .png, .pdf, .svg, .jpg, ... "
+                   "[default: the model file's name with .png].")
 @click.option("--no-plot", is_flag=True, help="Do not draw the cost curve [default: draw it].")
 @click.option("--checkpoint", default=None, metavar="FILE",
               help="Checkpoint file, written atomically every --checkpoint-every epochs and on Ctrl-C [default: "
@@ -675,26 +828,15 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
 
     # every option is checked before anything is read or printed
     check_data_options(data, labels, split)
-    _check_train_options(ctx, layers, early_stopping, checkpoint, no_plot, quiet, resume, out, plot_path)
+    png = _check_train_options(ctx, data, layers, early_stopping, checkpoint, no_plot, quiet, resume, out, plot_path,
+                               dtype)
     if lr is None and optimizer == DEFAULTS["optimizer"]:
         lr = DEFAULTS["learning_rate"]
 
     ds = _load_data(data, labels, split, limit)
     t = ds.targets(output)
-    X, Y = ds.X, t.Y
-    m = X.shape[1]
-    # hold out the validation samples here, so the preprocessing is fitted on the training part only
-    if val_split:
-        train_idx, val_idx = split_validation(m, val_split, seed)
-        X_train, Y_train, X_val, Y_val = X[:, train_idx], Y[:, train_idx], X[:, val_idx], Y[:, val_idx]
-    else:
-        X_train, Y_train, X_val, Y_val = X, Y, None, None
-    pre = ds.suggest_preprocessing() if scale == "auto" else Preprocessing(scale)
-    pre.fit(X_train)
-    A0 = pre.transform(X_train, dtype)
-    A0_val = None if X_val is None else pre.transform(X_val, dtype)
-
-    net = Network([ds.n_features, *layers, Y.shape[0]], hidden=activation, output=t.output, init=init, seed=seed,
+    pre, A0, Y_train, A0_val, Y_val = _training_parts(ds, t.Y, val_split, seed, scale, dtype)
+    net = Network([ds.n_features, *layers, t.Y.shape[0]], hidden=activation, output=t.output, init=init, seed=seed,
                   dtype=dtype)
     echo = (lambda *a, **k: None) if quiet else click.echo
     _describe_run(echo, ds, t, pre, net, A0, A0_val, Y_train, trace, batch_size)
@@ -718,11 +860,26 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
     metadata = {"data": str(data), "dataset": ds.name, "m_train": int(A0.shape[1]),
                 "image_shape": list(ds.image_shape) if ds.image_shape else None,
                 "feature_names": ds.feature_names, "label_name": ds.label_name}
-    save(net, out, preprocessing=pre, classes=t.classes, hyperparameters=hyper, metadata=metadata)
+    with writing("--out"):
+        save(net, out, preprocessing=pre, classes=t.classes, hyperparameters=hyper, metadata=metadata)
     echo(f"model saved to {out}")
-    if not no_plot:
-        png = _save_cost_curve(net, ds.name, plot_path or str(Path(out).with_suffix(".png")))
-        echo(f"cost curve saved to {png}")
+    if png is not None:
+        echo(f"cost curve saved to {_save_cost_curve(net, ds.name, png)}")
+
+
+def _training_parts(ds: Any, Y: np.ndarray, val_split: float, seed: int, scale: str, dtype: str) -> tuple[Any, ...]:
+    """(preprocessing, A0, Y_train, A0_val, Y_val): the validation samples held out first, so the
+    preprocessing is fitted on the training part only."""
+    X = ds.X
+    if val_split:
+        train_idx, val_idx = split_validation(X.shape[1], val_split, seed)
+        X_train, Y_train, X_val, Y_val = X[:, train_idx], Y[:, train_idx], X[:, val_idx], Y[:, val_idx]
+    else:
+        X_train, Y_train, X_val, Y_val = X, Y, None, None
+    pre = ds.suggest_preprocessing() if scale == "auto" else Preprocessing(scale)
+    pre.fit(X_train)
+    A0_val = None if X_val is None else pre.transform(X_val, dtype)
+    return pre, pre.transform(X_train, dtype), Y_train, A0_val, Y_val
 
 
 _PREDICT_LABELS_HELP = (
@@ -757,7 +914,8 @@ def predict(ctx: click.Context, model: str, data: str, out: str, proba: bool, la
     import io
 
     check_data_options(data, labels, split)
-    check_out(out, "--out")
+    check_out(out, "--out", stdout=True)
+    check_distinct([("MODEL", model), ("DATA", data)], [("--out", out)])
     mdl = _load_model(model)
     net = mdl.network
     g, nL = net.activations[-1], net.layer_dims[-1]
@@ -796,7 +954,7 @@ def predict(ctx: click.Context, model: str, data: str, out: str, proba: bool, la
         return
     from ._atomic import atomic_write
 
-    with atomic_write(out, "w") as f:
+    with writing("--out"), atomic_write(out, "w") as f:
         f.write(buf.getvalue())
     click.echo(f"{AL.shape[1]} predictions written to {out}")
 
@@ -878,8 +1036,8 @@ def summary(model: str) -> None:
               help="Finite-difference step: (J(theta + eps) - J(theta - eps)) / (2 eps).")
 @click.option("--threshold", type=NON_NEGATIVE_FLOAT, default=2e-7, show_default=True, metavar="RATIO",
               help="PASS when the relative difference is below this (a ratio).")
-@click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True, metavar="SEED",
-              help="Seeds the weights, the random data and the entries sampled (a non-negative integer).")
+@click.option("--seed", type=SEED, default=0, show_default=True, metavar="SEED",
+              help="Seeds the weights, the random data and the entries sampled (an integer from 0 to 2**32 - 1).")
 @click.option("--entries", type=POSITIVE, default=None, metavar="N",
               help="Entries checked per W[l] and b[l]: larger arrays are checked at N entries drawn at random "
                    "(seeded), each costing two forward passes [default: 200].")
@@ -899,6 +1057,11 @@ def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str,
 
     refuse_unless(ctx, len(dims) > 2, ["activation"], "applies to hidden layers, and --layer-dims with two sizes "
                                                       "has none")
+    refuse_unless(ctx, not check_all, ["entries"], "samples entries, and --all checks every one")
+    if output == "softmax" and dims[-1] < 2:  # its A[L] is 1 whatever W, b are: every gradient is 0, a PASS proves nothing
+        raise click.UsageError(f"--output softmax needs at least 2 output units, but --layer-dims {','.join(map(str, dims))} "
+                               "ends with 1 (softmax over one unit is always 1); use --output sigmoid for one unit", ctx)
+    _check_network_size(dims, 8, "--layer-dims")
     net = Network(dims, hidden=activation, output=output, seed=seed, dtype="float64")
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((dims[0], m))
@@ -909,7 +1072,6 @@ def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str,
         Y = rng.integers(0, 2, (nL, m)).astype(np.float64)
     else:
         Y = rng.standard_normal((nL, m))
-    refuse_unless(ctx, not check_all, ["entries"], "samples entries, and --all checks every one")
     click.echo(f"layer_dims {dims}, g = {activation}/{output}, loss {net.loss.name}, m = {m}, {net.n_params:,} parameters")
     diff = gradient_check(net, X, Y, epsilon=epsilon, l2=l2, sample=None if check_all else (entries or SAMPLE),
                           seed=seed, progress=sys.stderr.isatty())
@@ -938,13 +1100,13 @@ def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str,
                    "square when n[0] is a square].")
 @click.option("--max-units", type=POSITIVE, default=64, show_default=True, metavar="N",
               help="Units drawn per layer (a count; --what weights: of layer 1; --what features: 8 unless given).")
-@click.option("--out", "out", default=None, metavar="FILE", help="PNG file to write [default: MODEL-WHAT.png].")
+@click.option("--out", "out", default=None, metavar="FILE",
+              help="Picture file to write, in the format of its ending: .png, .pdf, .svg, .jpg, ... [default: "
+                   "MODEL-WHAT.png].")
 @click.pass_context
 def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: str | None, split: str | None,
          image_shape: list[int] | None, max_units: int, out: str | None) -> None:
-    """Draw a picture of MODEL as a PNG."""
-    from . import plots
-
+    """Draw a picture of MODEL, in the format of --out's ending (.png, .pdf, .svg, .jpg, ...)."""
     refuse_unless(ctx, what in ("boundary", "features"), ["data", "split"], "applies only to --what boundary or features")
     refuse_unless(ctx, what == "boundary", ["labels"], "applies only to --what boundary")
     refuse_unless(ctx, what in ("weights", "features"), ["image_shape", "max_units"],
@@ -955,13 +1117,26 @@ def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: st
                                    + ("two-feature samples to draw)" if what == "boundary" else "the images to rank)"), ctx)
         check_data_options(data, labels, split)
     check_out(out, "--out")
+    picture = out or str(Path(model).with_suffix("")) + f"-{what}.png"
+    check_distinct([("MODEL", model), ("--data", data)], [("--out", picture)])
+    check_figure(out, "--out")
     mdl = _load_model(model)
-    out = out or str(Path(model).with_suffix("")) + f"-{what}.png"
+    fig = _draw(ctx, mdl, what, data, labels, split, image_shape, max_units)
+    write_figure(fig, picture, "--out")
+    click.echo(f"{what} saved to {picture}")
+
+
+def _draw(ctx: click.Context, mdl: Any, what: str, data: str | None, labels: str | None, split: str | None,
+          image_shape: list[int] | None, max_units: int) -> Any:
+    """plot's picture of the model, as a matplotlib figure."""
+    from . import plots
+
+    out = None  # the figure is written by write_figure, in the format of the file name's ending
     if what == "curves":
-        plots.plot_costs(mdl, out)
-    elif what == "architecture":
-        plots.plot_architecture(mdl, out)
-    elif what in ("weights", "features"):
+        return plots.plot_costs(mdl, out)
+    if what == "architecture":
+        return plots.plot_architecture(mdl, out)
+    if what in ("weights", "features"):
         if image_shape:
             shape = tuple(image_shape)
         elif mdl.metadata.get("image_shape"):
@@ -973,14 +1148,12 @@ def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: st
                 raise ConfigError(f"n[0] = {n0} inputs are not a square image; give --image-shape h,w or h,w,c")
             shape = (side, side)
         if what == "weights":
-            plots.plot_weights(mdl, shape, out, max_units=max_units)
-        else:
-            ds = _load_for_model(mdl, str(data), None, split, None, need_labels=False)
-            plots.plot_features(mdl, ds.X, shape, out, units=min(max_units, 8) if not given(ctx, "max_units") else max_units)
-    else:
-        ds = _load_for_model(mdl, str(data), labels, split, None, need_labels=True)
-        plots.plot_decision_boundary(mdl, ds.X, _label_names(ds) if np.asarray(ds.y).ndim == 1 else ds.y, out)
-    click.echo(f"{what} saved to {out}")
+            return plots.plot_weights(mdl, shape, out, max_units=max_units)
+        ds = _load_for_model(mdl, str(data), None, split, None, need_labels=False)
+        return plots.plot_features(mdl, ds.X, shape, out,
+                                   units=min(max_units, 8) if not given(ctx, "max_units") else max_units)
+    ds = _load_for_model(mdl, str(data), labels, split, None, need_labels=True)
+    return plots.plot_decision_boundary(mdl, ds.X, _label_names(ds) if np.asarray(ds.y).ndim == 1 else ds.y, out)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -1007,8 +1180,10 @@ def export(ctx: click.Context, model: str, onnx_path: str, verify: bool) -> None
             raise ImportError("--verify needs onnxruntime: pip install onnxruntime (or give --no-verify)") from None
         ort = None
     check_out(onnx_path, "--onnx")
+    check_distinct([("MODEL", model)], [("--onnx", onnx_path)])
     mdl = _load_model(model)
-    proto = export_onnx(mdl, onnx_path)
+    with writing("--onnx"):
+        proto = export_onnx(mdl, onnx_path)
     input_type = {p.key: p.value for p in proto.metadata_props}["input_type"]
     click.echo(f"ONNX model written to {onnx_path} (input X: {input_type}, samples as rows)")
     if not verify:
@@ -1053,17 +1228,8 @@ def demo(cat: str | None, iterations: int, lr: float) -> None:
     """
     from .demo import run_demo
 
-    if cat is not None and not Path(cat).is_dir():
-        raise FileNotFoundError(f"--cat {cat}: no such folder (it must hold train_catvnoncat.h5 and test_catvnoncat.h5)")
-    run_demo(cat, iterations, lr)
+    run_demo(_cat_folder(cat), iterations, lr)
     click.echo("\n(deeplayers --help lists the commands: train, predict, evaluate, ...)")
-
-
-class _UserError(click.ClickException):
-    """A user error raised inside a command: one line and status 2 also when the command runs in a
-    plain click group (``search_command`` attached elsewhere, click's test runner)."""
-
-    exit_code = EXIT_USER_ERROR
 
 
 @cli.command("search", context_settings=CONTEXT)
@@ -1104,8 +1270,8 @@ class _UserError(click.ClickException):
               help="Trials file (JSON Lines) to resume from [default: OUT/trials.jsonl].")
 @click.option("--out", "out", default="search-results", show_default=True, metavar="DIR",
               help="Directory for results.csv, curves.png, best_model.npz.")
-@click.option("--seed", type=NON_NEGATIVE, default=0, show_default=True, metavar="SEED",
-              help="Seeds the settings drawn, the validation split and each trial (a non-negative integer).")
+@click.option("--seed", type=SEED, default=0, show_default=True, metavar="SEED",
+              help="Seeds the settings drawn, the validation split and each trial (an integer from 0 to 2**32 - 1).")
 @click.option("--max-rows", type=POSITIVE, default=30, show_default=True, metavar="N", help="Rows of the table printed.")
 @click.option("-q", "--quiet", is_flag=True, help="No line per finished trial [default: one line each].")
 @click.pass_context
@@ -1125,8 +1291,10 @@ def search_command(ctx: click.Context, data: str, space: str, strategy: str, n_t
     if n_jobs == 0:
         raise click.BadParameter("give a positive number of processes, or -1 for one per core", ctx,
                                  param_hint="--n-jobs")
+    options = [o for p in ctx.command.params for o in p.opts if o.startswith("--")]
     try:
         check_data_options(data, labels, None)
+        _check_search_paths(data, space, out, storage)
         space_d = load_space(space)  # the space is an option too: checked before the data is read
         refuse_unless(ctx, "epochs" not in space_d, ["epochs"], "conflicts with the space's 'epochs' (which "
                       "sets each trial's epochs); give one of them")
@@ -1137,12 +1305,28 @@ def search_command(ctx: click.Context, data: str, space: str, strategy: str, n_t
                             metric=metric, validation_split=val_split, preprocessing=prep, classes=classes,
                             n_jobs=n_jobs, scheduler=scheduler, storage=storage or Path(out) / "trials.jsonl",
                             seed=seed, out_dir=out, verbose=0 if quiet else 1)
-    except (DeeplayersError, FileNotFoundError, ImportError) as exc:
-        options = [o for p in ctx.command.params for o in p.opts if o.startswith("--")]
+    except (DeeplayersError, FileNotFoundError, IsADirectoryError, ImportError) as exc:
         raise _UserError(cli_message(str(exc), options, data)) from None
     click.echo(result.table(max_rows))
+    if result.best_network is None:  # every trial failed: nothing to rank, nothing written but the trials file
+        first = min(result.trials, key=lambda t: t["trial"])
+        raise _UserError(cli_message(f"all {len(result.trials)} trials failed: {first.get('error') or first['status']}",
+                                     options, data))
     for what, p in result.paths.items():
         click.echo(f"{what}: {p}")
+
+
+def _check_search_paths(data: str, space: str, out: str, storage: str | None) -> None:
+    """search's --out is a directory; neither its files nor --storage may be DATA or the --space file."""
+    if Path(out).exists() and not Path(out).is_dir():
+        raise click.UsageError(f"--out {out}: is a file; search writes a directory (results.csv, curves.png, "
+                               "best_model.npz, trials.jsonl): name a new or existing directory")
+    check_out(storage, "--storage")
+    space_file = None if space.lstrip().startswith("{") else space
+    files = [(f"--out {out} (its {name})", str(Path(out) / name))
+             for name in ("results.csv", "curves.png", "best_model.npz")]
+    check_distinct([("DATA", data), ("--space", space_file)],
+                   [("--storage", storage or str(Path(out) / "trials.jsonl")), *files])
 
 
 
@@ -1155,7 +1339,13 @@ _OPTION_FOR = {
     "activation": "--activation", "dtype": "--dtype", "patience": "--patience", "checkpoint_every": "--checkpoint-every",
     "seed": "--seed", "metric": "--metric", "strategy": "--strategy", "n_trials": "--n-trials", "n_jobs": "--n-jobs",
     "eta": "--eta", "scheduler": "--scheduler", "preprocessing": "--scale", "limit": "--limit",
-    "threads": "--threads",
+    "threads": "--threads", "time_limit": "--time-limit",
+}
+# the library's Python phrases about checkpoints, in the command line's words (whatever the command)
+_PHRASES = {
+    "fit(resume=...)": "'deeplayers train ... --resume FILE'",
+    "fit(..., checkpoint=...)": "'deeplayers train ... --checkpoint FILE'",
+    "fit(checkpoint=...)": "'deeplayers train ... --checkpoint FILE'",
 }
 _KEYWORD = "|".join(sorted(_OPTION_FOR, key=len, reverse=True))
 # keyword=value (quoted, '...' or a bare word), and "keyword must ..." / "keyword (lambda) must ..."
@@ -1194,7 +1384,10 @@ def cli_message(message: str, options: Sequence[str] | None = None, data: str | 
     def subject(mt: re.Match[str]) -> str:
         return option(mt.group(1)) or mt.group(0)
 
-    text = _ASSIGNED.sub(assigned, message)
+    text = message
+    for phrase, words in _PHRASES.items():
+        text = text.replace(phrase, words)
+    text = _ASSIGNED.sub(assigned, text)
     text = _SUBJECT.sub(subject, text)
     text = _IDENTIFIER.sub(subject, text)
     where = data or "the data"
@@ -1270,6 +1463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _STATE.clear()
     if not argv:
         argv = ["demo"]
+    stdout = _ClosedStdout().__enter__()
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -1289,7 +1483,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(exc.format_message())
     except USER_ERRORS as exc:
         return _error(cli_message(str(exc) or type(exc).__name__, _options_of(argv), _STATE.get("data")))
+    except MemoryError:  # numpy's _ArrayMemoryError too: an allocation larger than this machine's memory
+        return _error(_out_of_memory(argv))
+    finally:
+        stdout.release()
     return result if isinstance(result, int) else 0
+
+
+def _out_of_memory(argv: Sequence[str]) -> str:
+    """What did not fit in memory, naming the option that sizes it."""
+    command = next((a for a in argv if not a.startswith("-")), "")
+    what = {"train": "the network or the data does not fit in memory; give smaller --layers, or fewer samples "
+                     "with --limit",
+            "gradcheck": "the network does not fit in memory; give smaller --layer-dims",
+            "search": "a trial's network or the data does not fit in memory; give smaller sizes in the --space"}
+    return what.get(command, "the data or the model does not fit in memory" +
+                    ("; give fewer samples with --limit" if command in ("predict", "evaluate") else ""))
+
+
+class _ClosedStdout:
+    """sys.stdout that survives its reader going away (``deeplayers train ... | head -1``): on a
+    BrokenPipeError the rest of the output goes to /dev/null and the command carries on, so the
+    model is still saved (the usual command-line practice, as Python's docs advise)."""
+
+    def __init__(self) -> None:
+        self.stream = sys.stdout
+
+    def __enter__(self) -> _ClosedStdout:
+        sys.stdout = self  # type: ignore[assignment]
+        return self
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        try:  # the real stdout: point its descriptor at /dev/null, so the exit's flush does not fail either
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            self.stream = open(os.devnull, "w")  # noqa: SIM115  (a stream with no descriptor: replace it)
+
+    def release(self) -> None:
+        self.flush()
+        if sys.stdout is self:
+            sys.stdout = self.stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -141,7 +141,8 @@ def search(
         Seeds the settings drawn, the validation split, and each trial's seed.
     out_dir : path, optional
         Writes ``results.csv`` (the ranked table), ``curves.png`` (all validation curves) and
-        ``best_model.npz`` (the best network, a :func:`deeplayers.save` model file).
+        ``best_model.npz`` (the best network, a :func:`deeplayers.save` model file); nothing when no
+        trial succeeded (the failures and their reasons are in ``storage`` and the result).
     preprocessing : str or Preprocessing, optional
         ``"standard"`` / ``"minmax"`` / ...: fitted on the training part only, applied to both
         parts, and stored in the model file so it predicts on raw data.
@@ -278,7 +279,8 @@ class _Run:
 
     def _report(self, rec: dict[str, Any], n_todo: int) -> None:
         m_ = rec.get(self.metric)
-        shown = f"{m_:.5g}" if isinstance(m_, float) else rec["status"]
+        # a failed trial says why (the reason is also in the storage file)
+        shown = f"{m_:.5g}" if isinstance(m_, float) else f"{rec['status']} ({rec.get('error')})"
         print(f"[{self.counts['run']}/{n_todo}] trial {rec['trial']} ({rec['epochs']} epochs): {self.metric} {shown} "
               f"({rec['time']:.2f}s)  " + ", ".join(f"{k}={_fmt(v)}" for k, v in rec["params"].items()),
               file=sys.stderr, flush=True)
@@ -311,12 +313,13 @@ class _Run:
 
 
 def _write_results(result: SearchResult, out: Path, prep: Any, classes: Sequence[Any] | None) -> None:
+    if result.best_network is None:
+        return  # no trial succeeded: nothing to rank, and the results of an earlier search stay as they were
     out.mkdir(parents=True, exist_ok=True)
     result.paths["table"] = result.to_csv(out / "results.csv")
     result.paths["curves"] = out / "curves.png"
     result.plot(result.paths["curves"])
-    if result.best_network is not None:
-        result.paths["model"] = _save_best(result, out / "best_model.npz", prep, classes)
+    result.paths["model"] = _save_best(result, out / "best_model.npz", prep, classes)
 
 
 def _save_best(result: SearchResult, path: Path, prep: Any, classes: Sequence[Any] | None) -> Path:

@@ -131,7 +131,9 @@ class SearchResult:
         """
         fig = _new_figure(8, 5)
         ax = fig.add_subplot()
-        curves = [(t, t["curves"]["val_cost"]) for t in self.trials if t["curves"]["val_cost"]]
+        # a curve read back from storage holds null where the cost was inf or nan
+        curves = [(t, [math.nan if v is None else v for v in t["curves"]["val_cost"]]) for t in self.trials
+                  if t["curves"]["val_cost"]]
         finite = [v for _, c in curves for v in c if math.isfinite(v)]
         if log is None:
             log = bool(finite) and min(finite) > 0 and max(finite) / min(finite) > 20
@@ -159,8 +161,9 @@ class SearchResult:
         ax.set_xlabel("epoch (one pass over the training part)")
         ax.set_ylabel("validation cost J" + (" (log scale)" if log else ""))
         ax.grid(True, alpha=0.3)
-        legend = ax.legend(loc="upper right", fontsize=8)
-        for t in legend.get_texts():  # many hyperparameters: the best's label wraps inside the axes
+        # no curve at all (every trial failed before its first epoch): no legend, and no matplotlib warning
+        legend = ax.legend(loc="upper right", fontsize=8) if curves else None
+        for t in legend.get_texts() if legend else ():  # many hyperparameters: the best's label wraps inside the axes
             _fit_text(t, 0.6 * ax.get_window_extent(fig.canvas.get_renderer()).width)
         _layout_with_title(fig, ax, f"Validation cost of {len(curves)} settings ({self.strategy} search, "
                                     f"ranked by {self.metric})")

@@ -163,7 +163,62 @@ def load_space(space: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
         raise ConfigError("the space gives hidden layer sizes twice: use hidden, or depth and width, not both")
     if "layer_dims" in d and ("hidden" in d or "depth" in d or "width" in d):
         raise ConfigError("the space gives layer_dims and hidden/depth/width; use one way to name the architecture")
+    for name, spec in d.items():  # values the engine would refuse in every trial, refused here, before any data
+        _check_values(_parse_dim(name, spec))
     return d
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
+
+
+def _number(v: Any, low: float, low_open: bool, high: float = math.inf) -> bool:
+    if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool) or not math.isfinite(v):
+        return False
+    return (v > low if low_open else v >= low) and v <= high
+
+
+def _keep(v: Any) -> bool:
+    return v is None or _number(v, 0, True, 1) or (isinstance(v, list) and bool(v) and all(_number(k, 0, True, 1)
+                                                                                           for k in v))
+
+
+#: option -> (test of one value, what the value must be)
+_VALUE_RULES: dict[str, tuple[Any, str]] = {
+    "learning_rate": (lambda v: v is None or _number(v, 0, True), "a finite positive number"),
+    "l2": (lambda v: _number(v, 0, False), "a finite non-negative number"),
+    "keep_prob": (_keep, "a keep probability in (0, 1], or a list of one per hidden layer"),
+    "batch_size": (lambda v: v is None or _count(v), "a positive integer, or null for full batch"),
+    "epochs": (_count, "a positive integer"),
+    "depth": (lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0,
+              "a non-negative integer"),
+    "width": (_count, "a positive integer"),
+}
+
+
+def _names(option: str) -> list[str]:
+    """The names the engine knows for an option given by name (optimizer, activation, ...)."""
+    from ..activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+    from ..initializers import INITIALIZERS
+    from ..network import DTYPES
+    from ..optimizers import OPTIMIZERS
+    from ..training import SCHEDULES
+
+    return list({"optimizer": OPTIMIZERS, "activation": HIDDEN_ACTIVATIONS, "output": OUTPUT_ACTIVATIONS,
+                 "init": INITIALIZERS, "dtype": DTYPES, "lr_schedule": SCHEDULES}.get(option, ()))
+
+
+def _check_values(dim: _Dim) -> None:
+    """Each value of a searched option (each choice, or a range's two ends) that the engine would
+    refuse is a ConfigError naming the option, so a search does not run N trials that all fail."""
+    where = f"space[{dim.name!r}]"
+    rule = _VALUE_RULES.get(dim.name)
+    known = _names(dim.name)
+    for v in dim.values:
+        if rule is not None and not rule[0](v):
+            raise ConfigError(f"{where}: {v!r} is not {rule[1]}")
+        if known and isinstance(v, str) and v not in known:
+            raise ConfigError(f"{where}: unknown {dim.name} {v!r}; choose one of: {', '.join(known)}")
 
 
 def _parse_text(text: str, fmt: str, where: str) -> Any:

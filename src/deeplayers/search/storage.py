@@ -4,6 +4,7 @@ started again with the same file skips the stored trials."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -56,8 +57,19 @@ class _Storage:
         self.records[clean["id"]] = clean
         if self.path is None:
             return
-        line = json.dumps(clean, default=_plain, allow_nan=False) + "\n"
+        line = json.dumps(_finite(_plain(clean)), default=_plain, allow_nan=False) + "\n"
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
+
+
+def _finite(value: Any) -> Any:
+    """inf and nan (a diverged trial's curve, a space's .nan) as null: JSON has no such numbers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value

@@ -150,6 +150,8 @@ def _run_trial(task: Mapping[str, Any], X: np.ndarray, Y: np.ndarray, X_val: np.
         status, error = "diverged", str(exc)
     except DeeplayersError as exc:  # a setting the engine refuses (e.g. dropout for the wrong depth)
         status, error = "error", f"{type(exc).__name__}: {exc}"
+    except MemoryError:  # one setting too large for this machine: the others still run
+        status, error = "error", f"MemoryError: the network {task['net']['layer_dims']} does not fit in memory"
     elapsed = time.perf_counter() - t0
     c = rec.curves
     ok = status == "ok" and c["val_cost"] and math.isfinite(c["val_cost"][-1])
