@@ -7,6 +7,7 @@ order W1, W2, ..., so ``init="course", seed=1`` reproduces the course's numbers 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -32,10 +33,11 @@ def get_initializer(name: str) -> Callable[[np.ndarray, int, int], np.ndarray]:
         raise ConfigError(f"unknown initializer {name!r}; choose one of: {names}") from None
 
 
-def check_seed(seed: object, name: str = "seed") -> int | None:
-    """A seed NumPy takes (a whole number from 0 to 2**32 - 1, or None), else a ConfigError naming it."""
-    if seed is None:
-        return None
+def check_seed(seed: Any, name: str = "seed") -> Any:
+    """A seed NumPy takes (a whole number from 0 to 2**32 - 1, None, or NumPy's own random state or
+    generator, passed on as it is), else a ConfigError naming it."""
+    if seed is None or isinstance(seed, (np.random.RandomState, np.random.Generator, np.random.SeedSequence)):
+        return seed
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise ConfigError(f"{name} must be a whole number from 0 to 2**32 - 1 (or None), got {seed!r:.40}")
     return int(seed)
