@@ -465,3 +465,208 @@ def test_choices_are_the_engine_registries() -> None:
     assert choices("train", "--lr-schedule") == list(SCHEDULES)
     assert choices("train", "--scale") == ["auto", *Preprocessing.TYPES] == choices("search", "--scale")
     assert choices("train", "--dtype") == list(dl.network.DTYPES) == ["float32", "float64"]
+
+
+# -- outputs: never an input, never another output, never a directory, in a format they can be ----------
+@pytest.fixture()
+def files(models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """A small CSV, a model file and a space file in an empty working directory."""
+    monkeypatch.chdir(tmp_path)
+    csv = tmp_path / "iris.csv"
+    csv.write_text("a,b,c,d,label\n" + "".join(f"{i},{i % 3},{i % 5},{i % 7},{i % 3}\n" for i in range(30)))
+    model = tmp_path / "m.npz"
+    model.write_bytes(models["iris"].read_bytes())
+    space = tmp_path / "space.yaml"
+    space.write_text("learning_rate: [0.01]\n")
+    return {"csv": csv, "model": model, "space": space}
+
+
+CLASHES = {
+    "train --out m.png: the default plot is the model file": (
+        ["train", "{csv}", "--epochs", "1", "--out", "w.png"],
+        "--out w.png and --plot (default: the --out name with .png) w.png are the same file"),
+    "train --out and --plot": (["train", "{csv}", "--out", "x.npz", "--plot", "./x.npz"],
+                               "--out x.npz and --plot ./x.npz are the same file"),
+    "train --out DATA": (["train", "{csv}", "--out", "{csv}"], "--out {csv} is the input DATA {csv}"),
+    "train --checkpoint and --out": (["train", "{csv}", "--checkpoint", "r.npz", "--out", "r.npz"],
+                                     "--out r.npz and --checkpoint r.npz are the same file"),
+    "train --checkpoint DATA": (["train", "{csv}", "--checkpoint", "{csv}"], "--checkpoint {csv} is the input DATA"),
+    "predict --out MODEL": (["predict", "{model}", "{csv}", "--out", "{model}"], "--out {model} is the input MODEL"),
+    "predict --out DATA": (["predict", "{model}", "{csv}", "--out", "{csv}"], "--out {csv} is the input DATA"),
+    "export --onnx MODEL": (["export", "{model}", "--onnx", "{model}"], "--onnx {model} is the input MODEL"),
+    "plot --out MODEL": (["plot", "{model}", "--what", "curves", "--out", "{model}"], "--out {model} is the input MODEL"),
+    "plot --out --data": (["plot", "{model}", "--what", "boundary", "--data", "{csv}", "--out", "{csv}"],
+                          "--out {csv} is the input --data {csv}"),
+    "search --storage DATA": (["search", "{csv}", "--space", "{space}", "--storage", "{csv}"],
+                              "--storage {csv} is the input DATA {csv}"),
+    "search --storage --space": (["search", "{csv}", "--space", "{space}", "--storage", "{space}"],
+                                 "--storage {space} is the input --space {space}"),
+    "search --out a file": (["search", "{csv}", "--space", "{space}", "--out", "{csv}"], "--out {csv}: is a file"),
+    "train --out a directory": (["train", "{csv}", "--out", "."], "--out .: is a directory"),
+    "plot --out a directory": (["plot", "{model}", "--what", "curves", "--out", "{tmp}"],
+                               "--out {tmp}: is a directory; name a file"),
+    "train --out -": (["train", "{csv}", "--out", "-"], "--out -: this output is a file, not text for stdout"),
+    "train --plot -": (["train", "{csv}", "--plot", "-"], "--plot -: this output is a file"),
+    "export --onnx -": (["export", "{model}", "--onnx", "-"], "--onnx -: this output is a file"),
+    "plot --out -": (["plot", "{model}", "--what", "curves", "--out", "-"], "--out -: this output is a file"),
+    "plot --out in a format matplotlib does not write": (["plot", "{model}", "--what", "curves", "--out", "c.txt"],
+                                                          "--out c.txt: the picture's format comes from the name's "
+                                                          "ending; give one of .png, .pdf, .svg"),
+    "train --plot with no picture ending": (["train", "{csv}", "--plot", "curve"], "--plot curve: the picture's format"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLASHES))
+def test_an_output_that_is_an_input_another_output_or_a_directory_is_refused(
+        case: str, files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = {p: p.read_bytes() for p in tmp_path.iterdir()}
+    args, expected = CLASHES[case]
+    fill = {**files, "tmp": tmp_path}
+    code, out, err = run([a.format(**fill) for a in args], capsys)
+    assert (code, out) == (2, ""), (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert expected.format(**fill) in lines[0], lines[0]
+    # refused before anything is read or written: every file as it was, byte for byte, and nothing new
+    assert {p: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_the_same_checkpoint_file_for_checkpoint_and_resume_is_not_a_clash(files: dict[str, Path],
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    common = ["train", files["csv"], "--layers", "3", "--epochs", "2", "--lr-schedule", "constant", "--no-plot", "-q",
+              "--checkpoint", "r.ckpt"]
+    assert run([*common, "--out", "a.npz"], capsys)[0] == 0
+    code, _, err = run([*common, "--epochs", "3", "--out", "b.npz", "--resume", "r.ckpt"], capsys)
+    assert code == 0, err
+
+
+def test_pictures_are_written_in_the_format_of_the_names_ending(files: dict[str, Path], tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["train", files["csv"], "--layers", "3", "--epochs", "2", "-q", "--out", "w.npz", "--plot",
+                        "w.pdf"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "w.pdf").read_bytes().startswith(b"%PDF")
+    for name, magic in (("c.svg", b"<?xml"), ("c.jpg", b"\xff\xd8\xff"), ("c.png", b"\x89PNG")):
+        code, _, err = run(["plot", "w.npz", "--what", "curves", "--out", name], capsys)
+        assert code == 0, err
+        assert (tmp_path / name).read_bytes().startswith(magic), name
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
+def test_an_output_that_cannot_be_written_names_the_option(files: dict[str, Path],
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["predict", files["model"], "iris", "--out", "/proc/deeplayers-predictions.csv"], capsys)
+    assert code == 2 and err.strip().splitlines() == [
+        "error: --out: cannot write /proc/deeplayers-predictions.csv: no such file or directory in /proc"]
+
+
+# -- values checked up front ----------------------------------------------------------------------------
+UP_FRONT = {
+    "lr nan": (["train", "iris", "--lr", "nan"], "'--lr': must be a positive number (a finite number), got 'nan'"),
+    "lr inf": (["train", "iris", "--lr", "inf"], "'--lr': must be a positive number (a finite number), got 'inf'"),
+    "l2 inf": (["train", "iris", "--l2", "inf"], "'--l2': must be a non-negative number (a finite number)"),
+    "l2 nan": (["train", "iris", "--l2", "nan"], "'--l2': must be a non-negative number (a finite number)"),
+    "keep-prob nan": (["train", "iris", "--keep-prob", "nan"], "'--keep-prob': must be a KEEP probability"),
+    "gradcheck threshold inf": (["gradcheck", "--threshold", "inf"], "'--threshold': must be a non-negative number"),
+    "train seed too large": (["train", "iris", "--seed", "99999999999"],
+                             "'--seed': must be an integer from 0 to 4294967295 (2**32 - 1), got '99999999999'"),
+    "gradcheck seed too large": (["gradcheck", "--seed", "99999999999"], "'--seed': must be an integer from 0 to "),
+    "search seed too large": (["search", "iris", "--space", "{{}}", "--seed", "4294967296"],
+                              "'--seed': must be an integer from 0 to "),
+    "threads below -cores": (["train", "iris", "--threads", "-100000"], "'--threads': give a positive number of "
+                             "threads, -1 for every core, -2 for all but one"),
+    "a network larger than memory": (["train", "iris", "--layers", "99999999999"],
+                                     "--layers: the network's weights alone need"),
+    "a gradcheck network larger than memory": (["gradcheck", "--layer-dims", "1000000,100000,1"],
+                                               "--layer-dims: the network's weights alone need"),
+    "softmax over one unit": (["gradcheck", "--layer-dims", "5,4,1", "--output", "softmax"],
+                              "--output softmax needs at least 2 output units, but --layer-dims 5,4,1 ends with 1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UP_FRONT))
+def test_values_are_refused_before_anything_is_read(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    args, expected = UP_FRONT[case]
+    code, out, err = run([a.format() for a in args], capsys)
+    assert (code, out) == (2, ""), (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_threads_help_says_what_negative_counts_mean() -> None:
+    from click.testing import CliRunner
+
+    text = " ".join(CliRunner().invoke(cli, ["train", "--help"]).output.split())
+    assert "-2 all but one" in text
+
+
+def test_running_out_of_memory_is_one_line_naming_the_option(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    def too_large(*args: object, **kwargs: object) -> None:
+        raise MemoryError("Unable to allocate 74.5 GiB for an array with shape (100000, 100000)")
+
+    monkeypatch.setattr(dl.Network, "__init__", too_large)
+    code, out, err = run(["train", "iris", "--out", tmp_path / "m.npz"], capsys)
+    assert code == 2 and err.strip().splitlines() == [
+        "error: the network or the data does not fit in memory; give smaller --layers, or fewer samples with --limit"]
+    code, out, err = run(["gradcheck"], capsys)
+    assert code == 2 and err.strip() == "error: the network does not fit in memory; give smaller --layer-dims"
+
+
+def test_a_closed_stdout_does_not_lose_the_model(tmp_path: Path) -> None:
+    """deeplayers train ... | head -1: the reader goes away; the model and the curve are still saved."""
+    proc = subprocess.Popen([sys.executable, "-m", "deeplayers", "train", "iris", "--layers", "3", "--epochs", "3",
+                             "--out", str(tmp_path / "p.npz")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the first line: every write to stdout now meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+    assert dl.load(tmp_path / "p.npz").network.layer_dims == [4, 3, 3]
+    assert (tmp_path / "p.png").is_file()
+
+
+# -- messages in the command line's words ----------------------------------------------------------------
+def test_checkpoint_and_time_limit_messages_name_options() -> None:
+    assert cli_message("c.ckpt: holds a 'checkpoint'; a training checkpoint is resumed with fit(resume=...)") == \
+        "c.ckpt: holds a 'checkpoint'; a training checkpoint is resumed with 'deeplayers train ... --resume FILE'"
+    assert cli_message("w.npz is not a training checkpoint (kind 'network'); resume needs a file written by "
+                       "fit(..., checkpoint=...)") == ("w.npz is not a training checkpoint (kind 'network'); resume "
+                                                       "needs a file written by 'deeplayers train ... --checkpoint "
+                                                       "FILE'")
+    assert cli_message("time_limit must be a positive number of seconds, got nan", ["--time-limit"]) == \
+        "--time-limit must be a positive number of seconds, got nan"
+
+
+def test_split_of_a_file_with_one_part_names_split(tmp_path: Path, models: dict[str, Path],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    rows = tmp_path / "rows.npz"
+    np.savez(rows, X=np.random.default_rng(0).normal(size=(20, 4)), y=np.arange(20) % 3)
+    code, _, err = run(["evaluate", models["iris"], rows, "--split", "test"], capsys)
+    assert code == 2 and err.startswith(f"error: --split test: {rows} has no test part (no features array X/x_test"), err
+
+
+def test_summary_of_a_directory_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "m.npz").mkdir()
+    code, _, err = run(["summary", tmp_path / "m.npz"], capsys)
+    assert code == 2 and err.strip() == (f"error: {tmp_path / 'm.npz'} is a directory, not a model file; give the "
+                                         ".npz file written by 'deeplayers train' or deeplayers.save")
+
+
+def test_demo_cat_takes_the_folder_or_one_of_its_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import deeplayers.demo
+
+    ran: list[object] = []
+    monkeypatch.setattr(deeplayers.demo, "run_demo", lambda cat, *args: ran.append(cat))
+    code, _, err = run(["demo", "--cat", tmp_path], capsys)
+    assert code == 2 and err.strip() == (f"error: --cat {tmp_path}: no train_catvnoncat.h5 or test_catvnoncat.h5 in "
+                                         f"{tmp_path}; --cat expects the folder holding train_catvnoncat.h5 and "
+                                         "test_catvnoncat.h5")
+    for name in ("train_catvnoncat.h5", "test_catvnoncat.h5"):
+        (tmp_path / name).write_bytes(b"")
+    assert run(["demo", "--cat", tmp_path / "train_catvnoncat.h5"], capsys)[0] == 0
+    assert ran == [str(tmp_path)]

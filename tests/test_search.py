@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -375,3 +376,67 @@ def test_deeplayers_search_is_the_module_and_calling_it_searches():
     by_call = dl.search(X, Y, space, epochs=3, storage=None, seed=1)
     by_function = module.search(X, Y, space, epochs=3, storage=None, seed=1)
     assert by_call.trials[0]["val_cost"] == by_function.trials[0]["val_cost"]
+
+
+def test_space_values_every_trial_would_fail_on_are_refused_up_front(tmp_path):
+    from deeplayers.cli import main
+
+    for space, expected in (('{"batch_size": [0]}', "space['batch_size']: 0 is not a positive integer"),
+                            ('{"learning_rate": [0.1, NaN]}', "space['learning_rate']: nan is not a finite positive"),
+                            ('{"keep_prob": {"uniform": [0.5, 1.5]}}', "space['keep_prob']: 1.5 is not a keep"),
+                            ('{"optimizer": ["adam", "adma"]}', "space['optimizer']: unknown optimizer 'adma'")):
+        with pytest.raises(ConfigError, match=re.escape(expected)):
+            load_space(space)
+        code = main(["search", "iris", "--space", space, "--out", str(tmp_path / "out")])
+        assert code == 2
+        assert not (tmp_path / "out").exists()  # refused before the data was read or anything written
+
+
+def test_a_search_where_every_trial_fails_is_an_error_and_keeps_earlier_results(tmp_path, capsys):
+    """Trials that overflow at once (gradient descent at 1e6): each says why; no trial succeeded is status 2, the
+    inf/nan costs are stored as null (JSON has no inf), and the results of an earlier search stay intact."""
+    import warnings
+
+    from deeplayers.cli import main
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.csv").write_text("an earlier search's table\n")
+    space = '{"learning_rate": [1e6, 1e7], "optimizer": "gd", "lr_schedule": "constant", "hidden": [[8]]}'
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # e.g. matplotlib's "No artists with labels"
+        code = main(["search", "wine", "--space", space, "--epochs", "20", "--out", str(out)])
+    _, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert code == 2 and lines[-1].startswith("error: all 2 trials failed: "), err
+    reasons = [line for line in lines if " trial " in line]
+    # each failed trial's line says why, not only "error"
+    assert len(reasons) == 2 and all(re.search(r": val_cost (diverged|error) \(\w+", r) for r in reasons), reasons
+    assert (out / "results.csv").read_text() == "an earlier search's table\n"
+    assert sorted(p.name for p in out.iterdir()) == ["results.csv", "trials.jsonl"]
+    records = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
+    assert [r["status"] != "ok" and r["error"] and r["val_cost"] is None for r in records] == [True, True]
+
+
+def test_inf_and_nan_curves_are_stored_as_null_and_read_back(tmp_path, monkeypatch):
+    from deeplayers.search import trials
+
+    run = trials._run_trial
+
+    def with_inf(*args, **kwargs):  # a trial whose curve overflowed on its way to diverging
+        rec = run(*args, **kwargs)
+        rec["curves"]["cost"][-1] = math.inf
+        rec["curves"]["val_cost"][0] = math.nan
+        return rec
+
+    monkeypatch.setattr("deeplayers.search.executors._run_trial", with_inf)
+    X = np.random.default_rng(0).normal(size=(2, 40))
+    Y = (X[:1] > 0).astype(float)
+    space = {"learning_rate": [0.05], "hidden": [[4]]}
+    storage = tmp_path / "trials.jsonl"
+    first = dl.search(X, Y, space, epochs=3, storage=storage, out_dir=tmp_path / "a")
+    assert first.trials[0]["status"] == "ok"
+    stored = json.loads(storage.read_text())
+    assert stored["curves"]["cost"][-1] is None and stored["curves"]["val_cost"][0] is None
+    again = dl.search(X, Y, space, epochs=3, storage=storage, out_dir=tmp_path / "b")  # from storage: nulls plotted
+    assert again.n_reused == 1 and (tmp_path / "b" / "curves.png").is_file()

@@ -795,7 +795,8 @@ def _report_training(echo: Any, net: Any, A0: np.ndarray, Y_train: np.ndarray, A
               help="Continue from this checkpoint; give the same data and options as the interrupted run [default: "
                    "start from new weights].")
 @click.option("--threads", type=ThreadsType(), default="auto", show_default=True,
-              help="BLAS threads for the matrix products: a count, -1 for every core, or auto (one for small "
+              help="BLAS threads for the matrix products: a count, -1 for every core, -2 all but one (and so on, "
+                   "as scikit-learn's n_jobs), or auto (one for small "
                    "products; otherwise BLAS's threads on a quiet machine, and beside other programs the "
                    "large products split across threads that wait for nobody).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output [default: a progress display].")
