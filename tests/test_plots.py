@@ -569,7 +569,13 @@ def test_command_line_pictures_stay_on_the_canvas(mnist_dir, tmp_path, monkeypat
 
     drawn = []
     save = plots._save
-    monkeypatch.setattr(plots, "_save", lambda fig, path: drawn.append((str(path), fig)) or save(fig, path))
+
+    def recording_save(fig, path):  # the figures written (the command line draws with path None, then writes)
+        if path is not None:
+            drawn.append((str(path), fig))
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", recording_save)
 
     images, labels = load_mnist(mnist_dir, "train")
     data = tmp_path / LONG_NAME
@@ -609,3 +615,15 @@ def test_command_line_pictures_stay_on_the_canvas(mnist_dir, tmp_path, monkeypat
     assert len(drawn) >= 7
     for path, fig in drawn:
         assert off_canvas(fig) == [], path
+
+
+def test_a_picture_is_written_in_the_format_its_name_ends_with(tmp_path):
+    """plot_costs(h, "curve.pdf") once wrote PNG bytes under the .pdf name."""
+    h = dl.Network([2, 3, 1], seed=0).fit(np.random.default_rng(0).standard_normal((2, 30)),
+                                           np.ones((1, 30)) * (np.arange(30) % 2), epochs=3)
+    heads = {"pdf": b"%PDF", "svg": b"<?xml", "png": b"\x89PNG"}
+    for ext, head in heads.items():
+        plots.plot_costs(h, tmp_path / f"curve.{ext}")
+        assert (tmp_path / f"curve.{ext}").read_bytes()[:len(head)] == head, ext
+    plots.plot_costs(h, tmp_path / "curve")
+    assert (tmp_path / "curve").read_bytes()[:4] == b"\x89PNG"  # no ending: PNG

@@ -450,8 +450,8 @@ def test_cli_threads_checked_and_passed(tmp_path, capsys, monkeypatch) -> None:
     for bad in ("0", "many", "1.5"):
         assert main(["train", "wine", "--threads", bad, "--out", str(tmp_path / "m.npz"), "--no-plot", "-q"]) == 2
         err = capsys.readouterr().err
-        assert f"Invalid value for '--threads': give a positive number of threads, -1 for every core, or 'auto', " \
-               f"got '{bad}'" in err
+        assert "Invalid value for '--threads': give a positive number of threads, -1 for every core, -2 for all but " \
+               f"one, ... (down to -{th.available_cores()} on this machine), or 'auto', got '{bad}'" in err
     counts: list[int] = []
     real = th.BlasThreads.apply
     monkeypatch.setattr(th.BlasThreads, "apply", lambda self: (counts.append(self.count), real(self))[1])

@@ -319,14 +319,11 @@ def check_figure(path: str | None, option: str) -> None:
 
 
 def write_figure(fig: Any, path: str, option: str) -> None:
-    """Write a matplotlib figure in the format of the name's ending, atomically."""
-    from ._atomic import atomic_write_bytes
-    from .plots import DPI
+    """Write a matplotlib figure in the format of the name's ending, atomically (plots' writer)."""
+    from .plots import _save
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format=Path(path).suffix.lower().lstrip("."), dpi=DPI)
     with writing(option):
-        atomic_write_bytes(path, buf.getvalue())
+        _save(fig, path)
 
 
 @contextlib.contextmanager

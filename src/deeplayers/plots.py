@@ -12,6 +12,7 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,10 +44,12 @@ def _new_figure(width: float, height: float) -> Figure:
 
 
 def _save(fig: Figure, path: str | os.PathLike | None) -> Figure:
+    """Write ``fig`` to ``path`` atomically, in the format its name ends with (.png when none: a
+    .pdf once held PNG bytes); the one place every picture is written."""
     if path is not None:
         buf = io.BytesIO()
-        # no bbox_inches="tight": the PNG is exactly figsize * DPI pixels
-        fig.savefig(buf, format="png", dpi=DPI)
+        # no bbox_inches="tight": a PNG is exactly figsize * DPI pixels
+        fig.savefig(buf, format=Path(path).suffix.lower().lstrip(".") or "png", dpi=DPI)
         atomic_write_bytes(path, buf.getvalue())
     return fig
 
