@@ -1164,3 +1164,22 @@ def test_fits_seed_print_every_and_counts_are_checked_up_front(kw, message):
     from deeplayers.training.prepare import _is_count
 
     assert _is_count(10**23) and _is_count(3.0) and not _is_count(-(10**23)) and not _is_count(True)
+
+
+def test_a_validation_pass_that_overflows_is_left_to_the_divergence_check():
+    """Since predict refuses a non-finite A[L] (a DataError naming Z[l]), the loop's validation pass
+    must not: a diverging run is a DivergenceError naming the learning rate, as before."""
+    from deeplayers.training import Callback
+
+    class Blowup(Callback):  # the weights a huge step leaves, after the epoch's last batch
+        def on_batch_end(self, loop, batch, n_batches):
+            if batch == n_batches - 1:
+                loop.net.layers[1].W[...] = 1e308  # Z[2] = W[2] A[1] overflows: A[2] is NaN
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((5, 60)), np.eye(3)[rng.integers(0, 3, 60)].T
+    net = dl.Network([5, 4, 3], output="softmax", seed=0)
+    with pytest.raises(dl.DivergenceError, match=r"training diverged at iteration \d+ \(epoch 1\).*try a smaller "
+                       r"learning rate \(it was 0.1\)") as err:
+        net.fit(X, Y, epochs=3, batch_size=16, learning_rate=0.1, validation_split=0.25, callbacks=[Blowup()])
+    assert len(err.value.history.val_cost) == 1 and not np.isfinite(err.value.history.val_cost[0])

@@ -498,20 +498,24 @@ class Network:
         One pass over all m columns when the largest A[l] fits in ``PREDICT_BYTES`` (128 MB),
         otherwise chunks of columns that do; ``batch_size`` sets the chunk instead.
         """
-        X = self._as_X(X)  # NaN and inf are found on the way (_predict's check), not by a pass over X first
+        return self._predict_all(self._as_X(X), batch_size)  # NaN and inf found on the way, not by a pass first
+
+    def _predict_all(self, X: np.ndarray, batch_size: int | None = None, check: bool = True) -> np.ndarray:
+        """:meth:`predict_proba` of a checked X; ``check=False`` (the training loop's validation pass,
+        whose X was checked once) lets a non-finite A[L] through, for the divergence check to name."""
         m = X.shape[1]
         if batch_size is None:
             batch_size = max(1, PREDICT_BYTES // (max(self.layer_dims[1:]) * self.dtype.itemsize))
         elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive number of columns or None, got {batch_size!r}")
         if m <= batch_size:
-            return self._predict(X, check=True)
+            return self._predict(X, check=check)
         AL = np.empty((self.layer_dims[-1], m), self.dtype)
         ws = Workspace(cache=False)  # the chunks' buffers, reused
         for start in range(0, m, batch_size):
             stop = min(start + batch_size, m)
             try:
-                AL[:, start:stop] = self._predict(X[:, start:stop], ws, check=True)
+                AL[:, start:stop] = self._predict(X[:, start:stop], ws, check=check)
             except DataError:
                 check_finite("X", X, todo=_PREDICT_TODO)  # the position in X, not in the chunk
                 raise  # X is finite: Z[1] overflowed

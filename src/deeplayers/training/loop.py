@@ -306,7 +306,8 @@ def _end_epoch(loop: _Loop, epoch: int, J_epoch: float, lr: float, watch: _Watch
     if loop.X_val is not None:
         from ..metrics import accuracy
 
-        AL_val = net.predict_proba(loop.X_val)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run: the watch below names it
+            AL_val = net._predict_all(loop.X_val, check=False)
         # the plain loss: the L2 penalty is a training device, not part of held-out error
         logs["val_cost"] = net.cost(AL_val, loop.Y_val)
         history.val_cost.append(logs["val_cost"])
