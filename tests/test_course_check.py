@@ -387,7 +387,7 @@ def test_check_refuses_what_it_cannot_check():
         course.check(lambda: None, "helper")
     with pytest.raises(ConfigError, match=r"^check needs the function itself \(e\.g\. check\(L_model_backward\)\), got a str$"):
         course.check("L_model_backward")
-    with pytest.raises(ConfigError, match=r"^time_limit must be a positive number of seconds, got 0$"):
+    with pytest.raises(ConfigError, match=r"^time_limit must be a positive number of seconds, at most 86400 \(a day\), got 0$"):
         course.check(course.linear_forward, time_limit=0)
     # deeplayers' own functions pass, under another name too
     assert course.check(course.L_model_backward).ok
@@ -480,3 +480,15 @@ def _small_update():
     rng = np.random.RandomState(0)
     params = {"W1": rng.randn(2, 3), "b1": np.zeros((2, 1))}
     return params, {"dW1": np.ones((2, 3)), "db1": np.ones((2, 1))}, 0.1
+
+
+@pytest.mark.parametrize("limit", [float("inf"), 1e300, float("nan"), True, 0])
+def test_a_time_limit_the_timer_cannot_hold_is_refused_not_blamed_on_the_learner(limit):
+    """time_limit=inf reached setitimer, whose OverflowError was reported as the learner's function
+    raising it: a correct linear_forward FAILED."""
+    def linear_forward(A, W, b):
+        return W @ A + b, (A, W, b)
+
+    with pytest.raises(ConfigError, match=r"time_limit must be a positive number of seconds, at most 86400 \(a day\)"):
+        course.check(linear_forward, time_limit=limit)
+    assert course.check(linear_forward, time_limit=86400).ok

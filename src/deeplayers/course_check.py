@@ -52,6 +52,8 @@ COURSE_FUNCTIONS = (
 
 #: seconds each call of a learner's function may take
 TIME_LIMIT = 5.0
+#: the longest time_limit (a day): setitimer overflows far above it, and a longer wait is a hang
+MAX_TIME_LIMIT = 86400.0
 
 #: the mistakes check names, each with what the course writes instead
 MISTAKES = {
@@ -195,11 +197,16 @@ def _call_with_alarm(fn: Callable, args: tuple, time_limit: float) -> tuple[str,
         raise _OutOfTime
 
     previous = signal.signal(signal.SIGALRM, out_of_time)
-    outer = (0.0, 0.0)  # a timer someone else had set (e.g. a test runner's timeout): put back afterwards
     started = time.monotonic()
     try:
+        # a timer someone else had set (e.g. a test runner's timeout): put back afterwards; set
+        # outside the learner's try, so that its errors are never reported as theirs
+        outer = signal.setitimer(signal.ITIMER_REAL, time_limit)
+    except BaseException:
+        signal.signal(signal.SIGALRM, previous)
+        raise
+    try:
         try:
-            outer = signal.setitimer(signal.ITIMER_REAL, time_limit)
             try:
                 return "value", fn(*args)
             finally:
@@ -888,8 +895,9 @@ def check(fn: Callable, name: str | None = None, *, time_limit: float = TIME_LIM
     if spec is None:
         raise ConfigError(f"check knows the course functions {', '.join(COURSE_FUNCTIONS)}; got {name!r} "
                           "(pass name='L_model_backward' etc. when your function has another name)")
-    if not (isinstance(time_limit, (int, float)) and time_limit > 0):
-        raise ConfigError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    if isinstance(time_limit, bool) or not (isinstance(time_limit, (int, float)) and 0 < time_limit <= MAX_TIME_LIMIT):
+        raise ConfigError(f"time_limit must be a positive number of seconds, at most {MAX_TIME_LIMIT:g} (a day), "
+                          f"got {time_limit!r}")
     cases = spec.cases()
     report = CheckReport(spec.name, True, [c.label for c in cases])
     for i, case in enumerate(cases):
