@@ -247,6 +247,28 @@ def test_errors_leave_existing_file(tmp_path):
     onnx.checker.check_model(onnx.load(str(path)))
 
 
+@pytest.mark.parametrize("pre, what", [
+    ({"type": "standard", "mean": [0, float("nan"), 0], "scale": [1, 1, 1]}, r"mean holds nan \(at index 1\)"),
+    ({"type": "standard", "mean": [0, 0, 0], "scale": [1, 1, float("inf")]}, r"scale holds inf \(at index 2\)"),
+    ({"type": "minmax", "min": [float("-inf")], "scale": [2.0]}, r"min holds -inf \(at index 0\)"),
+    ({"type": "divide", "value": float("nan")}, r"value holds nan \(at index 0\)"),
+])
+def test_non_finite_preprocessing_is_refused(pre, what, tmp_path):
+    # a NaN or infinity in the graph's constants made onnxruntime answer NaN for every input
+    path = tmp_path / "nan.onnx"
+    with pytest.raises(ConfigError, match=what + r"; every \w+ must be a finite number: refit the preprocessing"):
+        export_onnx(dl.Network([3, 4, 1], seed=0), path, preprocessing=pre)
+    assert not path.exists()
+
+
+def test_non_numeric_preprocessing_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"preprocessing mean must be a number or a list of numbers, got \['a', 0, 0\]"):
+        export_onnx(dl.Network([3, 4, 1], seed=0), tmp_path / "m.onnx",
+                    preprocessing={"type": "standard", "mean": ["a", 0, 0], "scale": [1, 1, 1]})
+    with pytest.raises(ConfigError, match="value must be one number, got 2 values"):
+        export_onnx(dl.Network([3, 4, 1], seed=0), tmp_path / "m.onnx", preprocessing={"type": "divide", "value": [1, 2]})
+
+
 def test_missing_onnx_gives_install_hint(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)  # makes "import onnx" raise ImportError
     with pytest.raises(ImportError, match=r"pip install 'deeplayers\[onnx\]'"):

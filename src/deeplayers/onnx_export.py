@@ -71,6 +71,22 @@ def _preprocessing_dict(pre: Any) -> dict[str, Any] | None:
     return pre
 
 
+def _numbers(pre: Mapping[str, Any], key: str) -> np.ndarray:
+    """``pre[key]`` as a flat float64 array; ConfigError when it is not numbers (KeyError when absent)."""
+    try:
+        return np.asarray(pre[key], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ConfigError(f"preprocessing {key} must be a number or a list of numbers, got {pre[key]!r:.100}") from None
+
+
+def _check_finite(name: str, v: np.ndarray) -> None:
+    # a NaN or infinity here would make the graph answer NaN for every input, without an error
+    if not np.isfinite(v).all():
+        i = int(np.argmax(~np.isfinite(v)))
+        raise ConfigError(f"preprocessing {name} holds {v[i]} (at index {i}); every {name} must be a finite number: "
+                          "refit the preprocessing on clean data")
+
+
 def _preprocessing_nodes(pre: dict[str, Any], n0: int, np_dtype: np.dtype, helper: Any, numpy_helper: Any,
                          X: str = "X") -> tuple[list[Any], list[Any], str]:
     """Nodes and initializers that turn raw X into the network's input A[0] (rows)."""
@@ -78,13 +94,13 @@ def _preprocessing_nodes(pre: dict[str, Any], n0: int, np_dtype: np.dtype, helpe
     if pre["type"] in ("standard", "minmax"):
         key = "mean" if pre["type"] == "standard" else "min"
         try:
-            mean = np.asarray(pre[key], dtype=np.float64).reshape(-1)
-            scale = np.asarray(pre["scale"], dtype=np.float64).reshape(-1)
+            mean, scale = _numbers(pre, key), _numbers(pre, "scale")
         except KeyError as exc:
             raise ConfigError(f"{pre['type']!r} preprocessing needs {key!r} and 'scale'; missing {exc}") from None
         for name, v in ((key, mean), ("scale", scale)):
             if v.size not in (1, n0):
                 raise ConfigError(f"preprocessing {name} has {v.size} values; the network has n[0] = {n0} inputs")
+            _check_finite(name, v)
         if np.any(scale == 0):
             raise ConfigError("preprocessing scale contains 0; a constant feature should have scale 1")
         inits += [numpy_helper.from_array(mean.astype(np_dtype), "pre_mean"),
@@ -93,9 +109,13 @@ def _preprocessing_nodes(pre: dict[str, Any], n0: int, np_dtype: np.dtype, helpe
                   helper.make_node("Div", ["X_centered", "pre_scale"], ["A_0"], name="pre_div")]
     else:
         try:
-            value = float(pre["value"])
+            value = _numbers(pre, "value")
         except KeyError:
             raise ConfigError("'divide' preprocessing needs 'value' (e.g. 255)") from None
+        if value.size != 1:
+            raise ConfigError(f"'divide' preprocessing value must be one number, got {value.size} values")
+        _check_finite("value", value)
+        value = float(value[0])
         if value == 0:
             raise ConfigError("'divide' preprocessing value must not be 0")
         inits.append(numpy_helper.from_array(np.asarray([value], dtype=np_dtype), "pre_value"))
