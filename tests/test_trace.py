@@ -125,6 +125,35 @@ def test_a_learners_parameters_that_do_not_chain(data):
         trace(params, X)
 
 
+def test_a_transposed_W_is_blamed_not_the_A_before_it(data):
+    """W[1] says n[1] = 4; a W[2] stored as (4, 1) must not make the trace infer n[1] = 1 from it."""
+    X, _ = data
+    rng = np.random.RandomState(0)
+    params = {"W1": rng.randn(4, 3), "b1": np.zeros((4, 1)), "W2": rng.randn(4, 1), "b2": np.zeros((1, 1))}
+    tr = course.trace(X, params, show=False)
+    assert tr.failed_at.name == "Z[2]" and isinstance(tr.error, dl.ShapeError)
+    assert str(tr.error) == ("W[2] must be (n[2], n[1]) = (1, 4) but is (4, 1): A[1] has n[1] = 4 rows (from W[1]); "
+                             "it looks stored transposed: did you mean W2.T?")
+    assert "n[1], m) = (1, m)" not in str(tr)
+    # W1 reused in layer 2: W[2] is still the one at fault, but W2.T (3, 4) does not fit b[2]: no such hint
+    params["W2"] = params["W1"]
+    tr = course.trace(X, params, show=False)
+    assert str(tr.error) == "W[2] must be (n[2], n[1]) = (1, 4) but is (4, 3): A[1] has n[1] = 4 rows (from W[1])"
+    # b[2] 2-D but not a column says nothing about n[2]: the hint still comes, n[2] shown as ?
+    params.update(W2=rng.randn(4, 2), b2=np.zeros((2, 2)))
+    assert str(course.trace(X, params, show=False).error) == (
+        "W[2] must be (n[2], n[1]) = (?, 4) but is (4, 2): A[1] has n[1] = 4 rows (from W[1]); it looks stored "
+        "transposed: did you mean W2.T?")
+    # W[1] transposed, with b[1] saying n[1] = 4: W[1] is named, not X
+    params = {"W1": rng.randn(3, 4), "b1": np.zeros((4, 1)), "W2": rng.randn(1, 4), "b2": np.zeros((1, 1))}
+    assert str(course.trace(X, params, show=False).error) == (
+        "W[1] must be (n[1], n[0]) = (4, 3) but is (3, 4): A[0] has n[0] = 3 rows; it looks stored transposed: "
+        "did you mean W1.T?")
+    # with nothing to tell X from W[1] (b[1] agrees with neither), X's shape is named, as before
+    params["b1"] = np.zeros((5, 1))
+    assert str(course.trace(X, params, show=False).error) == "A[0] must be (n[0], m) = (4, m), got (3, 7)"
+
+
 def test_softmax_and_unfused_losses(data):
     X, _ = data
     Y = np.eye(3)[:, np.arange(7) % 3]

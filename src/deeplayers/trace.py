@@ -99,9 +99,33 @@ def _loose_layer(params: dict[str, np.ndarray], l: int, L: int, hidden: Any, out
     g = output if l == L else (hidden if isinstance(hidden, str) else list(hidden)[l - 1])
     layer = Dense(W.shape[1], W.shape[0], g, l=l, dtype=np.float64)
     layer.W, layer.b = W, b  # for the failure line; checked next
+    _check_W_fits(W, b, l, A_prev)
     check_A_prev(A_prev, l, W.shape[1])
     layer.set_parameters(W, b, copy=False)
     return layer
+
+
+def _n_from_b(b: np.ndarray) -> int | None:
+    """n[l] as b[l] says it: a column (n, 1) or a vector (n,); None when b[l] says nothing clear."""
+    if b.ndim == 2 and b.shape[1] == 1 or b.ndim == 1:
+        return int(b.shape[0])
+    return None
+
+
+def _check_W_fits(W: np.ndarray, b: np.ndarray, l: int, A_prev: np.ndarray) -> None:
+    """W[l]'s columns must be n[l-1], the rows of A[l-1]; when they are not, W[l] is at fault (not A[l-1])
+    for l >= 2, where W[l-1] made A[l-1], and for l = 1 when W[1].T fits both X and b[1]."""
+    if getattr(A_prev, "ndim", 0) != 2 or A_prev.shape[0] == W.shape[1]:
+        return
+    n_prev, n_l = int(A_prev.shape[0]), _n_from_b(b)
+    transposed = W.shape[0] == n_prev and n_l in (None, W.shape[1])
+    if l == 1 and not (transposed and n_l is not None):
+        return  # X or W[1]: nothing tells which; check_A_prev names X's shape
+    rows = "?" if n_l is None else str(n_l)
+    made = f" (from W[{l - 1}])" if l > 1 else ""
+    hint = f"; it looks stored transposed: did you mean W{l}.T?" if transposed else ""
+    raise ShapeError(f"W[{l}] must be (n[{l}], n[{l - 1}]) = ({rows}, {n_prev}) but is {_s(W.shape)}: A[{l - 1}] "
+                     f"has n[{l - 1}] = {n_prev} rows{made}{hint}")
 
 
 def trace(net: Any, X: Any, Y: Any = None, *, show: bool = True) -> Trace:
