@@ -137,6 +137,37 @@ def test_ranking_matches_independent_training(iris):
     assert a == sorted(a, reverse=True)
 
 
+def test_a_flat_list_under_hidden_is_refused_as_ambiguous():
+    # [8, 16] was silently ONE two-layer architecture, while a flat list is a choice for every other key
+    with pytest.raises(ConfigError) as exc:
+        load_space({"hidden": [8, 16], "learning_rate": [0.1, 0.01]})
+    assert str(exc.value) == ("space['hidden'] = [8, 16] is ambiguous: write [[8], [16]] to choose between one hidden "
+                              "layer of 8 or 16 units, or [[8, 16]] for one architecture of 2 hidden layers (8, 16)")
+    with pytest.raises(ConfigError, match=r"write \[\[8\], \[16\], \[4\]\] to choose"):
+        sample_settings({"hidden": (8, 16, 4)}, "grid")
+    # both spellings say what they mean: two settings of one layer, or one setting of two layers
+    assert [s["hidden"] for _, s in sample_settings({"hidden": [[8], [16]]}, "grid")] == [[8], [16]]
+    assert [s["hidden"] for _, s in sample_settings({"hidden": [[8, 16]]}, "grid")] == [[8, 16]]
+    assert [s["hidden"] for _, s in sample_settings({"hidden": {"value": [8, 16]}}, "grid")] == [[8, 16]]
+    # one size reads the same either way, and a whole layer_dims list is one architecture
+    assert [s["hidden"] for _, s in sample_settings({"hidden": [32]}, "grid")] == [[32]]
+    assert [s["layer_dims"] for _, s in sample_settings({"layer_dims": [4, 8, 3]}, "grid")] == [[4, 8, 3]]
+
+
+def test_epochs_in_the_space_and_as_the_argument_is_refused(iris):
+    X, Y = iris
+    with pytest.raises(ConfigError) as exc:
+        dl.search(X, Y, {"epochs": [2, 3], "hidden": [[4]]}, epochs=5, storage=None)
+    assert str(exc.value) == ("epochs is given twice: epochs=5 and the space's 'epochs' ([2, 3]), which sets each "
+                              "trial's epochs; give one of them (in the space to search it)")
+    with pytest.raises(ConfigError, match="epochs is given twice: epochs=5 and the space's 'epochs' \\(4\\)"):
+        dl.search(X, Y, {"num_iterations": 4}, epochs=5, storage=None)  # the course's name for it
+    # the space alone sets each trial's epochs
+    res = dl.search(X, Y, {"epochs": [2, 3], "hidden": [[4]]}, storage=None)
+    assert sorted(t["epochs"] for t in res.trials) == [2, 3]
+    assert sorted(len(t["curves"]["val_cost"]) for t in res.trials) == [2, 3]
+
+
 def test_errors_are_clear(iris):
     X, Y = iris
     with pytest.raises(ShapeError, match="X has m = 150 columns .* but Y has 149"):

@@ -124,8 +124,8 @@ def search(
         Final-epoch value to rank by: validation cost (default; without the L2 term; lower is
         better), validation accuracy (higher is better) or training cost.
     epochs : int
-        Epochs per trial (default 200, as ``DEFAULTS``) unless the space names ``epochs``; for halving, the
-        epochs of the first rung (default 3).
+        Epochs per trial (default 200, as ``DEFAULTS``); for halving, the epochs of the first rung
+        (default 3). A space that names ``epochs`` sets them instead: giving both is a ConfigError.
     eta : int
         Halving factor (>= 2).
     n_jobs : int
@@ -199,6 +199,10 @@ def _checked_options(space: Any, strategy: str, metric: str, seed: Any, n_jobs: 
     if strategy == "halving" and "epochs" in space_d:
         raise ConfigError("strategy='halving' sets each rung's epochs itself; remove 'epochs' from the space "
                           "and give epochs= (the first rung's epochs)")
+    if epochs is not None and "epochs" in space_d:  # which one wins would be a silent choice
+        raise ConfigError(f"epochs is given twice: epochs={epochs!r} and the space's 'epochs' "
+                          f"({space_d['epochs']!r}), which sets each trial's epochs; give one of them (in the space "
+                          "to search it)")
     if epochs is None:
         epochs = 3 if strategy == "halving" else DEFAULTS["epochs"]
     if int(epochs) != epochs or epochs < 1:

@@ -112,11 +112,22 @@ def _parse_dim(name: str, spec: Any) -> _Dim:
     if isinstance(spec, (list, tuple)):
         if not spec:
             raise ConfigError(f"{where}: an empty list has nothing to choose from")
-        # a flat list of ints for an architecture is ONE architecture; a list of lists, choices
         if name in ("layer_dims", "hidden") and all(isinstance(v, (int, np.integer)) for v in spec):
-            return _Dim(name, "fixed", [_plain(list(spec))])
+            return _flat_architecture(name, list(spec))
         return _Dim(name, "choice", [_plain(v) for v in spec])
     return _Dim(name, "fixed", [_plain(spec)])
+
+
+def _flat_architecture(name: str, sizes: list[Any]) -> _Dim:
+    """A flat list of integers under ``hidden``: [8, 16] reads as two architectures (a choice, as a list is
+    for every other option) or as one of two layers; refused unless both readings agree ([32]).
+    Under ``layer_dims`` it is one architecture: a single integer is no layer_dims to choose."""
+    if name == "hidden" and len(sizes) > 1:
+        sizes = _plain(sizes)
+        raise ConfigError(f"space['hidden'] = {sizes} is ambiguous: write {[[n] for n in sizes]} to choose between "
+                          f"one hidden layer of {' or '.join(str(n) for n in sizes)} units, or {[sizes]} for one "
+                          f"architecture of {len(sizes)} hidden layers ({', '.join(str(n) for n in sizes)})")
+    return _Dim(name, "fixed", [_plain(sizes)])
 
 
 def load_space(space: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
@@ -129,8 +140,10 @@ def load_space(space: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
     ``l2``, ``keep_prob`` (dropout's keep probabilities), ``lr_schedule``, ``epochs``, ``shuffle``,
     ``early_stopping``. Values: a scalar (fixed), a list (choices), ``{"loguniform": [lo, hi]}``,
     ``{"uniform": [lo, hi]}``, ``{"randint": [lo, hi]}`` (add ``"num": N`` to grid a range),
-    ``{"choice": [...]}`` or ``{"value": x}``. A flat list of integers under ``hidden`` or
-    ``layer_dims`` is one architecture; a list of lists is a choice between architectures.
+    ``{"choice": [...]}`` or ``{"value": x}``. Under ``hidden`` a list of lists is a choice between
+    architectures (``[[8], [16]]``: one layer of 8 or of 16; ``[[8, 16]]``: one architecture of two
+    layers); a flat list of several integers (``[8, 16]``) is refused as ambiguous. A flat list under
+    ``layer_dims`` is one architecture.
     """
     if isinstance(space, Mapping):
         d = dict(space)
