@@ -118,3 +118,22 @@ def test_verbose_is_checked(xor, verbose):
     X, Y = xor
     with pytest.raises(dl.ConfigError, match=r"verbose must be 0 \(silent\), 1 .* or 'plot'"):
         dl.Network([2, 4, 1], seed=0).fit(X, Y, num_iterations=1, verbose=verbose)
+
+
+def test_a_reused_live_plot_redraws_about_25_times_each_run(xor):
+    """The redraw interval follows each run's length (a second, longer run once kept the first run's
+    every = 4 and redrew 250 times); an every the user gave is kept for every run."""
+    X, Y = xor
+    live = dl.notebook.LivePlot(display=lambda obj: Handle([]))
+    net = dl.Network([2, 4, 1], seed=0)
+    net.fit(X, Y, learning_rate=0.1, num_iterations=100, callbacks=[live])
+    assert (live.every, live.updates) == (4, 25)
+    net.fit(X, Y, learning_rate=0.1, num_iterations=1000, callbacks=[live])
+    assert (live.every, live.updates) == (40, 25)
+    net.fit(X, Y, learning_rate=0.1, num_iterations=50, callbacks=[live])
+    assert (live.every, live.updates) == (2, 25)
+    given = dl.notebook.LivePlot(every=5, display=lambda obj: Handle([]))
+    net.fit(X, Y, learning_rate=0.1, num_iterations=10, callbacks=[given])
+    assert (given.every, given.updates) == (5, 2)
+    net.fit(X, Y, learning_rate=0.1, num_iterations=50, callbacks=[given])
+    assert (given.every, given.updates) == (5, 10)

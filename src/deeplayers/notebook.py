@@ -72,6 +72,7 @@ class LivePlot:
 
     def __init__(self, every: int | None = None, display: Callable[[Any], Any] | None = None) -> None:
         self.every, self._display, self.handle, self.updates = every, display, None, 0
+        self._every_given = every  # None: about 25 redraws, worked out again for each run
         self._drawn_at = -1
         self.figure: Any = None
 
@@ -80,7 +81,8 @@ class LivePlot:
             import matplotlib  # noqa: F401
         except ImportError:
             raise ConfigError("verbose='plot' draws with matplotlib: pip install 'deeplayers[plot]'") from None
-        self.every = self.every or max(1, loop.n_epochs // 25)
+        # from the user's every, never from the last run's: a reused LivePlot follows each run's length
+        self.every = self._every_given or max(1, loop.n_epochs // 25)
         self.handle, self.updates, self._drawn_at, self.figure = None, 0, -1, None
 
     def _image(self, loop: _Loop, epoch: int) -> Any:
