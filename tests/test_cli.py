@@ -123,7 +123,7 @@ def _damaged_model(tmp: Path, iris_model: Path) -> Path:
     ("damaged model file", "damaged"),
     ("foreign model file", "not an npz"),
     ("bad limit", "'--limit': must be a positive integer, got '0'"),
-    ("resume without checkpoint", "no checkpoint at"),
+    ("resume without checkpoint", "--resume none.ckpt: no checkpoint at"),
     ("boundary without data", "needs --data"),
     ("missing output directory", "does not exist"),
     ("bad split of an IDX directory", "--split for an IDX directory"),
@@ -146,7 +146,7 @@ def test_user_errors_print_one_line_and_exit_2(case: str, expected: str, iris_mo
         "damaged model file": ["evaluate", _damaged_model(tmp_path, iris_model), "iris"],
         "foreign model file": ["summary", _bad_csv(tmp_path)],
         "bad limit": ["train", "iris", "--limit", "0"],
-        "resume without checkpoint": ["train", "iris", "--resume", tmp_path / "none.ckpt"],
+        "resume without checkpoint": ["train", "iris", "--resume", "none.ckpt"],
         "boundary without data": ["plot", iris_model, "--what", "boundary"],
         "missing output directory": ["train", "iris", "--out", tmp_path / "no" / "dir" / "m.npz"],
         "bad split of an IDX directory": ["train", tmp_path, "--split", "validation"],
@@ -329,10 +329,11 @@ def test_ctrl_c_prints_one_resume_line_and_exits_130(tmp_path: Path, monkeypatch
                                          2, ck)
         raise dl.TrainingInterrupted("training interrupted in epoch 0; nothing was saved", 0)
 
+    monkeypatch.chdir(tmp_path)
+    # an earlier run's checkpoint (--resume is checked to be one before the data is read)
+    assert main(["train", "iris", "--epochs", "1", "--checkpoint", "old.ckpt", "--no-plot", "-q"]) == 0
     monkeypatch.setattr(dl.Network, "fit", interrupted)
     monkeypatch.setattr(sys, "argv", ["deeplayers"])  # the hint names the program as it was started
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "old.ckpt").write_bytes(b"an earlier checkpoint")
     code, _, err = run(["train", "iris", "--epochs", "5", "--checkpoint", ck, "--resume=old.ckpt"], capsys)
     assert code == 130
     # the exact command, with the earlier --resume replaced by this checkpoint

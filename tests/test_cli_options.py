@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -149,6 +150,17 @@ REFUSED = {
     "checkpoint into a missing folder": (["train", "iris", "--checkpoint", "{tmp}/no/r.ckpt"], "--checkpoint "
                                                                                                "{tmp}/no/r.ckpt: the"),
     "demo missing folder": (["demo", "--cat", "{tmp}/nowhere"], "--cat"),
+    "header on a built-in set": (["train", "iris", "--header", "yes"], "--header applies only to a CSV file (whether "
+                                                                       "its first row holds column names); iris is a "
+                                                                       "built-in data set"),
+    "header on an NPZ file": (["evaluate", "{iris}", "{iris}", "--header", "no"], "--header applies only to a CSV "
+                                                                                  "file (whether its first row holds "
+                                                                                  "column names); {iris} is an NPZ file"),
+    "header on an IDX directory": (["predict", "{iris}", "{tmp}", "--header", "yes"], "{tmp} is an IDX directory"),
+    "plot header for curves": (["plot", "{iris}", "--what", "curves", "--header", "no"], "--header applies only to "
+                                                                                         "--what boundary or features"),
+    "search header on a built-in set": (["search", "iris", "--space", "{{}}", "--header", "yes"], "--header applies "
+                                                                                                  "only to a CSV file"),
 }
 
 
@@ -670,3 +682,161 @@ def test_demo_cat_takes_the_folder_or_one_of_its_files(tmp_path: Path, monkeypat
         (tmp_path / name).write_bytes(b"")
     assert run(["demo", "--cat", tmp_path / "train_catvnoncat.h5"], capsys)[0] == 0
     assert ran == [str(tmp_path)]
+
+
+# -- CSV files as pandas and numpy write them ------------------------------------------------------------
+def _moons_frame(m: int = 60) -> Any:
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = rng.randn(m, 2)
+    return pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": (X[:, 0] * X[:, 1] > 0).astype(int)})
+
+
+def test_pandas_row_index_is_refused_alike_by_train_predict_and_evaluate(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    df = _moons_frame()
+    df.to_csv(tmp_path / "indexed.csv")  # pandas' default: the row index as a first, unnamed column
+    df.to_csv(tmp_path / "plain.csv", index=False)
+    model = tmp_path / "m.npz"
+    said = (f"error: {tmp_path / 'indexed.csv'}: column 1 has no name and holds 0, 1, ..., 59 in order: the row index "
+            "pandas writes with DataFrame.to_csv, not a feature (a model would learn the row number); write the file "
+            "with to_csv(..., index=False), or drop that column (or name it in the header if it really is a feature)")
+    code, out, err = run(["train", tmp_path / "indexed.csv", "--epochs", "2", "--out", model, "--no-plot"], capsys)
+    assert (code, out, err.strip()) == (2, "", said)
+    assert not model.exists()
+    assert run(["train", tmp_path / "plain.csv", "--epochs", "2", "--out", model, "--no-plot", "-q"], capsys)[0] == 0
+    for args in (["predict", model, tmp_path / "indexed.csv", "--out", "-"], ["evaluate", model, tmp_path / "indexed.csv"],
+                 ["evaluate", model, tmp_path / "indexed.csv", "--labels", "y"]):
+        code, out, err = run(args, capsys)
+        assert (code, out, err.strip()) == (2, "", said), args
+
+
+def test_a_file_of_the_models_features_and_no_label_column_says_so(models: dict[str, Path], tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    np.savetxt(tmp_path / "nolab.csv", iris.data, delimiter=",")  # the 4 features, no header, no labels
+    code, out, err = run(["evaluate", models["iris"], tmp_path / "nolab.csv"], capsys)
+    assert (code, out) == (2, "")
+    assert err.strip() == (f"error: {tmp_path / 'nolab.csv'} seems to have no label column: it holds 4 columns, as many "
+                           "as the model's n[0] = 4 features, so taking the last one as the labels would leave one "
+                           "feature short; add the label column, or name it with --labels if it is there (predict "
+                           "needs no labels)")
+    code, out, err = run(["predict", models["iris"], tmp_path / "nolab.csv", "--out", "-"], capsys)
+    assert code == 0, err
+    want = dl.load(models["iris"]).predict(iris.data.T)[0]
+    assert [line.split(",")[1] for line in out.splitlines()[1:]] == [str(c) for c in want]
+    names = np.array(iris.target_names)[iris.target]  # with its labels (the class names) it evaluates
+    rows = [",".join([*map(repr, x.tolist()), n]) for x, n in zip(iris.data, names)]
+    (tmp_path / "lab.csv").write_text("\n".join(rows) + "\n")
+    code, out, err = run(["evaluate", models["iris"], tmp_path / "lab.csv", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["accuracy"] == pytest.approx(np.mean(want == names))
+
+
+def test_a_file_holding_samples_as_columns_is_said_in_the_command_lines_words(
+        models: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sklearn.datasets import load_iris
+
+    np.savez(tmp_path / "cols.npz", X=load_iris().data.T)  # (4, 150): the notation's layout, no labels to tell it
+    bare = tmp_path / "bare.npz"  # --scale none: the model's own check (modelfile) speaks, not the preprocessing's
+    assert main(["train", "iris", "--layers", "4", "--epochs", "2", "--scale", "none", "--out", str(bare), "--no-plot",
+                 "-q"]) == 0
+    for model in (models["iris"], bare):
+        code, out, err = run(["predict", model, tmp_path / "cols.npz", "--out", "-"], capsys)
+        assert (code, out) == (2, "")
+        assert err.strip() == (f"error: the model expects 4 features, {tmp_path / 'cols.npz'} has 150. "
+                               f"{tmp_path / 'cols.npz'} seems to hold samples as columns, (4, 150) = (n[0], m); the "
+                               "command line reads an .npz's X as rows, (m, n[0]), unless labels y stored with it (one "
+                               "per sample) show it the other way round: save X transposed, or store y with it")
+    iris = load_iris()  # with its labels (the class names) the layout is told
+    np.savez(tmp_path / "cols.npz", X=iris.data.T, y=np.array(iris.target_names)[iris.target])
+    code, out, err = run(["evaluate", models["iris"], tmp_path / "cols.npz", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out) == json.loads(run(["evaluate", models["iris"], "iris", "--json"], capsys)[1])
+
+
+def test_resume_names_a_checkpoint_and_is_checked_before_the_data_is_read(files: dict[str, Path],
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (files["csv"].parent / "junk.ckpt").write_bytes(b"not a checkpoint")
+    before = {p: p.read_bytes() for p in files["csv"].parent.iterdir()}
+    said = {
+        "m.npz": "--resume m.npz: is not a training checkpoint (kind 'network', a model file); resume needs a file "
+                 "written by 'deeplayers train ... --checkpoint FILE'",
+        "none.ckpt": "--resume none.ckpt: no checkpoint at none.ckpt: nothing to resume (a run writes one with "
+                     "--checkpoint FILE)",
+        "junk.ckpt": "--resume junk.ckpt: cannot be read as a deeplayers model file: it is not an npz (zip) archive "
+                     "(File is not a zip file); check the path; if it is a model file it is damaged: re-save it or "
+                     "restore a backup; --resume takes the checkpoint a run wrote with --checkpoint FILE",
+    }
+    for resume, message in said.items():
+        code, out, err = run(["train", files["csv"], "--epochs", "2", "--out", "w.npz", "--resume", resume], capsys)
+        # refused before the data is read: no summary printed, nothing written
+        assert (code, out, err.strip()) == (2, "", f"error: {message}")
+    assert {p: p.read_bytes() for p in files["csv"].parent.iterdir()} == before
+    common = ["train", files["csv"], "--layers", "3", "--lr-schedule", "constant", "--no-plot", "-q"]
+    assert run([*common, "--epochs", "2", "--checkpoint", "r.ckpt", "--out", "a.npz"], capsys)[0] == 0
+    code, _, err = run([*common, "--epochs", "3", "--out", "b.npz", "--resume", "r.ckpt"], capsys)  # a checkpoint
+    assert code == 0, err
+    assert len(dl.load("b.npz").history.cost) == 3
+
+
+def test_an_integer_labels_is_refused_as_ambiguous_when_matching_columns_by_name(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    df = _moons_frame().rename(columns={"a": "0", "b": "1", "y": "2"})
+    df.insert(0, "x", np.linspace(0, 1, len(df)))
+    df.to_csv(tmp_path / "train.csv", index=False)  # x,0,1,2: the labels last, named 2
+    df[["x", "2", "0", "1"]].to_csv(tmp_path / "moved.csv", index=False)  # the same, the labels second
+    model = tmp_path / "m.npz"
+    assert main(["train", str(tmp_path / "train.csv"), "--epochs", "2", "--out", str(model), "--no-plot", "-q"]) == 0
+    code, out, err = run(["evaluate", model, tmp_path / "moved.csv", "--labels", "2"], capsys)
+    assert (code, out) == (2, "")
+    assert err.strip() == (f"error: {tmp_path / 'moved.csv'}: --labels 2 is ambiguous: column 2 is named '2', but "
+                           "0-based index 2 is column 3 ('0'); say which with a negative index: --labels -3 for the "
+                           "column named '2', --labels -2 for the column at that index (or rename the columns)")
+    code, out, err = run(["evaluate", model, tmp_path / "moved.csv", "--labels", "-3", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out) == json.loads(run(["evaluate", model, tmp_path / "train.csv", "--json"], capsys)[1])
+    code, _, err = run(["predict", model, tmp_path / "moved.csv", "--labels", "2", "--out", "-"], capsys)
+    assert code == 2 and "--labels 2 is ambiguous" in err
+
+
+def test_header_says_whether_the_first_row_holds_column_names(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import deeplayers.cli
+
+    rng = np.random.RandomState(0)
+    cells = np.c_[rng.randint(0, 9, (40, 2)), rng.randint(1, 3, 40)]
+    data = tmp_path / "amb.csv"  # a first row 0,1,2 above whole numbers that fit it as a sample too
+    data.write_text("0,1,2\n" + "".join(",".join(map(str, r)) + "\n" for r in cells))
+    rows = np.loadtxt(data, delimiter=",")
+    code, out, err = run(["train", data, "--epochs", "2", "--no-plot"], capsys)
+    assert (code, out) == (2, "")
+    assert "pass header=" not in err and err.strip().endswith(
+        "but the whole numbers below fit it as a sample too; give --header yes or --header no, or write the file with "
+        "real column names, or without names (to_csv(..., header=False))")
+    common = ["--epochs", "2", "--val-split", "0", "--no-plot", "-q"]
+    assert run(["train", data, "--header", "no", *common, "--out", tmp_path / "no.npz"], capsys)[0] == 0
+    assert run(["train", data, "--header", "yes", *common, "--out", tmp_path / "yes.npz"], capsys)[0] == 0
+    no, yes = dl.load(tmp_path / "no.npz"), dl.load(tmp_path / "yes.npz")
+    assert (no.metadata["m_train"], no.metadata["feature_names"]) == (41, None)
+    assert (yes.metadata["m_train"], yes.metadata["feature_names"], yes.metadata["label_name"]) == (40, ["0", "1"], "2")
+    code, out, err = run(["predict", tmp_path / "no.npz", data, "--header", "no", "--out", "-"], capsys)
+    assert code == 0, err
+    assert [line.split(",")[1] for line in out.splitlines()[1:]] == [str(v) for v in no.predict(rows[:, :2].T)[0]]
+    assert run(["predict", tmp_path / "yes.npz", data, "--out", "-"], capsys)[0] == 2  # auto cannot tell
+    code, out, err = run(["evaluate", tmp_path / "yes.npz", data, "--header", "yes", "--json"], capsys)
+    assert code == 0 and json.loads(out)["m"] == 40, err
+    seen = []
+
+    def record(X: np.ndarray, Y: np.ndarray, *args: object, **kwargs: object) -> None:
+        seen.append(X)
+        raise dl.ConfigError("stop here")
+
+    monkeypatch.setattr(deeplayers.cli, "run_search", record)
+    for header, want in (("no", rows), ("yes", rows[1:])):
+        code, _, err = run(["search", data, "--header", header, "--space", '{"learning_rate": [0.01]}', "--out",
+                            tmp_path / "s"], capsys)
+        assert code == 2 and "stop here" in err
+        assert np.array_equal(seen.pop(), want[:, :2].T)

@@ -6,6 +6,7 @@ Values are checked against an independent reading of the same file with pandas."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,20 +26,21 @@ def _moons(m: int = 100) -> tuple[np.ndarray, np.ndarray]:
 # -- A2: --labels N against columns named "0", "1", ... ---------------------------------------------
 @pytest.fixture
 def indexed_csv(tmp_path: Path) -> Path:
-    """pandas' default: an unnamed index column, then columns named 0, 1, 2 (header ``,0,1,2``)."""
+    """pandas' default column names 0, 1, 2 after a named index column (header ``id,0,1,2``; an
+    unnamed index, pandas' default, is refused as the row index: see the A1 tests below)."""
     X, y = _moons()
     path = tmp_path / "indexed.csv"
-    pd.DataFrame(np.c_[X, y]).to_csv(path)
-    assert path.read_text().splitlines()[0] == ",0,1,2"
+    pd.DataFrame(np.c_[X, y]).to_csv(path, index_label="id")
+    assert path.read_text().splitlines()[0] == "id,0,1,2"
     return path
 
 
 def test_a_label_name_that_is_a_number_is_the_name(indexed_csv: Path) -> None:
     ref = pd.read_csv(indexed_csv)
     ds = load_dataset(indexed_csv, labels="2")
-    assert ds.label_name == "2" and ds.feature_names == ["", "0", "1"]
+    assert ds.label_name == "2" and ds.feature_names == ["id", "0", "1"]
     assert np.array_equal(ds.y, ref["2"].to_numpy().astype(int))
-    assert np.array_equal(ds.X, ref[["Unnamed: 0", "0", "1"]].to_numpy().T)
+    assert np.array_equal(ds.X, ref[["id", "0", "1"]].to_numpy().T)
     # an integer string that names no column is still an index
     assert load_dataset(indexed_csv, labels="-3").label_name == "0"
 
@@ -152,7 +154,9 @@ def test_a_column_name_used_twice_is_refused(tmp_path: Path) -> None:
 
 
 # -- C2: the transposed-X hint ----------------------------------------------------------------------
-def test_the_transposed_hint_is_a_sentence_of_its_own() -> None:
+def test_the_transposed_hint_is_a_sentence_of_its_own_and_the_command_line_says_it_of_the_file(
+        tmp_path: Path) -> None:
+    import deeplayers as dl
     from deeplayers.cli import cli_message
 
     pre = Preprocessing("standard").fit(np.random.RandomState(0).randn(30, 169))
@@ -160,9 +164,26 @@ def test_the_transposed_hint_is_a_sentence_of_its_own() -> None:
         pre.transform(np.ones((169, 30)))
     assert str(info.value) == ("X has 169 features (rows) but the preprocessing was fitted on 30; give X as (n[0], m) "
                                "= (30, m). Samples go in columns: X (169, 30) looks transposed, did you mean X.T?")
-    assert cli_message(str(info.value), data="cols.npz") == (
-        "the model expects 30 features, cols.npz has 169. Samples go in columns: X (169, 30) looks transposed, "
-        "did you mean X.T?")
+    # on the command line there is no X to transpose: the file holds samples as columns, and it says how to save it
+    npz = ("the model expects 30 features, cols.npz has 169. cols.npz seems to hold samples as columns, (30, 169) = "
+           "(n[0], m); the command line reads an .npz's X as rows, (m, n[0]), unless labels y stored with it (one per "
+           "sample) show it the other way round: save X transposed, or store y with it")
+    assert cli_message(str(info.value), data="cols.npz") == npz
+    assert cli_message(str(info.value), data="cols.npy").endswith(
+        "cols.npy seems to hold samples as columns, (30, 169) = (n[0], m); the command line reads an .npy as rows, "
+        "(m, n[0]): save the array transposed")
+    assert cli_message(str(info.value), data="t.csv").endswith(
+        "t.csv seems to hold samples as columns (30 rows, one per feature); a CSV holds one sample per row: write the "
+        "file transposed")
+    # a model saved without preprocessing says it in its own words (modelfile.Model.transform): the same translation
+    dl.save(dl.Network([30, 2, 1], seed=0), tmp_path / "bare.npz")
+    with pytest.raises(ShapeError) as info:
+        dl.load(tmp_path / "bare.npz").predict_proba(np.ones((169, 30)))
+    assert "did you mean X.T?" in str(info.value)
+    assert cli_message(str(info.value), data="cols.npz") == npz
+    # a mismatch without the hint stays as it was
+    assert cli_message("X has 10 features (rows) but the preprocessing was fitted on 13; give X as (n[0], m) = "
+                       "(13, m)", data="new.csv") == "the model expects 13 features, new.csv has 10"
 
 
 # -- C10: NaN located ------------------------------------------------------------------------------
@@ -191,3 +212,48 @@ def test_preprocessing_statistics_name_the_bad_value() -> None:
     with pytest.raises(DataError, match=r"the statistics of feature 1 overflow float64 \(its values reach 1e\+300\); "
                                         r"rescale that feature first"):
         Preprocessing("standard").fit(big)
+
+
+# -- pandas' row index written as a column ----------------------------------------------------------
+def _frame(m: int = 60) -> Any:
+    X, y = _moons(m)
+    return pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": y})
+
+
+@pytest.mark.parametrize("write, what", [
+    (lambda df, p: df.to_csv(p), r"column 1 has no name and holds 0, 1, \.\.\., 59 in order"),
+    # the index a shuffle or a train/test split leaves: as much a row number
+    (lambda df, p: df.sample(frac=0.5, random_state=0).to_csv(p),
+     r"column 1 has no name and holds a different whole number on every row"),
+    # read back by pandas and written again without its index: pandas named the old index 'Unnamed: 0'
+    (lambda df, p: (df.to_csv(p), pd.read_csv(p).to_csv(p, index=False)),
+     r"column 1 has no name \('Unnamed: 0', pandas' name for a column it read without a name\) and holds 0, 1"),
+])
+def test_pandas_row_index_is_refused_as_a_feature(tmp_path: Path, write: Any, what: str) -> None:
+    path = tmp_path / "indexed.csv"
+    write(_frame(), path)
+    with pytest.raises(DataError, match=f"indexed.csv: {what}.*: the row index pandas writes with DataFrame.to_csv, "
+                                        r"not a feature \(a model would learn the row number\); write the file with "
+                                        r"to_csv\(\.\.\., index=False\), or drop that column"):
+        load_dataset(path)
+    with pytest.raises(DataError, match="the row index pandas writes"):
+        load_dataset(path, labels=False)
+
+
+def test_without_the_index_or_with_an_unnamed_column_of_other_values_the_file_is_read(tmp_path: Path) -> None:
+    df = _frame()
+    df.to_csv(tmp_path / "plain.csv", index=False)
+    ref = pd.read_csv(tmp_path / "plain.csv")
+    ds = load_dataset(tmp_path / "plain.csv")
+    assert ds.feature_names == ["a", "b"] and np.array_equal(ds.X, ref[["a", "b"]].to_numpy().T)
+    assert np.array_equal(ds.y, ref["y"].to_numpy())
+    # an unnamed column of decimals, or of whole numbers that repeat, is no row index: it stays a feature
+    for values in (df["a"].to_numpy() * 3, np.arange(60) % 7):
+        df.assign(**{"": values})[["", "a", "b", "y"]].to_csv(tmp_path / "unnamed.csv", index=False)
+        ref = pd.read_csv(tmp_path / "unnamed.csv")
+        ds = load_dataset(tmp_path / "unnamed.csv")
+        assert ds.feature_names == ["", "a", "b"]
+        assert np.array_equal(ds.X, ref[["Unnamed: 0", "a", "b"]].to_numpy().T)
+    # a named column of row numbers is the user's choice of feature
+    df.to_csv(tmp_path / "id.csv", index_label="id")
+    assert load_dataset(tmp_path / "id.csv").feature_names == ["id", "a", "b"]

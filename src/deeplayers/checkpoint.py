@@ -26,7 +26,7 @@ from .errors import DeeplayersError, ModelFileError
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["save_checkpoint", "load_checkpoint"]
+__all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint"]
 
 KIND = "checkpoint"
 _PARAMETER = re.compile(r"[Wb][1-9][0-9]*")
@@ -67,15 +67,26 @@ def save_checkpoint(path: str | os.PathLike, net: Network, state: dict[str, Any]
     save_npz_with_header(path, arrays, header)
 
 
-def load_checkpoint(path: str | os.PathLike, net: Network) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` and check it fits ``net``."""
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The arrays and header of a checkpoint file, checked as far as no network is needed: that it
+    exists, is whole, is a checkpoint (not a model file) and has a well-formed header. The command
+    line calls it before reading any data, so a wrong ``--resume`` file is refused first."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}: nothing to resume (train with checkpoint={str(path)!r} first)")
     arrays, header = load_npz_with_header(path)
-    if header.get("kind") != KIND:
-        raise ModelFileError(f"{path} is not a training checkpoint (kind {header.get('kind')!r}); "
+    kind = header.get("kind")
+    if kind != KIND:
+        # (the kind is the header's, outside the checksum: any JSON value, a list included)
+        what = {"network": ", a model file", "estimator": ", an estimator's model file"}.get(str(kind), "")
+        raise ModelFileError(f"{path} is not a training checkpoint (kind {kind!r}{what}); "
                              "resume needs a file written by fit(..., checkpoint=...)")
     _check_header(header, arrays, path)
+    return arrays, header
+
+
+def load_checkpoint(path: str | os.PathLike, net: Network) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` and check it fits ``net``."""
+    arrays, header = read_checkpoint(path)
     params = {k: v for k, v in arrays.items() if _PARAMETER.fullmatch(k)}
     try:
         type(net).from_spec(header, params, copy=False)  # the spec is whole and W[l], b[l] fit it

@@ -363,9 +363,18 @@ def _data_kind(data: str) -> str:
     return "idx" if kind == "other" and _is_idx_name(path) else kind
 
 
-def check_data_options(data: str, labels: str | None, split: str | None) -> None:
-    """Refuse --labels and --split where they do not apply, before anything is read."""
+_KIND_WORDS = {"builtin": "a built-in data set", "idx-dir": "an IDX directory", "npy": "an NPY file",
+               "npz": "an NPZ file", "h5": "an HDF5 file", "idx": "an IDX file"}
+#: --header's words, as the CSV loader's header= takes them
+_HEADERS: dict[str, bool | None] = {"auto": None, "yes": True, "no": False}
+
+
+def check_data_options(data: str, labels: str | None, split: str | None, header: str = "auto") -> None:
+    """Refuse --labels, --split and --header where they do not apply, before anything is read."""
     kind = _data_kind(data)
+    if header != "auto" and kind not in ("csv", "missing"):  # a missing file is said so when it is read
+        raise click.UsageError(f"--header applies only to a CSV file (whether its first row holds column names); "
+                               f"{data} is {_KIND_WORDS.get(kind, 'not a CSV file')}")
     if labels is not None and kind == "builtin":
         raise click.UsageError(f"--labels does not apply to the built-in data set {data!r}: its labels come with it")
     if labels is not None and kind == "idx-dir":
@@ -380,23 +389,22 @@ def check_data_options(data: str, labels: str | None, split: str | None) -> None
 
 
 def _load_data(data: str, labels: str | None, split: str | None, limit: int | None, *, need_labels: bool = True,
-               n_features: int | None = None) -> Any:
+               n_features: int | None = None, header: bool | None = None) -> Any:
     """load_dataset with the CLI's options; ``limit`` keeps the first N samples.
 
-    With ``n_features`` (predicting for a model) a header-less CSV whose last column would be read
-    as labels but whose other columns are one short of n[0] is re-read with every column as a feature.
+    With ``n_features`` (the model's n[0]) a CSV whose last column was taken as labels by default
+    but which holds exactly n[0] columns has no label column: predict re-reads it with every column
+    as a feature, a command that needs labels says so (instead of "expects 13 features, has 12").
     """
-    from .datasets import load_dataset
-
     _STATE["data"] = data
     lab = _labels_arg(labels)
     if limit is not None and Path(data).is_dir():
         ds = _idx_dir_head(Path(data), split or "train", limit)
     else:
-        ds = _load_split(data, lab, split)
+        ds = _load_split(data, lab, split, header)
     if (n_features is not None and labels is None and ds.y is not None and ds.n_features == n_features - 1
             and _data_kind(data) == "csv"):
-        ds = load_dataset(data, labels=False, split=split)
+        ds = _csv_without_labels(data, n_features, need_labels, header)
     if limit is not None:
         ds = replace(ds, X=ds.X[:, :limit], y=None if ds.y is None else ds.y[:limit])
     if need_labels and ds.y is None:
@@ -404,12 +412,28 @@ def _load_data(data: str, labels: str | None, split: str | None, limit: int | No
     return ds
 
 
-def _load_split(data: str, labels: Any, split: str | None) -> Any:
+def _csv_without_labels(data: str, n0: int, need_labels: bool, header: bool | None) -> Any:
+    """A CSV of exactly the model's n[0] columns, read with every column as a feature (predict), or
+    refused naming --labels when the command needs labels."""
+    if need_labels:
+        raise DataError(f"{data} seems to have no label column: it holds {n0} columns, as many as the model's "
+                        f"n[0] = {n0} features, so taking the last one as the labels would leave one feature "
+                        "short; add the label column, or name it with --labels if it is there (predict needs no "
+                        "labels)")
+    return _load_split(data, False, None, header)
+
+
+def _csv_options(header: bool | None) -> dict[str, Any]:
+    """The loader's CSV options from --header (none for auto, so other loaders are not handed one)."""
+    return {} if header is None else {"header": header}
+
+
+def _load_split(data: str, labels: Any, split: str | None, header: bool | None = None) -> Any:
     """load_dataset; a --split the file has no part for is said so, naming --split."""
     from .datasets import load_dataset
 
     try:
-        return load_dataset(data, labels=labels, split=split)
+        return load_dataset(data, labels=labels, split=split, **_csv_options(header))
     except DataError as exc:
         if split is None or _data_kind(data) not in ("h5", "npz") or ": no features" not in str(exc):
             raise
@@ -417,7 +441,7 @@ def _load_split(data: str, labels: Any, split: str | None) -> Any:
 
 
 def _load_for_model(mdl: Any, data: str, labels: str | None, split: str | None, limit: int | None, *,
-                    need_labels: bool) -> Any:
+                    need_labels: bool, header: bool | None = None) -> Any:
     """DATA as the model was trained on it: a CSV with a header is matched to the model's feature
     names (any column order; the model's label column, or --labels, is the labels and never a
     feature); other data by position, with its feature names checked when it has some."""
@@ -426,14 +450,14 @@ def _load_for_model(mdl: Any, data: str, labels: str | None, split: str | None, 
     if names and _data_kind(data) == "csv":
         from .datasets import csv_header
 
-        header = csv_header(data)
-        if header is not None:
-            ds = _csv_by_name(data, header, list(names), mdl.metadata.get("label_name"), labels, need_labels)
+        columns = csv_header(data, header=header)
+        if columns is not None:
+            ds = _csv_by_name(data, columns, list(names), mdl.metadata.get("label_name"), labels, need_labels)
             if limit is not None:
                 ds = replace(ds, X=ds.X[:, :limit], y=None if ds.y is None else ds.y[:limit])
             return ds
-    ds = _load_data(data, labels, split, limit, need_labels=need_labels,
-                    n_features=None if need_labels else mdl.network.layer_dims[0])
+    ds = _load_data(data, labels, split, limit, need_labels=need_labels, n_features=mdl.network.layer_dims[0],
+                    header=header)
     if names and ds.feature_names and list(ds.feature_names) != list(names):
         _check_names(data, list(ds.feature_names), list(names))
         ds = replace(ds, X=ds.X[[list(ds.feature_names).index(n) for n in names]], feature_names=list(names))
@@ -475,16 +499,14 @@ def _check_names(data: str, columns: Sequence[str], names: Sequence[str]) -> Non
 
 def _csv_by_name(data: str, header: list[str], names: list[str], label_name: str | None, labels: str | None,
                  need_labels: bool) -> Any:
-    from .datasets import load_csv
+    from .datasets import _UNNAMED, _index_column, load_csv, refuse_index_columns
 
     lab = _labels_arg(labels)
     label_col: str | None
     if lab is False:
         label_col = None
-    elif isinstance(lab, int):
-        if not -len(header) <= lab < len(header):
-            raise DataError(f"{data}: --labels {lab}: the file has {len(header)} columns (0-based index)")
-        label_col = header[lab]
+    elif isinstance(lab, int):  # the loader's rule: an index another column is named by is ambiguous
+        label_col = header[_index_column(lab, header, len(header), Path(data))]
     elif isinstance(lab, str):
         if lab not in header:
             raise DataError(f"{data}: no column named {lab!r} for --labels; the columns are: {_listed(header, 12)}")
@@ -493,6 +515,9 @@ def _csv_by_name(data: str, header: list[str], names: list[str], label_name: str
         label_col = header[-1] if header[-1] not in names else None
     else:
         label_col = label_name if label_name in header else None
+    unnamed = [c for c in header if _UNNAMED.fullmatch(c) and c not in names and c != label_col]
+    if unnamed:  # said as pandas' index when it is one (as train says it), not as an unknown column
+        refuse_index_columns(data, unnamed, header=True)
     _check_names(data, [c for c in header if c != label_col], names)
     if need_labels and label_col is None:
         known = f" (the model was trained with labels in {label_name!r})" if label_name else ""
@@ -609,6 +634,13 @@ _DATA_HELP = {
 }
 
 
+def _header_option() -> Any:
+    return click.option("--header", type=click.Choice(list(_HEADERS)), default="auto", show_default=True,
+                        help="CSV only: whether the first row holds column names. 'auto' tells from the rows, and "
+                             "refuses a first row of 0,1,...,k-1 (pandas' default names) that the rows below "
+                             "cannot tell from a sample; 'yes' or 'no' says it. Refused for other data.")
+
+
 def _labels_option(help_text: str = _DATA_HELP["labels"]) -> Any:
     return click.option("--labels", default=None, metavar="COLUMN|KEY|FILE", help=help_text)
 
@@ -631,8 +663,6 @@ def _check_train_options(ctx: click.Context, data: str, layers: list[int], early
     refuse_unless(ctx, checkpoint is not None, ["checkpoint_every"], "applies only with --checkpoint FILE")
     refuse_unless(ctx, not no_plot, ["plot_path"], "names the cost-curve file, but --no-plot draws none")
     refuse_unless(ctx, not quiet, ["verbose"], "asks for a line per epoch, but --quiet prints no progress")
-    if resume is not None and not Path(resume).is_file():
-        raise FileNotFoundError(f"no checkpoint at {resume}: nothing to resume")
     for path, option in ((out, "--out"), (plot_path, "--plot"), (checkpoint, "--checkpoint")):
         check_out(path, option)
     png = None if no_plot else plot_path or str(Path(out).with_suffix(".png"))
@@ -643,7 +673,27 @@ def _check_train_options(ctx: click.Context, data: str, layers: list[int], early
                    [("--out", out), (plot_option, png), ("--checkpoint", checkpoint)])
     check_figure(png, plot_option)
     _check_network_size([1, *layers, 1], np.dtype(dtype).itemsize, "--layers")
+    if resume is not None:
+        _check_resume(resume)
     return png
+
+
+def _check_resume(resume: str) -> None:
+    """--resume names a checkpoint (not a model file, not damaged): said before any data is read."""
+    from .checkpoint import read_checkpoint
+
+    if not Path(resume).is_file():
+        raise _UserError(f"--resume {resume}: no checkpoint at {resume}: nothing to resume (a run writes one with "
+                         "--checkpoint FILE)")
+    try:
+        read_checkpoint(resume)
+    except ModelFileError as exc:
+        said = str(exc)
+        for name in (resume, str(Path(resume))):  # the library names the file first: name the option instead
+            said = said[len(name):].lstrip(":") if said.startswith(name) else said
+        if "checkpoint" not in said:  # a damaged or foreign file: say what --resume takes
+            said += "; --resume takes the checkpoint a run wrote with --checkpoint FILE"
+        raise _UserError(f"--resume {resume}:{cli_message(said)}") from None
 
 
 def _check_network_size(dims: Sequence[int], itemsize: int, option: str) -> None:
@@ -727,6 +777,7 @@ def _report_training(echo: Any, net: Any, A0: np.ndarray, Y_train: np.ndarray, A
 @cli.command(context_settings=CONTEXT)
 @click.argument("data")
 @_labels_option()
+@_header_option()
 @_split_option()
 @_limit_option()
 @click.option("--layers", type=SizesType(), default=",".join(map(str, DEFAULTS["hidden_layer_sizes"])),
@@ -801,7 +852,8 @@ def _report_training(echo: Any, net: Any, A0: np.ndarray, Y_train: np.ndarray, A
 @click.option("--trace", is_flag=True, help="Before training, print the shape trace of one batch: every Z[l], A[l], "
               "dZ[l], dW[l], db[l], dA[l-1] with its shape and the equation that made it.")
 @click.pass_context
-def train(ctx: click.Context, data: str, labels: str | None, split: str | None, limit: int | None, layers: list[int],
+def train(ctx: click.Context, data: str, labels: str | None, header: str, split: str | None, limit: int | None,
+          layers: list[int],
           activation: str, output: str, init: str, optimizer: str, lr: float | None, epochs: int,
           batch_size: int | None, l2: float, keep_prob: float | None, lr_schedule: str, val_split: float,
           early_stopping: bool, patience: int, seed: int, dtype: str, scale: str, out: str, plot_path: str | None,
@@ -825,13 +877,13 @@ def train(ctx: click.Context, data: str, labels: str | None, split: str | None, 
     from .training import EarlyStopping
 
     # every option is checked before anything is read or printed
-    check_data_options(data, labels, split)
+    check_data_options(data, labels, split, header)
     png = _check_train_options(ctx, data, layers, early_stopping, checkpoint, no_plot, quiet, resume, out, plot_path,
                                dtype)
     if lr is None and optimizer == DEFAULTS["optimizer"]:
         lr = DEFAULTS["learning_rate"]
 
-    ds = _load_data(data, labels, split, limit)
+    ds = _load_data(data, labels, split, limit, header=_HEADERS[header])
     t = ds.targets(output)
     pre, A0, Y_train, A0_val, Y_val = _training_parts(ds, t.Y, val_split, seed, scale, dtype)
     net = Network([ds.n_features, *layers, t.Y.shape[0]], hidden=activation, output=t.output, init=init, seed=seed,
@@ -897,11 +949,12 @@ _PREDICT_LABELS_HELP = (
 @click.option("--proba", is_flag=True, help="Add the output probabilities A[L], one column per output unit "
                                             "(classifiers only) [default: predictions only].")
 @_labels_option(_PREDICT_LABELS_HELP)
+@_header_option()
 @_split_option()
 @_limit_option()
 @click.pass_context
-def predict(ctx: click.Context, model: str, data: str, out: str, proba: bool, labels: str | None, split: str | None,
-            limit: int | None) -> None:
+def predict(ctx: click.Context, model: str, data: str, out: str, proba: bool, labels: str | None, header: str,
+            split: str | None, limit: int | None) -> None:
     """Predict with MODEL on the raw samples of DATA and write a CSV with a header.
 
     Columns: 'sample' (0-based index), 'prediction' (the class name for classifiers; the value
@@ -911,7 +964,7 @@ def predict(ctx: click.Context, model: str, data: str, out: str, proba: bool, la
     import csv
     import io
 
-    check_data_options(data, labels, split)
+    check_data_options(data, labels, split, header)
     check_out(out, "--out", stdout=True)
     check_distinct([("MODEL", model), ("DATA", data)], [("--out", out)])
     mdl = _load_model(model)
@@ -920,7 +973,7 @@ def predict(ctx: click.Context, model: str, data: str, out: str, proba: bool, la
     if proba and g not in ("sigmoid", "softmax"):
         raise click.UsageError(f"--proba applies to classifiers; {model} is a regression model ({g} output "
                                "A[L]): its predictions are the values themselves", ctx)
-    ds = _load_for_model(mdl, data, labels, split, limit, need_labels=False)
+    ds = _load_for_model(mdl, data, labels, split, limit, need_labels=False, header=_HEADERS[header])
     AL = mdl.predict_proba(ds.X)
     names = [str(c) for c in mdl.classes] if mdl.classes is not None else None
     header = ["sample"]
@@ -972,19 +1025,21 @@ def _cell(v: Any) -> Any:
                                              "[default: the label column the model was trained with when DATA has "
                                              "it, else the last column]")
                 + " A CSV with a header is matched to the model's features by column name, in any order.")
+@_header_option()
 @_split_option()
 @_limit_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object [default: a table].")
-def evaluate(model: str, data: str, labels: str | None, split: str | None, limit: int | None, as_json: bool) -> None:
+def evaluate(model: str, data: str, labels: str | None, header: str, split: str | None, limit: int | None,
+             as_json: bool) -> None:
     """Score MODEL on the labelled samples of DATA.
 
     Classification: accuracy, log-loss (mean cross-entropy), the confusion matrix (rows: true
     class, columns: predicted) and per-class precision, recall, F1 and support. Regression:
     R^2, MSE and MAE. The labels are matched to the model's classes by name.
     """
-    check_data_options(data, labels, split)
+    check_data_options(data, labels, split, header)
     mdl = _load_model(model)
-    ds = _load_for_model(mdl, data, labels, split, limit, need_labels=True)
+    ds = _load_for_model(mdl, data, labels, split, limit, need_labels=True, header=_HEADERS[header])
     A = mdl.predict_proba(ds.X)  # first, so a feature-count mismatch is reported as such
     Y, output = _targets_for_model(mdl, ds)
     metrics = evaluate_metrics(A, Y, output, mdl.classes)
@@ -1091,6 +1146,7 @@ def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str,
                                            "images whose activations --what features ranks; required by those two, "
                                            "refused by the others [default: none].")
 @_labels_option(_DATA_HELP["labels"] + " Only with --what boundary.")
+@_header_option()
 @_split_option()
 @click.option("--image-shape", type=SizesType(allow_empty=False, min_count=2, sep=",x", example="28,28"),
               default=None, metavar="H,W[,C]",
@@ -1102,10 +1158,11 @@ def gradcheck(ctx: click.Context, dims: list[int], activation: str, output: str,
               help="Picture file to write, in the format of its ending: .png, .pdf, .svg, .jpg, ... [default: "
                    "MODEL-WHAT.png].")
 @click.pass_context
-def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: str | None, split: str | None,
-         image_shape: list[int] | None, max_units: int, out: str | None) -> None:
+def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: str | None, header: str,
+         split: str | None, image_shape: list[int] | None, max_units: int, out: str | None) -> None:
     """Draw a picture of MODEL, in the format of --out's ending (.png, .pdf, .svg, .jpg, ...)."""
-    refuse_unless(ctx, what in ("boundary", "features"), ["data", "split"], "applies only to --what boundary or features")
+    refuse_unless(ctx, what in ("boundary", "features"), ["data", "split", "header"],
+                  "applies only to --what boundary or features")
     refuse_unless(ctx, what == "boundary", ["labels"], "applies only to --what boundary")
     refuse_unless(ctx, what in ("weights", "features"), ["image_shape", "max_units"],
                   "applies only to --what weights or features")
@@ -1113,7 +1170,7 @@ def plot(ctx: click.Context, model: str, what: str, data: str | None, labels: st
         if data is None:
             raise click.UsageError(f"--what {what} needs --data DATA ("
                                    + ("two-feature samples to draw)" if what == "boundary" else "the images to rank)"), ctx)
-        check_data_options(data, labels, split)
+        check_data_options(data, labels, split, header)
     check_out(out, "--out")
     picture = out or str(Path(model).with_suffix("")) + f"-{what}.png"
     check_distinct([("MODEL", model), ("--data", data)], [("--out", picture)])
@@ -1130,6 +1187,7 @@ def _draw(ctx: click.Context, mdl: Any, what: str, data: str | None, labels: str
     from . import plots
 
     out = None  # the figure is written by write_figure, in the format of the file name's ending
+    header = _HEADERS[ctx.params.get("header", "auto")]  # --header, for --data
     if what == "curves":
         return plots.plot_costs(mdl, out)
     if what == "architecture":
@@ -1147,10 +1205,10 @@ def _draw(ctx: click.Context, mdl: Any, what: str, data: str | None, labels: str
             shape = (side, side)
         if what == "weights":
             return plots.plot_weights(mdl, shape, out, max_units=max_units)
-        ds = _load_for_model(mdl, str(data), None, split, None, need_labels=False)
+        ds = _load_for_model(mdl, str(data), None, split, None, need_labels=False, header=header)
         return plots.plot_features(mdl, ds.X, shape, out,
                                    units=min(max_units, 8) if not given(ctx, "max_units") else max_units)
-    ds = _load_for_model(mdl, str(data), labels, split, None, need_labels=True)
+    ds = _load_for_model(mdl, str(data), labels, split, None, need_labels=True, header=header)
     return plots.plot_decision_boundary(mdl, ds.X, _label_names(ds) if np.asarray(ds.y).ndim == 1 else ds.y, out)
 
 
@@ -1258,6 +1316,7 @@ def demo(cat: str | None, iterations: int, lr: float) -> None:
 @click.option("--labels", default=None, metavar="COLUMN|KEY",
               help="Label column of a CSV (header name or 0-based index) [default: the last column], or the "
                    "labels key of an .npz/.h5. Not for built-in sets (their labels come with them).")
+@_header_option()
 @click.option("--n-jobs", type=IntRange("a positive integer or -1", min=-1), default=1, metavar="N", show_default=True,
               help="Trials at once in local processes (-1: one per core); with --scheduler local, the number "
                    "of Dask workers. Not with a --scheduler address.")
@@ -1275,7 +1334,7 @@ def demo(cat: str | None, iterations: int, lr: float) -> None:
 @click.pass_context
 def search_command(ctx: click.Context, data: str, space: str, strategy: str, n_trials: int | None,
                epochs: int | None, eta: int, metric: str, val_split: float, scale: str, labels: str | None,
-               n_jobs: int, scheduler: str | None, storage: str | None, out: str, seed: int, max_rows: int,
+               header: str, n_jobs: int, scheduler: str | None, storage: str | None, out: str, seed: int, max_rows: int,
                quiet: bool) -> None:
     """Search hyperparameters on DATA (digits, iris, breast_cancer, wine, diabetes, or a data file)
     and rank them by validation cost; writes OUT/results.csv, OUT/curves.png and
@@ -1291,12 +1350,12 @@ def search_command(ctx: click.Context, data: str, space: str, strategy: str, n_t
                                  param_hint="--n-jobs")
     options = [o for p in ctx.command.params for o in p.opts if o.startswith("--")]
     try:
-        check_data_options(data, labels, None)
+        check_data_options(data, labels, None, header)
         _check_search_paths(data, space, out, storage)
         space_d = load_space(space)  # the space is an option too: checked before the data is read
         refuse_unless(ctx, "epochs" not in space_d, ["epochs"], "conflicts with the space's 'epochs' (which "
                       "sets each trial's epochs); give one of them")
-        X, Y, classes, suggested = load_search_data(data, _labels_arg(labels))
+        X, Y, classes, suggested = _search_data(data, _labels_arg(labels), _HEADERS[header])
         prep = {"auto": suggested, "none": None}.get(scale, scale)
         Path(out).mkdir(parents=True, exist_ok=True)
         result = run_search(X, Y, space_d, strategy=strategy, n_trials=n_trials, epochs=epochs, eta=eta,
@@ -1312,6 +1371,18 @@ def search_command(ctx: click.Context, data: str, space: str, strategy: str, n_t
                                      options, data))
     for what, p in result.paths.items():
         click.echo(f"{what}: {p}")
+
+
+def _search_data(data: str, labels: Any, header: bool | None) -> tuple[Any, ...]:
+    """search's data: search.load_data, or with --header yes/no the same steps with the loader's
+    header= (search.load_data takes no loader options)."""
+    if header is None:
+        return load_search_data(data, labels)
+    from .datasets import load_dataset
+
+    ds = load_dataset(data, labels=labels, header=header)
+    t = ds.targets()
+    return np.asarray(ds.X, dtype=np.float64), t.Y, t.classes, ds.suggest_preprocessing()
 
 
 def _check_search_paths(data: str, space: str, out: str, storage: str | None) -> None:
@@ -1351,11 +1422,25 @@ _ASSIGNED = re.compile(rf"(?<![\w.\[-])({_KEYWORD})=('([^']*)'|\"([^\"]*)\"|\.\.
 _SUBJECT = re.compile(rf"(?<![\w.\[-])({_KEYWORD})( \(lambda\))?(?= must\b| is\b)")
 # keywords with an underscore are identifiers wherever they stand (a word like "epochs" is also prose)
 _IDENTIFIER = re.compile(rf"(?<![\w.\['\"-])({'|'.join(k for k in _OPTION_FOR if '_' in k)})(?![\w'\"])")
-# the feature count, as the engine's shape checks say it
+# the feature count, as the engine's shape checks say it (Preprocessing, Model.transform, check_X),
+# each with its transposed-X hint, which speaks Python (X.T) and is said again in the command line's words
 _FEATURES = [
-    re.compile(r"X has (\d+) features \(rows\) but the preprocessing was fitted on (\d+)[^;]*(;[^.]*)?"),
-    re.compile(r"X must be \(n\[0\], m\) = \((\d+), m\), got \((\d+), \d+\)[^.;]*"),
+    re.compile(r"X has (?P<has>\d+) features \(rows\) but the preprocessing was fitted on (?P<n0>\d+)[^;.]*(;[^.]*)?"
+               r"(?P<hint>\. Samples go in columns: X \(\d+, \d+\) looks transposed, did you mean X\.T\?)?"),
+    re.compile(r"X has (?P<has>\d+) features \(rows\) but the model was trained on n\[0\] = (?P<n0>\d+); give X as "
+               r"\(\d+, m\)(?P<hint> — samples go in columns, did you mean X\.T\?)?"),
+    re.compile(r"X must be \(n\[0\], m\) = \((?P<n0>\d+), m\), got \((?P<has>\d+), \d+\)"
+               r"(?P<hint>: samples go in columns — did you mean X\.T\?)?[^.;]*"),
 ]
+# how each kind of file holds its samples on the command line, for the transposed-X hint
+_ROWS_HINT = {
+    ".npz": "the command line reads an .npz's X as rows, (m, n[0]), unless labels y stored with it (one per sample) "
+            "show it the other way round: save X transposed, or store y with it",
+    ".npy": "the command line reads an .npy as rows, (m, n[0]): save the array transposed",
+    "csv": "a CSV holds one sample per row: write the file transposed",
+    **dict.fromkeys([".h5", ".hdf5", ".hdf"], "the command line reads an HDF5 file's X as rows, (m, ...): store it "
+                                               "transposed"),
+}
 
 
 def cli_message(message: str, options: Sequence[str] | None = None, data: str | None = None) -> str:
@@ -1388,13 +1473,28 @@ def cli_message(message: str, options: Sequence[str] | None = None, data: str | 
     text = _ASSIGNED.sub(assigned, text)
     text = _SUBJECT.sub(subject, text)
     text = _IDENTIFIER.sub(subject, text)
+    if allowed is None or "--header" in allowed:
+        text = text.replace("pass header=True or header=False", "give --header yes or --header no")
+    return _feature_count(text, data)
+
+
+def _feature_count(text: str, data: str | None) -> str:
+    """The engine's feature-count mismatch as "the model expects 13 features, DATA has 10", and its
+    transposed-X hint in the command line's words (the file, not X.T)."""
     where = data or "the data"
-    m0 = _FEATURES[0].search(text)
-    if m0:
-        text = text.replace(m0.group(0), f"the model expects {m0.group(2)} features, {where} has {m0.group(1)}")
-    m1 = _FEATURES[1].search(text)
-    if m1 and m1.group(1) != m1.group(2):
-        text = text.replace(m1.group(0), f"the model expects {m1.group(1)} features, {where} has {m1.group(2)}")
+    for pattern in _FEATURES:
+        mt = pattern.search(text)
+        if mt is None or mt.group("has") == mt.group("n0"):
+            continue
+        n0, has = mt.group("n0"), mt.group("has")
+        said = f"the model expects {n0} features, {where} has {has}"
+        if mt.group("hint"):
+            suffix = Path(data).suffix.lower() if data else ""  # the loader is chosen by the name's ending
+            kind = "csv" if suffix in _CSV_SUFFIXES else suffix
+            shape = f" ({n0} rows, one per feature)" if kind == "csv" else f", ({n0}, {has}) = (n[0], m)"
+            how = _ROWS_HINT.get(kind, "the command line reads one sample per row")
+            said += f". {where} seems to hold samples as columns{shape}; {how}"
+        text = text.replace(mt.group(0), said)
     return text
 
 from .playground.command import playground as _playground  # noqa: E402  (its web server loads lazily)

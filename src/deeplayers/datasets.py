@@ -380,6 +380,34 @@ def _is_int_token(cell: str) -> bool:
     return re.fullmatch(r"[+-]?\d+", cell) is not None
 
 
+# pandas' name for a column it read without one ("Unnamed: 0"), so a re-saved index is recognised too
+_UNNAMED = re.compile(r"(Unnamed: \d+)?")
+
+
+def _refuse_index_column(cells: np.ndarray, feat_cols: list[int], names: list[str] | None, path: Path) -> None:
+    """Refuse an unnamed feature column holding a different whole number on every row: the row index
+    pandas writes with ``to_csv`` (empty header cell), 0..m-1 or the index left by a shuffle or a
+    split. As a feature, a model would learn the row number. Unnamed columns of other values stay."""
+    if names is None:  # without a header an index cannot be told from a feature
+        return
+    for j in feat_cols:
+        if not _UNNAMED.fullmatch(names[j]):
+            continue
+        col = cells[:, j]
+        if not all(_is_int_token(c) for c in col):
+            continue
+        values = [int(c) for c in col]
+        if len(set(values)) != len(values):
+            continue
+        named = f" ({names[j]!r}, pandas' name for a column it read without a name)" if names[j] else ""
+        what = (f"0, 1, ..., {len(values) - 1} in order" if values == list(range(len(values)))
+                else "a different whole number on every row")
+        raise DataError(f"{path}: column {j + 1} has no name{named} and holds {what}: the row index pandas "
+                        "writes with DataFrame.to_csv, not a feature (a model would learn the row number); write "
+                        "the file with to_csv(..., index=False), or drop that column (or name it in the header "
+                        "if it really is a feature)")
+
+
 def _refuse_bad_cell(X_cells: np.ndarray, feat_cols: list[int], names: list[str] | None, lines: list[int],
                      path: Path) -> None:
     """The DataError naming the first feature cell that is empty, not a number, or not finite."""
@@ -457,6 +485,48 @@ def _check_unique_names(names: list[str], path: Path) -> None:
         seen[name] = j
 
 
+def _csv_table(path: Path, labels: Any, header: bool | None, delimiter: str | None
+               ) -> tuple[list[list[str]], list[int], list[str] | None]:
+    """A CSV's data rows, their line numbers and its column names (None without a header), checked:
+    not empty, names unique, no ragged row."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file ({exc}); is it really a CSV?") from None
+    if delimiter is None:
+        delimiter = _sniff_delimiter(text[:65536])
+    rows, lines = _csv_rows(io.StringIO(text), delimiter, path)
+    if not rows:
+        raise DataError(f"{path}: the file holds no data rows")
+    header = _has_header(rows, lines, header, labels, path)
+    names = rows.pop(0) if header else None
+    lines = lines[1:] if header else lines
+    if not rows:
+        raise DataError(f"{path}: the file holds a header but no data rows")
+    if names is not None:
+        _check_unique_names(names, path)
+    width = len(names) if names is not None else len(rows[0])
+    for row, line in zip(rows, lines):
+        if len(row) != width:
+            raise DataError(f"{path}: line {line} has {len(row)} cells but the {'header' if names else 'first row'} "
+                            f"has {width} (a ragged row; check for a missing or extra '{delimiter}')")
+    return rows, lines, names
+
+
+def refuse_index_columns(path: str | os.PathLike, columns: Sequence[str], *, header: bool | None = None,
+                         delimiter: str | None = None) -> None:
+    """Refuse, as :func:`load_csv` does, any of ``columns`` that has no name ("" or pandas'
+    "Unnamed: N") and holds pandas' row index. For matching a file's columns to a model's by name,
+    where such a column is to be reported as the index, not as an unknown column."""
+    path = Path(path)
+    rows, _, names = _csv_table(path, None, header, delimiter)
+    if names is not None:
+        _refuse_index_column(np.array(rows, dtype=object), [names.index(c) for c in columns if c in names], names,
+                             path)
+
+
 def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None, header: bool | None = None,
              delimiter: str | None = None, dtype: Any = np.float64) -> Dataset:
     """Read a CSV file: one sample per row, one feature per column, plus a label column.
@@ -482,37 +552,19 @@ def load_csv(path: str | os.PathLike, *, labels: str | int | bool | None = None,
     DataError
         Ragged rows (with the line number), non-numeric or missing feature cells and missing labels
         (line and column), an unknown or ambiguous label column, a column name used twice, a header
-        that cannot be told from a sample, an empty file.
+        that cannot be told from a sample, an empty file, and an unnamed feature column holding a
+        different whole number on every row (the index ``DataFrame.to_csv`` writes unless
+        ``index=False``: a model would learn the row number).
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a UTF-8 text file ({exc}); is it really a CSV?") from None
-    if delimiter is None:
-        delimiter = _sniff_delimiter(text[:65536])
-    rows, lines = _csv_rows(io.StringIO(text), delimiter, path)
-    if not rows:
-        raise DataError(f"{path}: the file holds no data rows")
-    header = _has_header(rows, lines, header, labels, path)
-    names = rows.pop(0) if header else None
-    lines = lines[1:] if header else lines
-    if not rows:
-        raise DataError(f"{path}: the file holds a header but no data rows")
-    if names is not None:
-        _check_unique_names(names, path)
+    rows, lines, names = _csv_table(path, labels, header, delimiter)
     width = len(names) if names is not None else len(rows[0])
-    for row, line in zip(rows, lines):
-        if len(row) != width:
-            raise DataError(f"{path}: line {line} has {len(row)} cells but the {'header' if names else 'first row'} "
-                            f"has {width} (a ragged row; check for a missing or extra '{delimiter}')")
     label_col = _label_column(labels, names, width, path)
     if label_col is not None and width < 2:
         raise DataError(f"{path}: only {width} column, so there is nothing left for features after the labels")
     feat_cols = [j for j in range(width) if j != label_col]
     cells = np.array(rows, dtype=object)
+    _refuse_index_column(cells, feat_cols, names, path)
     X_cells = cells[:, feat_cols]
     try:
         X = X_cells.astype(np.float64)
@@ -564,10 +616,11 @@ def _classes_without(cells: Sequence[str], j: int) -> bool:
     return whole and len(values) <= 20 and len(cells) >= 2 * len(values) and float(j) not in values
 
 
-def csv_header(path: str | os.PathLike, *, delimiter: str | None = None) -> list[str] | None:
+def csv_header(path: str | os.PathLike, *, delimiter: str | None = None,
+               header: bool | None = None) -> list[str] | None:
     """The column names of a CSV file, or None when its first row is data, decided as
     :func:`load_csv` decides it from the same first rows (a first row that cannot be told from a
-    sample is the same DataError)."""
+    sample is the same DataError); ``header`` True or False says it, as for :func:`load_csv`."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
@@ -580,7 +633,7 @@ def csv_header(path: str | os.PathLike, *, delimiter: str | None = None) -> list
             rows, lines = _csv_rows(f, delimiter, path, most=_HEADER_ROWS + 1)
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a UTF-8 text file ({exc}); is it really a CSV?") from None
-    if not rows or not _has_header(rows, lines, None, None, path):
+    if not rows or not _has_header(rows, lines, header, None, path):
         return None
     return rows[0]
 
