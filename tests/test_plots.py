@@ -302,6 +302,125 @@ def test_decision_boundary_errors(moons):
         plots.plot_decision_boundary(net, np.where(X > 1.5, np.nan, X), Y)
 
 
+def forward(net, A, hidden):
+    """A[L] of a network by hand (independent of deeplayers' forward pass)."""
+    for l in range(1, net.L + 1):
+        Z = net.parameters[f"W{l}"] @ A + net.parameters[f"b{l}"]
+        A = hidden(Z) if l < net.L else Z
+    return A
+
+
+def plane_grid(ax, resolution):
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return np.array(np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))).reshape(2, -1)
+
+
+def point_colours(ax):
+    (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+    return points
+
+
+def test_multi_output_regression_colours_points_by_the_first_output():
+    """A linear [2, 8, 2] network: the surface is A[L]'s first row and the points are coloured by y's
+    first row on that scale (they were coloured by argmax(y), 0 or 1)."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(2, 200)
+    Y = np.vstack([X[0] * 3, X[1] * 100])
+    net = dl.Network([2, 8, 2], output="linear", seed=0)
+    net.fit(X, Y, learning_rate=0.01, epochs=50, optimizer="adam", verbose=0)
+    fig = plots.plot_decision_boundary(net, X, Y, resolution=60)
+    ax = fig.axes[0]
+    np.testing.assert_allclose(point_colours(ax).get_array(), Y[0])
+    assert fig.axes[1].get_ylabel() == "first of 2 outputs: A[L] and y"
+    assert "first of 2 outputs" in ax.get_title()
+    # the colour scale is that of the first output (about +-9), not the second's (+-300)
+    A = forward(net, plane_grid(ax, 60), lambda Z: np.maximum(Z, 0))
+    levels = ax.collections[0].levels
+    assert levels[0] <= min(A[0].min(), Y[0].min()) and levels[-1] >= max(A[0].max(), Y[0].max())
+    assert levels[-1] - levels[0] < 3 * (max(A[0].max(), Y[0].max()) - min(A[0].min(), Y[0].min()))
+    with pytest.raises(ShapeError, match=r"the model has 2 outputs and the surface shows the first: give y with "
+                                         r"all of them, \(2, 200\) with m = 200.*got shape \(200,\)"):
+        plots.plot_decision_boundary(net, X, Y[0])
+    with pytest.raises(DataError, match="y holds <U1 values: give the numeric targets"):
+        plots.plot_decision_boundary(net, X, np.array(["a", "b"])[np.arange(400) % 2].reshape(2, 200))
+
+
+def test_a_dnn_regressor_draws_its_surface_not_thousands_of_classes(tmp_path):
+    """A fitted DNNRegressor (rows) draws its predict surface (it was drawn as ~90,000 classes, all
+    black), its points coloured by y; y (m, n_targets) as rows for a multi-output one."""
+    dnn = pytest.importorskip("deeplayers.sklearn")
+    rng = np.random.RandomState(0)
+    Xr = rng.randn(200, 2)
+    yr = np.sin(Xr[:, 0]) + Xr[:, 1]
+    reg = dnn.DNNRegressor(hidden_layer_sizes=(8,), epochs=20, random_state=0).fit(Xr, yr)
+    fig = plots.plot_decision_boundary(reg, Xr.T, yr, tmp_path / "reg.png", resolution=60)
+    check_png(tmp_path / "reg.png", fig)
+    ax = fig.axes[0]
+    assert ax.get_title() == "predict(X) over the plane, points coloured by y"
+    np.testing.assert_allclose(point_colours(ax).get_array(), yr)
+    pred = forward(reg.network_, plane_grid(ax, 60), lambda Z: np.maximum(Z, 0))[0]
+    levels = ax.collections[0].levels
+    assert len(levels) <= 20 and levels[0] <= pred.min() and levels[-1] >= pred.max()
+    Y2 = np.c_[yr, 10 * yr]
+    reg2 = dnn.DNNRegressor(hidden_layer_sizes=(8,), epochs=5, random_state=0).fit(Xr, Y2)
+    fig = plots.plot_decision_boundary(reg2, Xr.T, Y2, resolution=40)
+    np.testing.assert_allclose(point_colours(fig.axes[0]).get_array(), yr)
+    assert fig.axes[1].get_ylabel() == "first of 2 outputs: predict and y"
+
+
+def test_a_class_keeps_its_colour_whichever_classes_y_holds(moons):
+    """Points of class 1 alone are drawn red (class 1), not blue (they were coloured by their place
+    among the classes present); a label the network has no class for is refused."""
+    from matplotlib.colors import to_rgba
+
+    net, _, X, Y = moons
+    for c, colour in [(1, "#b2182b"), (0, "#2166ac")]:
+        keep = Y[0] == c
+        fig = plots.plot_decision_boundary(net, X[:, keep], Y[:, keep], resolution=40)
+        np.testing.assert_allclose(point_colours(fig.axes[0]).get_facecolors(), [to_rgba(colour)] * keep.sum())
+        (handle,) = fig.axes[0].get_legend().legend_handles
+        assert to_rgba(handle.get_markerfacecolor()) == to_rgba(colour)
+    with pytest.raises(DataError, match=r"y holds \[2\], not among the model's classes \[0, 1\]"):
+        plots.plot_decision_boundary(net, X, np.where(Y > 0, 2, 0))
+
+
+def test_softmax_classes_keep_their_colour_when_y_holds_a_few():
+    """tab10's colour of the class index, in the regions and the points, with one class of four in y
+    (class 3 alone was drawn in the blue of a two-class palette)."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_rgba
+
+    Xr, y = make_blobs(240, centers=4, random_state=3)
+    Xb = ((Xr - Xr.mean(0)) / Xr.std(0)).T
+    soft = dl.Network([2, 10, 4], output="softmax", seed=0)
+    soft.fit(Xb, np.eye(4)[y].T, learning_rate=0.01, epochs=100, optimizer="adam", verbose=0)
+    tab10 = [to_rgba(colormaps["tab10"](i)) for i in range(4)]
+    for keep, labels in [(y == 3, np.eye(4)[y[y == 3]].T), (y == 2, y[y == 2]), (y >= 1, y[y >= 1])]:
+        fig = plots.plot_decision_boundary(soft, Xb[:, keep], labels, resolution=50)
+        ax = fig.axes[0]
+        np.testing.assert_allclose(point_colours(ax).get_facecolors(), [tab10[c] for c in y[keep]])
+        predicted = np.unique(np.argmax(forward(soft, plane_grid(ax, 50), lambda Z: np.maximum(Z, 0)), axis=0))
+        np.testing.assert_allclose(ax.collections[0].get_facecolor()[:, :3], [tab10[c][:3] for c in predicted])
+
+
+def test_plot_costs_marks_costs_that_are_not_finite(tmp_path):
+    """NaN and inf costs, which matplotlib leaves out, are marked: a line from the first, named in the
+    x axis' count, and a cross for each (the curve ended at 0.5 looking like a clean run)."""
+    fig = plots.plot_costs([0.7, 0.5, float("nan"), float("inf")], tmp_path / "c.png")
+    check_png(tmp_path / "c.png", fig, min_std=0.02, min_colours=10)
+    ax = fig.axes[0]
+    assert "cost not finite from iteration 2 (per hundreds)" in texts(fig)
+    assert [list(ln.get_xdata()) for ln in ax.lines[1:]] == [[2, 2], [2, 3]]  # the line, the crosses
+    assert off_canvas(fig) == []
+    h = {"unit": "epoch", "cost": [0.7, 0.6, 0.5, 0.45], "val_cost": [0.8, 0.7, float("inf"), 0.9]}
+    fig = plots.plot_costs(h)
+    assert "validation cost not finite from epoch 3" in texts(fig)
+    assert not any("cost not finite" in t and "validation" not in t for t in texts(fig))
+    assert not any("not finite" in t for t in texts(plots.plot_costs([0.7, 0.5, 0.4])))
+    fig = plots.plot_costs({"cost": [1.0, 0.5, float("nan")], "unit": "iteration"}, every=10)
+    assert "cost not finite from iteration 3 (per 10)" in texts(fig)
+
+
 # -- what layer 1 learned ------------------------------------------------------------------------
 def test_plot_weights_mnist(mnist_dir, tmp_path):
     images, labels = load_mnist(mnist_dir, "train")
@@ -627,3 +746,37 @@ def test_a_picture_is_written_in_the_format_its_name_ends_with(tmp_path):
         assert (tmp_path / f"curve.{ext}").read_bytes()[:len(head)] == head, ext
     plots.plot_costs(h, tmp_path / "curve")
     assert (tmp_path / "curve").read_bytes()[:4] == b"\x89PNG"  # no ending: PNG
+
+
+@pytest.mark.parametrize("hidden", ["relu", "leaky_relu", "tanh"])
+def test_plot_features_calls_only_relu_units_dead(hidden):
+    """Unit 1 of each hidden layer is pushed below 0 for every image (b = -50): only a relu unit is
+    then dead (skipped and counted); a tanh or leaky_relu unit still moves with its input and is
+    drawn (tanh units were labelled dead and skipped)."""
+    rng = np.random.RandomState(0)
+    X = rng.rand(16, 60)
+    net = dl.Network([16, 5, 4, 1], hidden=hidden, seed=0)
+    for b in ("b1", "b2"):
+        bias = net.parameters[b].copy()
+        bias[0] = -50
+        net.parameters[b] = bias
+    fig = plots.plot_features(net, X, (4, 4), units=8, top=4)
+    labels = [t.get_text() for t in fig.texts[1:]]
+    tiles = [ax for ax in fig.axes if ax.images]
+    names = [ax.get_title() for ax in tiles]
+    # an independent forward pass
+    g = {"relu": lambda Z: np.maximum(Z, 0), "tanh": np.tanh, "leaky_relu": lambda Z: np.where(Z > 0, Z, 0.01 * Z)}
+    A1 = g[hidden](net.parameters["W1"] @ X + net.parameters["b1"])
+    A2 = g[hidden](net.parameters["W2"] @ A1 + net.parameters["b2"])
+    if hidden == "relu":
+        live = [np.flatnonzero(A.max(axis=1) > 0) + 1 for A in (A1, A2)]
+        assert 0 not in live[0] and 0 not in live[1]  # unit 1 is dead in both
+        assert labels == [f"layer 1: W[1] rows\n({5 - len(live[0])} dead)", f"layer 2: top 4\n({4 - len(live[1])} dead)"]
+        assert names == [f"unit {j}" for j in (*live[0], *live[1])]
+        return
+    assert labels == ["layer 1: W[1] rows", "layer 2: top 4"]
+    assert names == [f"unit {j}" for j in range(1, 6)] + [f"unit {j}" for j in range(1, 5)]
+    # layer 2's unit 1: its top image fills the mosaic's first tile
+    best = X[:, np.argmax(A2[0])].reshape(4, 4)
+    mosaic = tiles[5].images[0].get_array()
+    np.testing.assert_allclose(mosaic[:4, :4], (best - best.min()) / (best.max() - best.min()))

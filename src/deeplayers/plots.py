@@ -332,11 +332,27 @@ def plot_costs(history_or_costs: Any, path: str | os.PathLike | None = None, *,
     if learning_rate is not None:
         lr_text = f"Learning rate ={learning_rate:g}"
         text = f"{text} ({lr_text})" if text else lr_text
-    if val or best is not None:
+    per = "" if every == 1 else " (per hundreds)" if every == 100 else f" (per {every})"
+    broken = _mark_not_finite(ax, start, cost_arr, "cost", unit, per, ":")
+    broken |= _mark_not_finite(ax, start, np.asarray(val, dtype=float), "validation cost", unit, per, "-.")
+    if val or best is not None or broken:
         ax.legend(frameon=False)
     ax.grid(True, alpha=0.3)
     _layout_with_title(fig, ax, text)
     return _save(fig, path)
+
+
+def _mark_not_finite(ax: Any, start: int, values: np.ndarray, which: str, unit: str, per: str, ls: str) -> bool:
+    """A red line (named in the legend in the x axis' own count) where ``values`` stop being finite, and
+    a cross at the top for every NaN or inf: matplotlib leaves them out, and a diverged run would end
+    looking clean. True when there was any."""
+    bad = start + np.flatnonzero(~np.isfinite(values))
+    if not bad.size:
+        return False
+    ax.axvline(bad[0], color="C3", ls=ls, lw=1.5, label=f"{which} not finite from {unit} {bad[0]}{per}")
+    ax.plot(bad, np.full(bad.shape, 0.97), transform=ax.get_xaxis_transform(), ls="", marker="x", color="C3",
+            ms=6, clip_on=False)
+    return True
 
 
 def _default_title(source: Any) -> str | None:
@@ -359,52 +375,129 @@ def _labels_1d(y: Any, m: int) -> np.ndarray:
     return y.reshape(-1)
 
 
-def _boundary_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Two-feature data X (2, m), checked, and its labels as one value per sample."""
+def _boundary_X(X: Any) -> np.ndarray:
+    """Two-feature data X (2, m), checked."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[0] != 2:
         hint = " (samples go in columns: did you mean X.T?)" if X.ndim == 2 and X.shape[1] == 2 else ""
         raise ShapeError(f"a decision boundary needs two-feature data X of shape (2, m); got {X.shape}{hint}")
-    m = X.shape[1]
-    if m == 0:
+    if X.shape[1] == 0:
         raise DataError("X has no samples (m = 0)")
     if not np.isfinite(X).all():
         raise DataError("X contains NaN or infinity; clean the data before plotting")
-    labels = _labels_1d(y, m)
-    return X, labels
+    return X
+
+
+def _first_output(y: Any, m: int, n_out: int, rows: bool) -> np.ndarray:
+    """y's values of the first output (the one a surface shows), one per sample: y (m,) or (1, m) for one
+    output, (n_out, m) as columns, or (m, n_out) as rows for a model that takes rows (an estimator)."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise DataError(f"a regression surface colours the points by their value of y; y holds {y.dtype} values: "
+                        "give the numeric targets the model was trained on")
+    shapes = [(n_out, m), (m, n_out)] if rows else [(n_out, m)]
+    if n_out == 1 and y.size == m:
+        values = y.reshape(-1)
+    elif y.shape in shapes:
+        values = y[0] if y.shape == shapes[0] else y[:, 0]
+    else:
+        want = " or ".join(str(s) for s in shapes)
+        raise ShapeError(f"y must hold one target per column of X: (m,) or (1, m) with m = {m}, got shape {y.shape}"
+                         if n_out == 1 else
+                         f"the model has {n_out} outputs and the surface shows the first: give y with all of "
+                         f"them, {want} with m = {m}, so that the points show the first too; got shape {y.shape}")
+    values = values.astype(float)
+    if not np.isfinite(values).all():
+        raise DataError("y contains NaN or infinity; clean the targets before plotting")
+    return values
+
+
+def _estimator_kind(model: Any) -> str | None:
+    """scikit-learn's estimator type of ``model`` ("regressor", "classifier", ...), None for a plain function."""
+    tags = getattr(model, "__sklearn_tags__", None)
+    if callable(tags):
+        try:
+            return tags().estimator_type
+        except (AttributeError, TypeError):  # a class with only part of scikit-learn's protocol
+            pass
+    return getattr(model, "_estimator_type", None)
+
+
+def _network_output(model: Any, net: Network, columnar: bool, grid: np.ndarray) -> np.ndarray:
+    """A[L] over the grid (2, k); a loaded model repeats its preprocessing on the raw grid first."""
+    from .network import Network
+
+    return model.predict_proba(grid) if columnar and not isinstance(model, Network) else net.predict_proba(grid)
+
+
+def _surface(model: Any, net: Network | None, columnar: bool, grid: np.ndarray) -> tuple[np.ndarray, int, str] | None:
+    """(first output over the grid, number of outputs, its name) for a model that regresses: a network
+    with a linear output, or a regressor on rows (a DNNRegressor through its own predict, so its own
+    input checks apply); None for a classifier."""
+    if net is not None:
+        if net.activations[-1] in ("sigmoid", "softmax"):
+            return None
+        AL = _network_output(model, net, columnar, grid)
+        return AL[0], AL.shape[0], "A[L]"
+    if _estimator_kind(model) != "regressor":
+        return None
+    out = np.asarray(model.predict(grid.T), dtype=float)
+    return (out[:, 0], out.shape[1], "predict") if out.ndim == 2 else (out.reshape(-1), 1, "predict")
+
+
+def _positions(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Where each value stands in ``order`` (-1 where it is not there), compared as Python values so
+    that 1, 1.0 and True are one class."""
+    index = {c: i for i, c in enumerate(order.tolist())}
+    flat = np.asarray(values).reshape(-1)
+    try:
+        uniq, inv = np.unique(flat, return_inverse=True)  # few classes, many grid points
+    except TypeError:  # labels of mixed kinds cannot be sorted: look each one up
+        return np.array([index.get(v, -1) for v in flat.tolist()], dtype=int)
+    return np.array([index.get(u, -1) for u in uniq.tolist()], dtype=int)[inv.reshape(-1)]
+
+
+def _as_classes(labels: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """The labels of y as the model's classes ``order``: its own labels, or the index of a class
+    (0 .. len(order) - 1) when the model names them; anything else is refused, not given a wrong colour."""
+    pos = _positions(labels, order)
+    if (pos >= 0).all():
+        return labels
+    as_index = _positions(labels, np.arange(len(order)))
+    if labels.dtype.kind in "biuf" and (as_index >= 0).all():
+        return order[as_index]
+    bad = list(dict.fromkeys(labels[pos < 0].tolist()))
+    raise DataError(f"y holds {bad[:5]}, not among the model's classes {order.tolist()}: give y in those labels "
+                    "(0/1 for one sigmoid unit; 0 .. n[L] - 1 or one-hot (n[L], m) for softmax)")
 
 
 def _network_regions(model: Any, net: Network, columnar: bool, grid: np.ndarray, y: Any, labels: np.ndarray,
                      m: int) -> tuple[Any, Any, str, dict[Any, str], np.ndarray, np.ndarray | None]:
-    """What a network says over the grid (2, k): P to shade (one sigmoid unit), or Z a class per point
-    (softmax, multi-label), or S the surface of a linear output; with the kind of boundary, legend
-    names and the labels (recoded for multi-label data)."""
-    from .network import Network
-
-    P = Z = S = None
-    names: dict[Any, str] = {}
-    # a loaded model repeats its preprocessing on the raw grid
-    AL = model.predict_proba(grid) if columnar and not isinstance(model, Network) else net.predict_proba(grid)
-    g = net.activations[-1]
-    if g == "sigmoid" and AL.shape[0] == 1:
-        P, kind = AL[0], "A[L] = 0.5"
-    elif g == "softmax":
-        Z, kind = np.argmax(AL, axis=0), "argmax of A[L]"
-        classes_of_model = getattr(model, "classes", None)
-        if classes_of_model is not None and len(classes_of_model) == AL.shape[0]:
-            Z = np.asarray(classes_of_model)[Z]  # the labels y is given in
-    elif g == "sigmoid":  # multi-label: one region per combination of labels, coded as bits
-        bits = 2 ** np.arange(AL.shape[0])
-        Z, kind = (bits @ (AL > 0.5)).astype(int), "labels with A[L] > 0.5"
-        Yl = np.asarray(y)
-        if Yl.shape == AL.shape[:1] + (m,):
-            labels = (bits @ (Yl > 0.5)).astype(int)
-        for code in np.union1d(np.unique(Z), np.unique(labels)):
-            on = [str(k + 1) for k in range(AL.shape[0]) if int(code) >> k & 1]
-            names[code] = f"units on: {', '.join(on) or 'none'}"
-    else:  # linear output: the regression surface
-        kind, S = "output A[L]", AL[0]
-    return P, Z, kind, names, labels, S
+    """What a classifying network says over the grid (2, k): P to shade (one sigmoid unit), or Z a class
+    per point (softmax, multi-label); with the kind of boundary, legend names, the labels (recoded for
+    multi-label data) and every class the network has, in its order."""
+    AL = _network_output(model, net, columnar, grid)
+    nL, classes = AL.shape[0], getattr(model, "classes", None)
+    if net.activations[-1] == "softmax" or nL == 1:
+        # the colours follow the network's classes (its units, or a loaded model's labels), not those y
+        # happens to hold: a lone class 1 is drawn in class 1's colour
+        n = max(nL, 2)
+        order = np.asarray(classes) if classes is not None and len(classes) == n else np.arange(n)
+        if np.ndim(y) == 2 and np.shape(y)[0] == nL > 1:  # one-hot: argmax gave the unit, not the label
+            labels = order[labels]
+        if nL == 1:
+            return AL[0], None, "A[L] = 0.5", {}, _as_classes(labels, order), order
+        return None, order[np.argmax(AL, axis=0)], "argmax of A[L]", {}, _as_classes(labels, order), order
+    # multi-label: one region per combination of labels, coded as bits
+    bits = 2 ** np.arange(nL)
+    Z, names = (bits @ (AL > 0.5)).astype(int), {}
+    Yl = np.asarray(y)
+    if Yl.shape == (nL, m):
+        labels = (bits @ (Yl > 0.5)).astype(int)
+    for code in np.union1d(np.unique(Z), np.unique(labels)):
+        on = [str(k + 1) for k in range(nL) if int(code) >> k & 1]
+        names[code] = f"units on: {', '.join(on) or 'none'}"
+    return None, Z, "labels with A[L] > 0.5", names, labels, (np.arange(2 ** nL) if nL <= 4 else None)
 
 
 def _model_regions(model: Any, rows: np.ndarray) -> tuple[Any, Any, str]:
@@ -429,20 +522,40 @@ def _model_regions(model: Any, rows: np.ndarray) -> tuple[Any, Any, str]:
     return P, Z, kind
 
 
-def _class_legend(fig: Figure, ax: Any, keys: np.ndarray, classes: np.ndarray, palette: list[str],
+def _estimator_order(model: Any, P: Any, labels: np.ndarray) -> np.ndarray | None:
+    """Every class of an estimator in its order (``classes_``); for a binary predict_proba without
+    them, 0 and 1 when y holds nothing else; None when unknown."""
+    classes = getattr(model, "classes_", None)
+    if classes is not None and (P is None or len(classes) == 2):
+        return np.asarray(classes)
+    if P is not None and (_positions(labels, np.arange(2)) >= 0).all():
+        return np.arange(2)
+    return None
+
+
+def _full_order(order: np.ndarray | None, labels: np.ndarray, Z: np.ndarray | None) -> np.ndarray:
+    """The classes to colour: the model's (with any prediction it does not list appended), or when
+    unknown those of y and the predictions together."""
+    if order is None:
+        try:
+            return np.union1d(labels, Z) if Z is not None else np.unique(labels)
+        except TypeError:  # labels and predictions of different kinds: colour them apart
+            order = np.array(list(dict.fromkeys(labels.tolist())), dtype=object)
+    if Z is None or (_positions(Z, order) >= 0).all():
+        return order
+    extra = list(dict.fromkeys(np.asarray(Z)[_positions(Z, order) < 0].tolist()))
+    return np.array([*order.tolist(), *extra], dtype=object)
+
+
+def _class_legend(fig: Figure, ax: Any, keys: Sequence[Any], colours: Sequence[str], has_points: Sequence[bool],
                   names: dict[Any, str]) -> None:
     """The classes' legend, kept inside the axes."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     # points' classes as dots, classes only predicted (no such point) as shaded squares
-    handles: list[Any] = []
-    for i, c in enumerate(keys):
-        if c in classes:
-            handles.append(Line2D([], [], ls="", marker="o", markersize=6, markerfacecolor=palette[i],
-                                  markeredgecolor="w"))
-        else:
-            handles.append(Patch(facecolor=palette[i], alpha=0.35))
+    handles = [Line2D([], [], ls="", marker="o", markersize=6, markerfacecolor=c, markeredgecolor="w") if p
+               else Patch(facecolor=c, alpha=0.35) for c, p in zip(colours, has_points)]
     legend = ax.legend(handles, [names.get(c, f"y = {_fmt(c)}") for c in keys], loc="best", fontsize=8,
                        framealpha=0.85)
     # a long class name is shortened, so the legend stays inside the axes
@@ -452,17 +565,76 @@ def _class_legend(fig: Figure, ax: Any, keys: np.ndarray, classes: np.ndarray, p
 
 
 def _draw_surface(fig: Figure, ax: Any, xx: np.ndarray, yy: np.ndarray, S: np.ndarray, X: np.ndarray,
-                  labels: np.ndarray) -> None:
-    """A linear output's surface over the plane, the points coloured by y on the same scale."""
+                  values: np.ndarray, label: str) -> None:
+    """A regression's surface over the plane, the points coloured by their y on the same scale."""
     from matplotlib.ticker import MaxNLocator
 
-    values = np.asarray(labels, dtype=float)
     vmin, vmax = min(S.min(), values.min()), max(S.max(), values.max())
     levels = MaxNLocator(15).tick_values(vmin, vmax)
     vmin, vmax = levels[0], levels[-1]
     cs = ax.contourf(xx, yy, S, levels=levels, cmap="viridis", alpha=0.75)
-    fig.colorbar(cs, ax=ax, label="A[L] (first output) and y")
+    fig.colorbar(cs, ax=ax, label=label)
     ax.scatter(X[0], X[1], c=values, cmap="viridis", vmin=vmin, vmax=vmax, s=22, edgecolors="w", linewidths=0.6)
+
+
+def _draw_classes(fig: Figure, ax: Any, xx: np.ndarray, yy: np.ndarray, X: np.ndarray, labels: np.ndarray,
+                  P: Any, Z: Any, order: np.ndarray, names: dict[Any, str], shade_label: str) -> None:
+    """The regions (P shaded, or one colour per predicted class) and the points on top; each class has
+    the colour of its place in ``order`` in both."""
+    palette = _palette(max(len(order), 2))
+    at = _positions(labels, order)
+    if P is not None:
+        from matplotlib.colors import LinearSegmentedColormap
+
+        cmap = LinearSegmentedColormap.from_list("deeplayers_rb", [palette[0], "white", palette[1]])
+        cs = ax.contourf(xx, yy, P.reshape(xx.shape), levels=np.linspace(0, 1, 11), cmap=cmap, alpha=0.65)
+        ax.contour(xx, yy, P.reshape(xx.shape), levels=[0.5], colors="k", linewidths=1.5)
+        fig.colorbar(cs, ax=ax, label=shade_label)
+        shown = np.unique(at)
+    else:
+        predicted = _positions(Z, order)
+        drawn = np.unique(predicted)
+        # regions numbered 0, 1, ... among the classes predicted, each filled with its class's colour
+        rank = np.searchsorted(drawn, predicted).reshape(xx.shape).astype(float)
+        levels = np.arange(len(drawn) + 1) - 0.5
+        ax.contourf(xx, yy, rank, levels=levels, colors=[palette[i] for i in drawn], alpha=0.35)
+        if len(drawn) > 1:
+            ax.contour(xx, yy, rank, levels=levels[1:-1], colors="k", linewidths=0.8)
+        shown = np.union1d(np.unique(at), drawn)
+    ax.scatter(X[0], X[1], c=[palette[i] for i in at], s=22, edgecolors="w", linewidths=0.6)
+    if len(shown) <= 12:
+        _class_legend(fig, ax, [order[i] for i in shown], [palette[i] for i in shown], np.isin(shown, at), names)
+
+
+def _draw_model(fig: Figure, ax: Any, model: Any, net: Network | None, columnar: bool, X: np.ndarray, y: Any,
+                xx: np.ndarray, yy: np.ndarray) -> str:
+    """Draw what the model says over the plane and the points on top; returns the default title."""
+    grid = np.vstack([xx.ravel(), yy.ravel()])  # (2, k): grid points as columns
+    m = X.shape[1]
+    surface = _surface(model, net, columnar, grid)
+    P = Z = None
+    if surface is None and net is None:
+        P, Z, kind = _model_regions(model, grid.T)
+        if Z is not None and Z.dtype.kind == "f" and not np.array_equal(Z, np.round(Z)):
+            surface = (Z, 1, "model.predict")  # values, not classes: thousands of "classes" would be black
+    if surface is not None:
+        S, n_out, what = surface
+        values = _first_output(y, m, n_out, rows=net is None)
+        first = "" if n_out == 1 else f"first of {n_out} outputs: "
+        _draw_surface(fig, ax, xx, yy, S.reshape(xx.shape), X, values, f"{first}{what} and y")
+        what = "Output A[L]" if what == "A[L]" else f"{what}(X)"
+        return f"{what} over the plane, points coloured by y" if n_out == 1 else \
+            f"{what}, first of {n_out} outputs, over the plane; points coloured by y's first output"
+    labels = _labels_1d(y, m)
+    if net is not None:
+        P, Z, kind, names, labels, order = _network_regions(model, net, columnar, grid, y, labels, m)
+    else:
+        names, order = {}, _estimator_order(model, P, labels)
+        labels = labels if order is None else _as_classes(labels, order)
+    order = _full_order(order, labels, Z)
+    shade = "A[L] = ŷ" if net is not None else f"P(y = {_fmt(order[1])})" if len(order) == 2 else "P(second class)"
+    _draw_classes(fig, ax, xx, yy, X, labels, P, Z, order, names, shade)
+    return f"Decision boundary: {kind}"
 
 
 def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike | None = None, *,
@@ -474,14 +646,18 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike |
     model : Network, loaded model, estimator or callable
         A :class:`~deeplayers.Network` with n[0] = 2 (sigmoid: probability shading and the
         A[L] = 0.5 boundary; softmax: one colour per predicted class; several sigmoids: one colour
-        per combination of labels; linear: the output surface), or a model from
+        per combination of labels; linear: the surface of its first output), or a model from
         :func:`deeplayers.load` (same, on raw data: its preprocessing is repeated); a scikit-learn
-        estimator (``predict_proba`` / ``predict`` on samples as ROWS); or, as in the course, a
-        function of the grid points as rows, ``lambda x: predict_dec(parameters, x.T)``.
+        estimator (``predict_proba`` / ``predict`` on samples as ROWS; a regressor such as
+        ``DNNRegressor`` draws the surface of its first output); or, as in the course, a function
+        of the grid points as rows, ``lambda x: predict_dec(parameters, x.T)``.
     X : array, shape (2, m)
         The data, one sample per column (the course's layout).
     y : array, shape (1, m), (m,) or one-hot (n[L], m)
-        Labels, used to colour the points.
+        Labels, used to colour the points; each class has the colour of its place among the model's
+        classes (0 blue and 1 red for one sigmoid unit), whichever classes y holds. For a regression,
+        the targets, (n[L], m) (an estimator also takes (m, n_targets)): the points are coloured by
+        the first output, the one the surface shows.
     path : str or path, optional
         Write the figure there as a PNG (atomically).
     resolution : int
@@ -495,13 +671,14 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike |
     Raises
     ------
     ShapeError
-        When X is not (2, m), the network's n[0] is not 2, or y does not have m labels.
+        When X is not (2, m), the network's n[0] is not 2, or y does not have m labels (or, for a
+        regression, not all of the model's outputs).
+    DataError
+        When y holds a label that is not one of the model's classes, or non-numeric targets.
     """
     from .network import Network
 
-    X, labels = _boundary_data(X, y)
-    m = X.shape[1]
-
+    X = _boundary_X(X)
     net = None
     # Networks and loaded models (``.network``) take columns and give A[L]; estimators (``network_``)
     # and plain functions take rows
@@ -511,58 +688,18 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike |
         if net.layer_dims[0] != 2:
             raise ShapeError(f"a decision boundary needs a network with n[0] = 2 input features; this one has "
                              f"n[0] = {net.layer_dims[0]} (layer_dims = {net.layer_dims})")
-
     span = X.max(axis=1) - X.min(axis=1)
     pad = np.where(span > 0, 0.1 * span, 1.0)
     lo, hi = X.min(axis=1) - pad, X.max(axis=1) + pad
     xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
-    grid = np.vstack([xx.ravel(), yy.ravel()])  # (2, k): grid points as columns
-
     fig = _new_figure(6.4, 5.6)
     ax = fig.add_subplot()
-    # P: a probability to shade; Z: a class (code) per grid point; S: a regression surface; names: legend
-    # text per class, when "y = label" would not say it
-    if net is not None:
-        P, Z, kind, names, labels, S = _network_regions(model, net, columnar, grid, y, labels, m)
-    else:
-        (P, Z, kind), names, S = _model_regions(model, grid.T), {}, None
-    if S is not None:
-        _draw_surface(fig, ax, xx, yy, S.reshape(xx.shape), X, labels)
-        heading = title or "Output A[L] over the plane, points coloured by y"
-    else:
-        # one colour per class, shared by the regions and the points
-        classes = np.unique(labels)
-        keys = classes
-        if Z is not None:
-            try:
-                keys = np.union1d(classes, np.unique(Z))
-            except TypeError:  # labels and predictions of different kinds: colour them apart
-                keys = classes
-        palette = _palette(max(len(keys), 2))
-        if P is not None:
-            from matplotlib.colors import LinearSegmentedColormap
-
-            cmap = LinearSegmentedColormap.from_list("deeplayers_rb", [palette[0], "white", palette[1]])
-            cs = ax.contourf(xx, yy, P.reshape(xx.shape), levels=np.linspace(0, 1, 11), cmap=cmap, alpha=0.65)
-            ax.contour(xx, yy, P.reshape(xx.shape), levels=[0.5], colors="k", linewidths=1.5)
-            fig.colorbar(cs, ax=ax, label="A[L] = ŷ" if net is not None else "P(second class)")
-        elif Z is not None:
-            idx = np.searchsorted(keys, Z) if np.isin(Z, keys).all() else np.unique(Z, return_inverse=True)[1]
-            Zi = idx.reshape(xx.shape).astype(float)
-            levels = np.arange(len(keys) + 1) - 0.5
-            ax.contourf(xx, yy, Zi, levels=levels, colors=palette[:len(keys)], alpha=0.35)
-            if len(np.unique(Zi)) > 1:
-                ax.contour(xx, yy, Zi, levels=levels[1:-1], colors="k", linewidths=0.8)
-        point_idx = np.searchsorted(keys, labels)
-        ax.scatter(X[0], X[1], c=[palette[i] for i in point_idx], s=22, edgecolors="w", linewidths=0.6)
-        if len(keys) <= 12:
-            _class_legend(fig, ax, keys, classes, palette, names)
-        heading = title or f"Decision boundary: {kind}"
+    heading = _draw_model(fig, ax, model, net, columnar, X, y, xx, yy)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel("x1 (row 0 of X)")
     ax.set_ylabel("x2 (row 1 of X)")
-    _layout_with_title(fig, ax, heading)
+    _layout_with_title(fig, ax, title or heading)
     return _save(fig, path)
 
 
@@ -705,6 +842,13 @@ def _mosaic(images: Sequence[np.ndarray], side: int) -> np.ndarray:
     return out
 
 
+def _live_units(A: np.ndarray, g: str) -> np.ndarray:
+    """The units of a hidden layer worth drawing: for relu those some image makes active (A[l] > 0);
+    a relu unit never active is dead. Other activations have no dead units (leaky_relu's negative
+    side still moves with the input; tanh and sigmoid are negative or small, not off), so all."""
+    return np.flatnonzero(A.max(axis=1) > 0) if g == "relu" else np.arange(A.shape[0])
+
+
 def feature_activations(model: Any, X: Any, batch_size: int = 4096) -> list[np.ndarray]:
     """[A[1], ..., A[L-1]] of every hidden layer for X (n[0], m), from the network's own forward pass
     (in chunks of ``batch_size`` columns; a loaded model's preprocessing is applied first)."""
@@ -728,7 +872,8 @@ def plot_features(model: Any, X: Any, image_shape: Sequence[int], path: str | os
 
     Row 1 shows the rows of W[1] of the first ``units`` live units as images (red positive, blue
     negative weights, as :func:`plot_weights`). Each row l >= 2 shows, for the first ``units``
-    live units of hidden layer l (a unit is live when some image makes A[l] > 0 for it), the
+    live units of hidden layer l (in a relu layer a unit is live when some image makes A[l] > 0
+    for it; a dead one is skipped and counted; units of other activations are all live), the
     ``top`` images of X with the largest activation A[l] of that unit, as one mosaic. Deeper rows
     are built from the network's own forward pass over X (a loaded model's preprocessing first).
 
@@ -768,7 +913,7 @@ def plot_features(model: Any, X: Any, image_shape: Sequence[int], path: str | os
     W = np.asarray(net.parameters["W1"], dtype=float)
     rows: list[tuple[str, list[tuple[str, np.ndarray]]]] = []
     for l, A in enumerate(acts, start=1):
-        live = np.flatnonzero(A.max(axis=1) > 0)
+        live = _live_units(A, net.activations[l - 1])
         dead = A.shape[0] - live.size
         chosen = live[: int(units)]
         tiles = []
