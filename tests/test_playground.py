@@ -261,6 +261,119 @@ def test_a_numeric_target_becomes_regression_in_minus_one_to_one() -> None:
     assert task == "regression" and y.min() == -1 and y.max() == 1
 
 
+def test_labels_are_counted_as_numbers_so_1_and_1_0_are_one_class() -> None:
+    # "1" and "1.0" were two distinct strings: three values, so a regression task
+    cells = ["0", "1", "1.0"]
+    text = "x1,x2,y\n" + "\n".join(f"{i},{i % 7},{cells[i % 3]}" for i in range(60))
+    P, y, task, classes = D.parse_csv(text)
+    assert task == "classification" and classes == [0, 1]
+    np.testing.assert_array_equal(y, [0.0 if i % 3 == 0 else 1.0 for i in range(60)])
+    s = Session()
+    s.load_csv(text, "c.csv")
+    assert s.task == "classification" and s.output == "sigmoid" and s.describe()["classes"] == ["0", "1"]
+    assert {line.rsplit(",", 1)[1] for line in s.data_csv().splitlines()[1:]} == {"0", "1"}
+    # text labels stay text; two numbers that are not integers keep their value
+    assert D.parse_csv(csv_text(labels=("b", "a")))[3] == ["a", "b"]
+    assert D.parse_csv(csv_text(labels=("2.5", "-1", "2.50")))[3] == [-1, 2.5]
+
+
+def upload(m: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Raw columns (m, 2) far from the plane's units, and the target t = 100 a + 7."""
+    rng = np.random.default_rng(seed)
+    R = np.column_stack([rng.uniform(-3, 5, m), rng.uniform(10, 20, m)])
+    return R, 100 * R[:, 0] + 7
+
+
+def write_csv(path: Path, header: str, R: np.ndarray, t) -> Path:
+    path.write_text(header + "\n" + "\n".join(f"{float(a)!r},{float(b)!r},{v}" for (a, b), v in zip(R, t)) + "\n")
+    return path
+
+
+def evaluate_json(model: Path, data: Path, capsys: pytest.CaptureFixture[str]) -> dict:
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(data), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def plane_of(R: np.ndarray) -> np.ndarray:
+    """The playground's plane, computed here: centre each column, the larger range onto [-6, 6]."""
+    lo, hi = R.min(axis=0), R.max(axis=0)
+    return ((R - (lo + hi) / 2) * (12 / np.max(hi - lo))).T
+
+
+def test_a_regression_upload_downloads_a_model_for_the_files_own_units(tmp_path: Path, capsys) -> None:
+    # the model file had no preprocessing and predicted the targets scaled into [-1, 1]:
+    # `deeplayers evaluate` on the uploaded data gave R^2 0.0036 and no error
+    R, t = upload()
+    s = Session({"layers": [4], "activations": ["tanh"], "optimizer": "adam"})
+    s.load_csv(write_csv(tmp_path / "a.csv", "a,b,t", R, t).read_text(), "a.csv")
+    s.train(60)
+    half, centre = (t.max() - t.min()) / 2, (t.max() + t.min()) / 2
+    a_L = s.net.predict_proba(plane_of(R))[0]  # the session's network on the plane, scaled targets
+    y = (t - centre) / half
+    r2 = 1 - np.sum((a_L - y) ** 2) / np.sum((y - y.mean()) ** 2)
+    assert r2 > 0.9
+    dl.save(s.model(), tmp_path / "pg.npz")
+    model = dl.load(tmp_path / "pg.npz")
+    assert model.metadata["feature_names"] == ["x1", "x2"] and model.preprocessing.type == "standard"
+    np.testing.assert_allclose(model.predict(R.T)[0], half * a_L + centre, rtol=1e-12, atol=1e-9)
+    (tmp_path / "pg.csv").write_text(s.data_csv())
+    for data in (write_csv(tmp_path / "orig.csv", "x1,x2,t", R, t), tmp_path / "pg.csv"):
+        got = evaluate_json(tmp_path / "pg.npz", data, capsys)
+        assert got["r2"] == pytest.approx(r2, abs=1e-9)
+        assert got["mse"] == pytest.approx(np.mean((half * a_L + centre - t) ** 2), rel=1e-9)
+    # the data download holds the file's own numbers: x1, x2, then t
+    rows = np.array([[float(v) for v in line.split(",")] for line in s.data_csv().splitlines()[1:]])
+    assert s.data_csv().splitlines()[0] == "x1,x2,label"
+    order = np.lexsort(R.T[::-1])
+    np.testing.assert_allclose(rows[np.lexsort(rows[:, :2].T[::-1])], np.column_stack([R, t])[order], rtol=1e-12)
+
+
+def test_a_classification_upload_model_takes_the_files_columns(tmp_path: Path, capsys) -> None:
+    R, t = upload(seed=1)
+    labels = np.where(R[:, 0] + 0.3 * R[:, 1] > 5, "yes", "no")
+    s = Session({"layers": [4], "activations": ["tanh"], "learning_rate": 0.3})
+    s.load_csv(write_csv(tmp_path / "c.csv", "a,b,ok", R, labels).read_text(), "c.csv")
+    s.train(30)
+    want = np.where(s.net.predict_proba(plane_of(R))[0] > 0.5, "yes", "no")
+    dl.save(s.model(), tmp_path / "c.npz")
+    model = dl.load(tmp_path / "c.npz")
+    np.testing.assert_array_equal(model.predict(R.T)[0], want)
+    got = evaluate_json(tmp_path / "c.npz", write_csv(tmp_path / "orig.csv", "x1,x2,ok", R, labels), capsys)
+    assert got["accuracy"] == pytest.approx(np.mean(want == labels))
+    # only x2 chosen: the model takes that column alone, still in the file's units
+    s.configure({"features": ["x2"]})
+    assert s.model().preprocessing.to_dict() == {
+        "type": "standard", "mean": [(R[:, 1].max() + R[:, 1].min()) / 2],
+        "scale": [float(np.max(R.max(axis=0) - R.min(axis=0)) / 12)]}
+
+
+def test_derived_features_of_an_upload_are_named_as_plane_features(tmp_path: Path, capsys) -> None:
+    # sin x1 of the plane is no preprocessing a model file holds: the names say the inputs are of the
+    # plane, so the file's own x1, x2 are refused by name instead of silently misread
+    R, t = upload()
+    s = Session({"layers": [4], "activations": ["tanh"], "optimizer": "adam", "features": ["x1", "sinx1"]})
+    s.load_csv(write_csv(tmp_path / "a.csv", "a,b,t", R, t).read_text(), "a.csv")
+    s.train(30)
+    model = s.model()
+    assert model.metadata["feature_names"] == ["plane_x1", "plane_sinx1"] and model.preprocessing.type == "none"
+    assert s.data_csv().splitlines()[0] == "plane_x1,plane_sinx1,label"
+    dl.save(model, tmp_path / "d.npz")
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "d.npz"), str(write_csv(tmp_path / "o.csv", "x1,x2,t", R, t))]) == 2
+    assert ("none of its column names ('x1', 'x2') is a feature the model was trained on ('plane_x1', "
+            "'plane_sinx1')") in capsys.readouterr().err
+    # the data download is what the model takes: the plane's features, and targets in the file's units
+    p = plane_of(R)
+    X = np.stack([p[0], np.sin(p[0])])
+    half, centre = (t.max() - t.min()) / 2, (t.max() + t.min()) / 2
+    a_L = half * s.net.predict_proba(X)[0] + centre
+    (tmp_path / "d.csv").write_text(s.data_csv())
+    got = evaluate_json(tmp_path / "d.npz", tmp_path / "d.csv", capsys)
+    assert got["r2"] == pytest.approx(1 - np.sum((a_L - t) ** 2) / np.sum((t - t.mean()) ** 2), abs=1e-9)
+    assert model.metadata["plane"]["scale"] == pytest.approx(np.max(R.max(axis=0) - R.min(axis=0)) / 12)
+
+
 BAD_CSVS = [
     ("x" * (D.MAX_UPLOAD_BYTES + 1), "larger than the limit of 1000 kB"),
     ("PK\x03\x04\x00\x00binary", "not a CSV text file"),
@@ -271,7 +384,8 @@ BAD_CSVS = [
     ("a,b,c\n" + "\n".join(f"{i},{'oops' if i == 3 else i},{i % 2}" for i in range(12)),
      "the features must be numbers: row 5, b is 'oops'"),
     (csv_text(labels=("same",)), "only one value ('same')"),
-    (csv_text(labels=("cat", "dog", "bird")), "3 different non-numeric values"),
+    (csv_text(labels=("cat", "dog", "bird")), "3 different values and 'cat' is not a number"),
+    (csv_text(labels=("1", "2", "1.0", "nan")), "3 different values and 'nan' is not a number"),
 ]
 
 
@@ -390,7 +504,7 @@ BAD_MESSAGES = [
     (json.dumps({"type": "upload_csv", "name": "big.csv", "text": "1" * (D.MAX_UPLOAD_BYTES + 10)}), "larger than the limit"),
     (json.dumps({"type": "upload_csv", "name": "two.csv", "text": "1,2\n3,4\n"}), "exactly 3 columns"),
     (json.dumps({"type": "upload_csv", "name": "words.csv", "text": csv_text(labels=("x", "y", "z"))}),
-     "non-numeric values"),
+     "3 different values and 'x' is not a number"),
 ]
 
 

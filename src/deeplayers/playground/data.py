@@ -11,6 +11,8 @@ import csv
 import io
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +20,8 @@ from ..errors import DataError
 
 __all__ = [
     "DATASETS", "CLASSIFICATION", "REGRESSION", "FEATURES", "FEATURE_LABELS", "DOMAIN",
-    "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS", "make_dataset", "features", "split", "parse_csv", "to_csv",
+    "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS", "make_dataset", "features", "split", "parse_csv", "read_upload",
+    "Upload", "to_csv",
 ]
 
 DOMAIN = 6.0
@@ -140,13 +143,37 @@ def _number(cell: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def parse_csv(text: str, name: str = "upload.csv") -> tuple[np.ndarray, np.ndarray, str, list[str]]:
+@dataclass
+class Upload:
+    """An uploaded CSV on the plane: points ``P`` (m, 2) = (raw - shift) / scale, targets ``y`` (m,).
+
+    ``shift`` (2,) and ``scale`` (one number, the same for both columns) map the file's x1, x2 onto
+    the plane; for a regression task ``target`` = (centre, half range) with y = (t - centre) / half.
+    """
+
+    P: np.ndarray
+    y: np.ndarray
+    task: str
+    classes: list[Any]
+    shift: np.ndarray
+    scale: float
+    target: tuple[float, float] | None = None
+
+
+def parse_csv(text: str, name: str = "upload.csv") -> tuple[np.ndarray, np.ndarray, str, list[Any]]:
+    """(P, y, task, classes) of :func:`read_upload`."""
+    up = read_upload(text, name)
+    return up.P, up.y, up.task, up.classes
+
+
+def read_upload(text: str, name: str = "upload.csv") -> Upload:
     """Read an uploaded CSV: two numeric feature columns, then a label column.
 
-    Returns (P (m, 2), y (m,), task, class names). A label with exactly two distinct values makes
-    a classification task (the values sorted; the second is class 1); a numeric label with more
-    values makes a regression task, its targets scaled into [-1, 1]. The points are scaled so the
-    larger of the two feature ranges spans the plane [-6, 6]. Raises DataError saying what is wrong.
+    A label with exactly two distinct values makes a classification task (the values sorted; the
+    second is class 1; numbers compared as numbers, so "1" and "1.0" are one class); a numeric
+    label with more values makes a regression task, its targets scaled into [-1, 1]. The points are
+    scaled so the larger of the two feature ranges spans the plane [-6, 6]. Raises DataError saying
+    what is wrong.
     """
     if len(text.encode("utf-8")) > MAX_UPLOAD_BYTES:
         raise DataError(f"{name}: the file is larger than the limit of {MAX_UPLOAD_BYTES // 1000} kB; "
@@ -181,25 +208,37 @@ def parse_csv(text: str, name: str = "upload.csv") -> tuple[np.ndarray, np.ndarr
                 raise DataError(f"{name}: the features must be numbers: row {i + 1 + (header is not None)}, "
                                 f"{col} is {r[j]!r}")
             P[i, j] = v
-    labels = [r[2].strip() for r in rows]
-    distinct = sorted(set(labels), key=lambda s: (_number(s) is None, _number(s) or 0.0, s))
-    if len(distinct) < 2:
-        raise DataError(f"{name}: the label column has only one value ({distinct[0]!r}); need two classes "
-                        "or a numeric target")
     lo, hi = P.min(axis=0), P.max(axis=0)
-    span = float(np.max(hi - lo)) or 1.0
-    P = (P - (lo + hi) / 2) * (2 * DOMAIN / span)
+    shift, scale = (lo + hi) / 2, (float(np.max(hi - lo)) or 1.0) / (2 * DOMAIN)
+    P = (P - shift) / scale  # as Preprocessing("standard") computes it, so a saved model repeats it exactly
+    y, task, classes, target = _labels([r[2].strip() for r in rows], name)
+    return Upload(P, y, task, classes, shift, scale, target)
+
+
+def _label_key(cell: str) -> float | str:
+    """A label as it is compared: a number as a number ("1" == "1.0"), anything else as text."""
+    v = _number(cell)
+    return cell if v is None else v
+
+
+def _labels(labels: list[str], name: str) -> tuple[np.ndarray, str, list[Any], tuple[float, float] | None]:
+    """(y, task, class names, target scaling) of the label column."""
+    keys = [_label_key(s) for s in labels]
+    distinct = sorted(set(keys), key=lambda k: (isinstance(k, str), 0.0 if isinstance(k, str) else k, str(k)))
+    if len(distinct) < 2:
+        raise DataError(f"{name}: the label column has only one value ({labels[0]!r}); need two classes "
+                        "or a numeric target")
     if len(distinct) == 2:
-        y = np.array([1.0 if s == distinct[1] else 0.0 for s in labels])
-        return P, y, "classification", distinct
-    values = [_number(s) for s in labels]
-    if any(v is None for v in values):
-        raise DataError(f"{name}: the label column has {len(distinct)} different non-numeric values; the "
-                        "playground shows two classes or a numeric (regression) target")
-    t = np.array(values, dtype=np.float64)
-    t_lo, t_hi = float(t.min()), float(t.max())
-    y = (t - (t_lo + t_hi) / 2) * (2 / (t_hi - t_lo))
-    return P, y, "regression", []
+        y = np.array([1.0 if k == distinct[1] else 0.0 for k in keys])
+        classes = [k if isinstance(k, str) else int(k) if k.is_integer() else k for k in distinct]
+        return y, "classification", classes, None
+    text = next((k for k in keys if isinstance(k, str)), None)
+    if text is not None:
+        raise DataError(f"{name}: the label column has {len(distinct)} different values and {text!r} is not a number; "
+                        "the playground shows two classes or a numeric (regression) target")
+    t = np.array(keys, dtype=np.float64)
+    centre, half = (float(t.min()) + float(t.max())) / 2, (float(t.max()) - float(t.min())) / 2
+    return (t - centre) / half, "regression", [], (centre, half)
 
 
 def to_csv(X: np.ndarray, y: Sequence[object] | np.ndarray, names: Sequence[str], label: str = "label") -> str:

@@ -228,8 +228,9 @@ class Session:
             raise ConfigError("name must be the file's name (text, at most 200 characters)")
         if not isinstance(text, str):
             raise ConfigError(f"{name}: the file's content must be sent as text")
-        P, y, task, classes = D.parse_csv(text, name)
-        self.csv = {"P": P, "y": y, "task": task, "classes": classes, "name": name}
+        up = D.read_upload(text, name)
+        self.csv = {"P": up.P, "y": up.y, "task": up.task, "classes": up.classes, "name": name,
+                    "shift": up.shift, "scale": up.scale, "target": up.target}
         self.config["dataset"] = "csv"
         self._make_data()
         self.run = 0
@@ -331,30 +332,91 @@ class Session:
                 "csv_name": self.csv["name"] if self.csv else None, "epoch": self.epoch}
 
     # -- exports ---------------------------------------------------------------------------
+    # An upload is trained on the plane: P = (raw - shift) / scale, regression targets (t - c) / h.
+    # The downloads undo that where a model file can (preprocessing, last layer) and name what it cannot.
+    @property
+    def _upload(self) -> dict[str, Any] | None:
+        return self.csv if self.config["dataset"] == "csv" else None
+
+    def _own_columns(self) -> bool:
+        """Whether the inputs are the upload's own columns (x1, x2), not functions of the plane (x1², sin x1)."""
+        return self._upload is not None and all(f in ("x1", "x2") for f in self.config["features"])
+
+    def feature_names(self) -> list[str]:
+        """The inputs' names in the model file and the data download: the features, each named
+        ``plane_<feature>`` for an upload with x1², sin x1, ... (functions of the rescaled plane, which
+        a model's preprocessing cannot compute), so a CSV of the file's own columns is refused by name."""
+        feats = list(self.config["features"])
+        if self._upload is not None and not self._own_columns():
+            return [f"plane_{f}" for f in feats]
+        return feats
+
+    def _preprocessing(self) -> dict[str, Any] | None:
+        """The upload's plane scaling of x1, x2 as the model's preprocessing (raw columns in)."""
+        if not self._own_columns():
+            return None
+        cols = [("x1", "x2").index(f) for f in self.config["features"]]
+        return {"type": "standard", "mean": [float(self.csv["shift"][j]) for j in cols],
+                "scale": [float(self.csv["scale"])] * len(cols)}
+
+    def _network_for_file(self) -> Network:
+        """The network, or for an upload's regression a copy whose linear output gives the file's own
+        targets: t = h y + c, so W[L]' = h W[L] and b[L]' = h b[L] + c (exact, one affine map)."""
+        target = self._upload["target"] if self._upload is not None else None
+        if target is None:
+            return self.net
+        c, h = target
+        net = Network.from_spec(self.net.to_spec(), self.net.parameters)
+        out = net.layers[-1]
+        out.set_parameters(h * out.W, h * out.b + c)
+        return net
+
+    def _note(self) -> str:
+        up = self._upload
+        if up is None:
+            return "inputs are the feature columns in this order, on the playground's plane [-6, 6]^2"
+        if self._own_columns():
+            note = ("inputs are the uploaded file's first two columns, named x1, x2 whatever its header said, in the "
+                    "file's own units: the preprocessing maps them onto the plane [-6, 6]^2")
+        else:
+            note = ("inputs plane_<feature> are features of the uploaded x1, x2 moved onto the plane [-6, 6]^2, "
+                    "p = (x - plane.shift) / plane.scale (as in the data download); compute them before predicting")
+        if up["target"] is not None:
+            note += "; the output is in the file's target units (the cost curve is of targets scaled into [-1, 1])"
+        return note
+
     def model(self) -> Any:
-        """The trained network as a :class:`deeplayers.Model` with the playground's settings."""
+        """The trained network as a :class:`deeplayers.Model` with the playground's settings; for an
+        upload it takes the file's own x1, x2 and gives its own targets (see :meth:`feature_names`)."""
         from ..modelfile import Model
         from ..training import History
 
-        c = self.config
-        history = History(unit="epoch", cost=[r[1] for r in self.curve], val_cost=[r[2] for r in self.curve])
-        self.net.history = history
-        meta = {"source": "deeplayers playground", "dataset": c["dataset"] if c["dataset"] != "csv" else self.csv["name"],
-                "features": list(c["features"]), "epoch": self.epoch,
-                "note": "inputs are the feature columns in this order, on the playground's plane [-6, 6]^2"}
+        c, up = self.config, self._upload
+        net = self._network_for_file()
+        net.history = History(unit="epoch", cost=[r[1] for r in self.curve], val_cost=[r[2] for r in self.curve])
+        meta: dict[str, Any] = {"source": "deeplayers playground", "dataset": c["dataset"] if up is None else up["name"],
+                                "features": list(c["features"]), "feature_names": self.feature_names(),
+                                "epoch": self.epoch, "note": self._note()}
+        if up is not None:
+            meta["plane"] = {"shift": [float(v) for v in up["shift"]], "scale": float(up["scale"])}
         hyper = {k: c[k] for k in ("learning_rate", "l2", "batch_size", "optimizer")}
         hyper["epochs"] = self.epoch
-        return Model(self.net, None, self.classes or None, metadata=meta, hyperparameters=hyper)
+        return Model(net, self._preprocessing(), self.classes or None, metadata=meta, hyperparameters=hyper)
 
     def data_csv(self) -> str:
-        """The train and test samples as CSV: the chosen feature columns, then the label."""
+        """The train and test samples as CSV: the chosen feature columns, then the label; for an
+        upload, what the downloaded model takes and gives (its columns and targets in the file's units)."""
         X = np.hstack([self.X_train, self.X_test])
-        y = np.concatenate([self.y_train, self.y_test])
-        if self.task == "classification" and self.csv is not None and self.config["dataset"] == "csv":
-            names = self.csv["classes"]
-            labels = np.array([names[int(v)] for v in y], dtype=object)
-            return D.to_csv(X, labels, self.config["features"])
-        return D.to_csv(X, y, self.config["features"])
+        y: np.ndarray = np.concatenate([self.y_train, self.y_test])
+        up = self._upload
+        if up is not None and self._own_columns():
+            rows = [("x1", "x2").index(f) for f in self.config["features"]]
+            X = X * up["scale"] + up["shift"][rows][:, None]
+        if up is not None and up["target"] is not None:
+            y = up["target"][1] * y + up["target"][0]
+        if self.task == "classification" and up is not None:
+            y = np.array([up["classes"][int(v)] for v in y], dtype=object)
+        return D.to_csv(X, y, self.feature_names())
 
 
 def step_safely(session: Session, epochs: int | None = None) -> str | None:
