@@ -1355,7 +1355,7 @@ def search_command(ctx: click.Context, data: str, space: str, strategy: str, n_t
         space_d = load_space(space)  # the space is an option too: checked before the data is read
         refuse_unless(ctx, "epochs" not in space_d, ["epochs"], "conflicts with the space's 'epochs' (which "
                       "sets each trial's epochs); give one of them")
-        X, Y, classes, suggested = _search_data(data, _labels_arg(labels), _HEADERS[header])
+        X, Y, classes, suggested = load_search_data(data, _labels_arg(labels), _HEADERS[header])
         prep = {"auto": suggested, "none": None}.get(scale, scale)
         Path(out).mkdir(parents=True, exist_ok=True)
         result = run_search(X, Y, space_d, strategy=strategy, n_trials=n_trials, epochs=epochs, eta=eta,
@@ -1371,18 +1371,6 @@ def search_command(ctx: click.Context, data: str, space: str, strategy: str, n_t
                                      options, data))
     for what, p in result.paths.items():
         click.echo(f"{what}: {p}")
-
-
-def _search_data(data: str, labels: Any, header: bool | None) -> tuple[Any, ...]:
-    """search's data: search.load_data, or with --header yes/no the same steps with the loader's
-    header= (search.load_data takes no loader options)."""
-    if header is None:
-        return load_search_data(data, labels)
-    from .datasets import load_dataset
-
-    ds = load_dataset(data, labels=labels, header=header)
-    t = ds.targets()
-    return np.asarray(ds.X, dtype=np.float64), t.Y, t.classes, ds.suggest_preprocessing()
 
 
 def _check_search_paths(data: str, space: str, out: str, storage: str | None) -> None:

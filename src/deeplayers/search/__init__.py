@@ -340,9 +340,10 @@ def _save_best(result: SearchResult, path: Path, prep: Any, classes: Sequence[An
 
 
 # -- command line ----------------------------------------------------------------------------------
-def load_data(data: str, labels: Any = None) -> tuple[np.ndarray, np.ndarray, list[Any] | None, Any]:
+def load_data(data: str, labels: Any = None, header: bool | None = None,
+              ) -> tuple[np.ndarray, np.ndarray, list[Any] | None, Any]:
     """What ``deeplayers search DATA`` trains on, through :func:`deeplayers.datasets.load_dataset`
-    (``labels`` as it takes them).
+    (``labels`` and a CSV's ``header`` as it takes them; None: decided from the file).
 
     Returns X (n[0], m) raw features as columns, Y (n[L], m) (0/1 row for two classes, one-hot
     columns for more, the raw target row for regression), the class labels, and the suggested
@@ -350,7 +351,7 @@ def load_data(data: str, labels: Any = None) -> tuple[np.ndarray, np.ndarray, li
     """
     from ..datasets import load_dataset
 
-    ds = load_dataset(data, labels=labels)
+    ds = load_dataset(data, labels=labels, **({} if header is None else {"header": header}))
     t = ds.targets()
     return np.asarray(ds.X, dtype=np.float64), t.Y, t.classes, ds.suggest_preprocessing()
 
