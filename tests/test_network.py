@@ -378,6 +378,7 @@ def test_finite_values_past_float32s_range_are_not_called_infinity():
     assert np.isfinite(dl.Network([5, 4, 1], dtype="float64").predict_proba(X)).all()
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the error says it all: no NumPy warning first
 def test_a_cost_already_infinite_before_any_update_blames_the_data_not_the_learning_rate():
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((5, 10)), rng.standard_normal((1, 10)) * 1e200

@@ -423,6 +423,7 @@ def test_space_values_every_trial_would_fail_on_are_refused_up_front(tmp_path):
         assert not (tmp_path / "out").exists()  # refused before the data was read or anything written
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the error says it all: no NumPy warning first
 def test_a_search_where_every_trial_fails_is_an_error_and_keeps_earlier_results(tmp_path, capsys):
     """Trials that overflow at once (gradient descent at 1e6): each says why; no trial succeeded is status 2, the
     inf/nan costs are stored as null (JSON has no inf), and the results of an earlier search stay intact."""

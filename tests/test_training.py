@@ -1166,6 +1166,7 @@ def test_fits_seed_print_every_and_counts_are_checked_up_front(kw, message):
     assert _is_count(10**23) and _is_count(3.0) and not _is_count(-(10**23)) and not _is_count(True)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the error says it all: no NumPy warning first
 def test_a_validation_pass_that_overflows_is_left_to_the_divergence_check():
     """Since predict refuses a non-finite A[L] (a DataError naming Z[l]), the loop's validation pass
     must not: a diverging run is a DivergenceError naming the learning rate, as before."""

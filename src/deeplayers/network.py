@@ -351,7 +351,7 @@ class Network:
             check_finite("X", X, todo=_PREDICT_TODO)
         A = X
         # a saturated sigmoid overflows exp() to inf on purpose; with check, a NaN is an error below
-        with np.errstate(over="ignore", invalid="ignore" if check else "warn"):
+        with np.errstate(over="ignore", **({"invalid": "ignore"} if check else {})):  # (else the caller's)
             for layer in self.layers:
                 if check and layer is first and first.n < first.n_prev:
                     A = self._check_Z1(X, ws)

@@ -53,8 +53,9 @@ def reference_costs(net: Network, Y: np.ndarray, sample_weight: np.ndarray | Non
     total = w.sum()
 
     def cost_of(P: np.ndarray) -> float:
-        per_sample = net.loss.per_sample(np.broadcast_to(P, Y.shape), Y)
-        return float(np.dot(per_sample, w) / total)
+        with np.errstate(over="ignore"):  # targets too large for the loss: the first batch's cost says so
+            per_sample = net.loss.per_sample(np.broadcast_to(P, Y.shape), Y)
+            return float(np.dot(per_sample, w) / total)
 
     # on a copy: the layer's own activation (a user's may record what it sees) is left untouched
     g0 = copy.deepcopy(net.layers[-1].g).forward(np.zeros((Y.shape[0], 1)))
