@@ -69,12 +69,12 @@ def run_options(opt: Optimizer, schedule: Any, *, batch_size: Any, shuffle: bool
     schedule = getattr(schedule, "schedule", schedule)  # (inside its checking wrapper)
     options = {"optimizer": opt.name, "batch_size": batch_size, "shuffle": shuffle,
                "learning_rate": opt.learning_rate, "optimizer_hyperparameters": hyper, "l2": l2,
-               "keep_prob": keep_prob, "validation_split": validation_split,
+               "keep_prob": None if keep_prob is None else np.asarray(keep_prob, float).tolist(),
+               "validation_split": validation_split,
                "training_data": [*X.shape, float(np.sum(X, dtype=np.float64)), float(np.sum(Y, dtype=np.float64)),
                                  None if w is None else float(np.sum(w, dtype=np.float64))]}
     if isinstance(schedule, tuple(SCHEDULES.values())):
         options["lr_schedule"] = repr(schedule)
-    options["keep_prob"] = None if keep_prob is None else np.asarray(keep_prob, float).tolist()
     return json.loads(json.dumps(options))  # as the checkpoint's header gives them back
 
 
