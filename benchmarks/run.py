@@ -129,6 +129,8 @@ def _mnist(kind: str, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.
     d = SHARED / "mnist"
     if d.is_dir():
         try:
+            if str(REPO / "src") not in sys.path:  # this checkout's loader, as the workers import its engine
+                sys.path.insert(0, str(REPO / "src"))
             from deeplayers.datasets import load_mnist
 
             images, labels = load_mnist(d, kind)
@@ -558,6 +560,11 @@ def render_markdown(meta: dict, case_rows: list[tuple[Case, list[dict], dict]], 
     peak = meta["peak"]
     lines.append(f"- **GEMM peak** (large square `np.dot`, best of the run): float32 {peak.get('float32', 0):.0f} "
                  f"GFLOP/s, float64 {peak.get('float64', 0):.0f} GFLOP/s")
+    sources = sorted({case.data for case, _, _ in case_rows if case.data})
+    lines.append(f"- **data**: {'; '.join(sources)}")
+    if any(s.startswith("random (") for s in sources):
+        lines.append("- **warning**: a real data set could not be read and random data of its shape took its place "
+                     "(see the run's messages): the costs are not comparable to other runs")
     lines += ["", f"Command: `{meta['command']}`", ""]
     lines += ["## Results", "",
               "Median seconds per epoch after warm-up (per iteration for the full-batch `course` cases, "
