@@ -274,3 +274,50 @@ def test_missing_onnx_gives_install_hint(monkeypatch, tmp_path):
     with pytest.raises(ImportError, match=r"pip install 'deeplayers\[onnx\]'"):
         export_onnx(dl.Network([2, 1]), tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("input_type", ["float64", "float32"])
+def test_preprocessing_runs_in_float64_before_a_float32_network(input_type, tmp_path):
+    """A feature far from 0 (Unix timestamps, std 1000 s around 1.7e9): the graph standardizes in
+    float64 as Preprocessing.transform does. It used to cast the raw input to float32 first (steps of
+    128 s, mean rounded too): probabilities off by up to 0.57, 17 of 400 classes flipped."""
+    rng = np.random.RandomState(0)
+    X_raw = np.vstack([1.7e9 + rng.randn(400) * 1000.0, rng.randn(400)])
+    mean, scale = X_raw.mean(axis=1), X_raw.std(axis=1)
+    net = dl.Network([2, 8, 1], hidden="tanh", output="sigmoid", seed=0, dtype="float32")
+    net.fit(((X_raw - mean[:, None]) / scale[:, None]).astype(np.float32), (X_raw[:1] > 1.7e9).astype(np.float32),
+            learning_rate=0.5, num_iterations=300)
+    path = tmp_path / "t.onnx"
+    export_onnx(net, path, preprocessing={"type": "standard", "mean": mean.tolist(), "scale": scale.tolist()},
+                input_type=input_type)
+    fed = X_raw.astype(input_type)  # what the graph is given
+    # independent reference: numpy's float64 standardization of the values fed, then the float32 network
+    A0 = ((fed.astype(np.float64) - mean[:, None]) / scale[:, None]).astype(np.float32)
+    expected = net.predict_proba(A0).T
+    got = run(path, np.ascontiguousarray(fed.T))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    assert np.array_equal(got > 0.5, expected > 0.5)
+
+
+def test_a_fitted_pipeline_is_not_called_unfitted(tmp_path):
+    """A fitted scikit-learn Pipeline was refused as 'Pipeline is not fitted yet' (NotFittedError)."""
+    pytest.importorskip("sklearn")
+    dnn = pytest.importorskip("deeplayers.sklearn")
+    from sklearn.datasets import load_iris
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), dnn.DNNClassifier(hidden_layer_sizes=(8,), epochs=30, random_state=0))
+    pipe.fit(X, y)
+    with pytest.raises(TypeError, match=r"got Pipeline\. For a Pipeline, export its deeplayers step") as info:
+        export_onnx(pipe, tmp_path / "p.onnx")
+    assert not isinstance(info.value, NotFittedError)
+    # what the message says to do answers as the pipeline does
+    scaler = pipe[0]
+    export_onnx(pipe[-1], tmp_path / "p.onnx",
+                preprocessing={"type": "standard", "mean": scaler.mean_, "scale": scaler.scale_})
+    got = run(tmp_path / "p.onnx", X.astype(np.float32))
+    np.testing.assert_allclose(got, pipe.predict_proba(X), rtol=0, atol=1e-6)
+    assert not (tmp_path / "x.onnx").exists()

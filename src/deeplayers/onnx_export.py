@@ -48,7 +48,14 @@ def _unwrap(model: Any) -> tuple[Network, Any]:
             # a loaded model carries its preprocessing; the estimators take features as they are
             return net, getattr(model, "preprocessing", None)
     if hasattr(model, "fit") and not hasattr(model, "network_"):
-        raise NotFittedError(f"{type(model).__name__} is not fitted yet: call fit before export_onnx")
+        if type(model).__module__.startswith("deeplayers."):
+            raise NotFittedError(f"{type(model).__name__} is not fitted yet: call fit before export_onnx")
+        # another library's estimator (a fitted Pipeline too) is no deeplayers model, fitted or not
+        hint = (" For a Pipeline, export its deeplayers step and give the steps before it as preprocessing, e.g. "
+                "export_onnx(pipe[-1], path, preprocessing={'type': 'standard', 'mean': scaler.mean_, "
+                "'scale': scaler.scale_})." if hasattr(model, "steps") else "")
+        raise TypeError(f"export_onnx expects a deeplayers Network, a fitted deeplayers estimator (network_) or a "
+                        f"loaded model (network); got {type(model).__name__}.{hint}")
     raise TypeError(f"export_onnx expects a deeplayers Network, a fitted estimator (network_) or a loaded "
                     f"model (network); got {type(model).__name__}")
 
@@ -195,8 +202,9 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
         The element type of the graph's input ``X``. By default the type the model is fed: raw
         8-bit pixels (``uint8``) when the preprocessing divides by 255 (what ``deeplayers train``
         chooses for 8-bit images, so the graph takes the same images ``deeplayers predict``
-        takes), otherwise the network's dtype. A type other than the network's is cast to it
-        (``Cast``) before the preprocessing.
+        takes), otherwise the network's dtype. The preprocessing runs in float64 (``Cast`` in front),
+        as :meth:`Preprocessing.transform` does, and its result is cast to the network's type; without
+        preprocessing, a type other than the network's is cast to it.
     check : bool
         Run ``onnx.checker.check_model`` on the graph before writing it.
 
@@ -251,13 +259,21 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
     nodes: list[Any] = []
     inits: list[Any] = []
     A_prev = "X"
-    if elem_in != elem:  # e.g. uint8 pixels: to the network's float type first
-        nodes.append(helper.make_node("Cast", ["X"], ["X_cast"], to=elem, name="cast_input"))
+    # the preprocessing runs in float64, as Preprocessing.transform does, and only A[0] is cast to
+    # the network's type: raw values far from 0 (timestamps, ...) cast to float32 first lose the
+    # digits that (X - mean) / scale keeps
+    work = TensorProto.DOUBLE if pre is not None else elem
+    if elem_in != work:  # e.g. uint8 pixels: to a float type first
+        nodes.append(helper.make_node("Cast", ["X"], ["X_cast"], to=work, name="cast_input"))
         A_prev = "X_cast"
     if pre is not None:
-        pre_nodes, pre_inits, A_prev = _preprocessing_nodes(pre, n0, np_dtype, helper, numpy_helper, A_prev)
+        pre_nodes, pre_inits, A_prev = _preprocessing_nodes(pre, n0, np.dtype(np.float64), helper, numpy_helper,
+                                                            A_prev)
         nodes += pre_nodes
         inits += pre_inits
+        if elem != TensorProto.DOUBLE:
+            nodes.append(helper.make_node("Cast", [A_prev], ["A_0_cast"], to=elem, name="cast_A0"))
+            A_prev = "A_0_cast"
     for layer in net.layers:  # l = 1..L
         l = layer.l
         W = np.ascontiguousarray(layer.W, dtype=np_dtype)  # (n[l], n[l-1]): Gemm's transB=1 multiplies by W^T
