@@ -366,3 +366,28 @@ def test_a_regression_target_past_float32s_range_is_named():
     X = np.random.default_rng(0).standard_normal((10, 3))
     with pytest.raises(ValueError, match=r"^y holds values beyond float32's range .*: scale it, or use dtype='float64'$"):
         DNNRegressor(epochs=2).fit(X, np.arange(10) * 1e200)
+
+
+def test_partial_fit_refuses_balanced_class_weight_after_fit_too():
+    """'balanced' needs the counts of the whole y. partial_fit refused it on its first call but, after a
+    fit, silently weighted each batch by that batch's own counts (a batch of 50 setosa and 10 others
+    got weights 0.6 and 3.0, where the fitted data's are 1.0 for every class)."""
+    X, y = _iris()
+    est = DNNClassifier(**FAST, class_weight="balanced").fit(X, y)
+    before = {k: v.copy() for k, v in est.network_.parameters.items()}
+    with pytest.raises(ValueError, match="class_weight='balanced' needs the whole y and is not supported by partial_fit"):
+        est.partial_fit(X[:60], y[:60])
+    assert all(np.array_equal(before[k], v) for k, v in est.network_.parameters.items())
+    # a dict of weights is what the message offers, and it works after fit
+    est.set_params(class_weight={0: 1.0, 1: 1.0, 2: 1.0}).partial_fit(X[:60], y[:60])
+
+
+def test_partial_fit_on_other_targets_says_to_call_fit():
+    """The message named warm_start=False, which partial_fit does not read."""
+    X, y = _iris()
+    reg = DNNRegressor(**FAST).partial_fit(X, y.astype(float))
+    with pytest.raises(ValueError, match=r"layer_dims=\[4, 16, 2\].*call fit to train a new network"):
+        reg.partial_fit(X, np.c_[y, y].astype(float))
+    clf = DNNClassifier(**FAST, warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="set warm_start=False to train a new network"):
+        clf.set_params(hidden_layer_sizes=(3,)).fit(X, y)

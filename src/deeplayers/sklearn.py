@@ -188,10 +188,12 @@ class _BaseDNN(BaseEstimator):
             self.validation_loss_curve_: list[float] | None = [] if self.early_stopping else None
             self.n_iter_ = 0
         elif not self._compatible(Y.shape[1]):
+            fix = ("call fit to train a new network (partial_fit continues the fitted one)" if incremental
+                   else "set warm_start=False to train a new network")
             raise ValueError(
                 f"cannot continue training: the fitted network is {self.network_!r} but the current "
-                f"parameters ask for layer_dims={layer_dims}, activation={self.activation!r}, "
-                f"dtype={self.dtype!r}; set warm_start=False to train a new network"
+                f"parameters and y ask for layer_dims={layer_dims}, activation={self.activation!r}, "
+                f"dtype={self.dtype!r}; {fix}"
             )
         validate = self.early_stopping and not incremental
         if validate:
@@ -559,9 +561,9 @@ class DNNClassifier(ClassifierMixin, _BaseDNN):
         first = not hasattr(self, "network_")
         if first:
             self._validate_params()
-            if self.class_weight == "balanced":
-                raise ValueError("class_weight='balanced' needs the whole y and is not supported by "
-                                 "partial_fit; pass a dict of class weights instead")
+        if self.class_weight == "balanced":  # on every call: each batch's own counts are not the data's
+            raise ValueError("class_weight='balanced' needs the whole y and is not supported by "
+                             "partial_fit; pass a dict of class weights instead")
         X, y = self._validate_Xy(X, y, reset=first)
         y = self._check_y(y)
         if first:
