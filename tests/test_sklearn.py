@@ -391,3 +391,18 @@ def test_partial_fit_on_other_targets_says_to_call_fit():
     clf = DNNClassifier(**FAST, warm_start=True).fit(X, y)
     with pytest.raises(ValueError, match="set warm_start=False to train a new network"):
         clf.set_params(hidden_layer_sizes=(3,)).fit(X, y)
+
+
+def test_check_estimator_with_the_defaults_as_the_docs_say():
+    """docs/sklearn.md: with every default both pass check_estimator, except the regressor's float32
+    rounding in check_sample_weight_equivalence_on_dense_data, which float64 passes."""
+    from sklearn.utils.estimator_checks import check_estimator
+
+    def failed(est):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return [r["check_name"] for r in check_estimator(est, on_fail=None) if r["status"] == "failed"]
+
+    assert failed(DNNClassifier(random_state=0)) == []
+    assert failed(DNNRegressor(random_state=0)) == ["check_sample_weight_equivalence_on_dense_data"]
+    assert failed(DNNRegressor(random_state=0, dtype="float64")) == []
