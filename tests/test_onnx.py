@@ -71,8 +71,9 @@ def test_matches_predict_proba(hidden, output, nL, dtype, pre, tmp_path):
     path = tmp_path / "net.onnx"
     proto = export_onnx(net, path, preprocessing=PREPROCESSING[pre])
     onnx.checker.check_model(onnx.load(str(path)))
-    # the type the model is fed: 8-bit pixels when the preprocessing divides by 255, else its dtype
-    fed = np.uint8 if pre == "divide" else dtype
+    # the type the model is fed: 8-bit pixels when the preprocessing divides by 255, raw float64 when it
+    # subtracts a mean or minimum, else its dtype
+    fed = np.uint8 if pre == "divide" else "float64" if pre in ("standard", "minmax") else dtype
     assert proto.graph.input[0].type.tensor_type.elem_type == onnx.helper.np_dtype_to_tensor_dtype(np.dtype(fed))
     got = run(path, X_raw.T.astype(fed))
     expected = net.predict_proba(reference_input(pre, X_raw).astype(dtype)).T
@@ -195,7 +196,7 @@ def test_trained_model_with_fitted_preprocessing(tmp_path):
     dl.save(Model(net, pre, classes=["malignant", "benign"]), model_path)
     model = dl.load(model_path)
     export_onnx(model, tmp_path / "cancer.onnx")  # preprocessing taken from the model
-    got = run(tmp_path / "cancer.onnx", Xr.astype(np.float32))
+    got = run(tmp_path / "cancer.onnx", Xr)  # raw rows as they come (float64: the default for standard)
     expected = model.predict_proba(X_raw).T
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert np.mean((got[:, 0] > 0.5) == y) > 0.95
@@ -300,6 +301,29 @@ def test_preprocessing_runs_in_float64_before_a_float32_network(input_type, tmp_
     assert np.array_equal(got > 0.5, expected > 0.5)
 
 
+def test_a_mean_subtracting_preprocessing_takes_float64_by_default(tmp_path):
+    """With standard or minmax preprocessing the graph's input is tensor(double) unless asked otherwise:
+    it took the float32 network's type, and a float32 timestamp feature (steps of 128 s around 1.7e9)
+    gave probabilities off by 0.36 from predict_proba on the same raw data."""
+    rng = np.random.RandomState(0)
+    X_raw = np.vstack([1.7e9 + rng.randn(400) * 1000.0, rng.randn(400)])
+    pre = Preprocessing("standard").fit(X_raw)
+    net = dl.Network([2, 8, 1], hidden="tanh", output="sigmoid", seed=0, dtype="float32")
+    net.fit(pre.transform(X_raw).astype(np.float32), (X_raw[:1] > 1.7e9).astype(np.float32), learning_rate=0.5,
+            num_iterations=300)
+    for kind in ("standard", "minmax"):
+        p = pre if kind == "standard" else Preprocessing("minmax").fit(X_raw)
+        proto = export_onnx(net, tmp_path / f"{kind}.onnx", preprocessing=p)
+        assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+        assert {q.key: q.value for q in proto.metadata_props}["input_type"] == "float64"
+        expected = net.predict_proba(p.transform(X_raw).astype(np.float32)).T  # deeplayers on the raw data
+        got = run(tmp_path / f"{kind}.onnx", np.ascontiguousarray(X_raw.T))
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    # a division keeps the network's type (no digits lost to a subtraction)
+    proto = export_onnx(net, tmp_path / "d.onnx", preprocessing={"type": "divide", "value": 7})
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+
+
 def test_a_fitted_pipeline_is_not_called_unfitted(tmp_path):
     """A fitted scikit-learn Pipeline was refused as 'Pipeline is not fitted yet' (NotFittedError)."""
     pytest.importorskip("sklearn")
@@ -318,6 +342,6 @@ def test_a_fitted_pipeline_is_not_called_unfitted(tmp_path):
     scaler = pipe[0]
     export_onnx(pipe[-1], tmp_path / "p.onnx",
                 preprocessing={"type": "standard", "mean": scaler.mean_, "scale": scaler.scale_})
-    got = run(tmp_path / "p.onnx", X.astype(np.float32))
+    got = run(tmp_path / "p.onnx", X)  # raw float64 rows
     np.testing.assert_allclose(got, pipe.predict_proba(X), rtol=0, atol=1e-6)
     assert not (tmp_path / "x.onnx").exists()

@@ -164,6 +164,17 @@ def _pixel_scaling(pre: dict[str, Any] | None) -> bool:
         return False
 
 
+def _default_input_type(pre: dict[str, Any] | None, dtype: np.dtype) -> str:
+    """The type the model is fed: 8-bit pixels for a division by 255; float64 where the preprocessing
+    subtracts a mean or minimum (a float32 input would lose a raw feature's digits before the
+    subtraction, as a Unix timestamp does: probabilities off by 0.36); else the network's dtype."""
+    if _pixel_scaling(pre):
+        return "uint8"
+    if pre is not None and pre["type"] in ("standard", "minmax"):
+        return "float64"
+    return dtype.name
+
+
 def _add_metadata(proto: Any, net: Network, pre: dict[str, Any] | None, input_type: str, classes: Any) -> None:
     """The model's metadata: layer_dims, activations, loss, the input's layout and type, the
     preprocessing's type and the class labels (JSON) when known."""
@@ -202,7 +213,9 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
         The element type of the graph's input ``X``. By default the type the model is fed: raw
         8-bit pixels (``uint8``) when the preprocessing divides by 255 (what ``deeplayers train``
         chooses for 8-bit images, so the graph takes the same images ``deeplayers predict``
-        takes), otherwise the network's dtype. The preprocessing runs in float64 (``Cast`` in front),
+        takes); ``float64`` when the preprocessing subtracts a mean or minimum (``standard``,
+        ``minmax``: raw features, whose digits a float32 input would lose before the subtraction);
+        otherwise the network's dtype. The preprocessing runs in float64 (``Cast`` in front),
         as :meth:`Preprocessing.transform` does, and its result is cast to the network's type; without
         preprocessing, a type other than the network's is cast to it.
     check : bool
@@ -215,8 +228,9 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
 
         - input ``X``: shape (batch, n[0]), samples as **rows** (the ONNX / scikit-learn
           convention; the transpose of the course's X = A[0] of shape (n[0], m)), element type
-          ``input_type``: ``tensor(uint8)`` for pixels scaled by 255, else the network's dtype
-          (float32 -> ``tensor(float)``, float64 -> ``tensor(double)``);
+          ``input_type``: ``tensor(uint8)`` for pixels scaled by 255, ``tensor(double)`` for a
+          standard or minmax preprocessing, else the network's dtype (float32 -> ``tensor(float)``,
+          float64 -> ``tensor(double)``);
         - output ``A_L``: shape (batch, n[L]) equal to ``network.predict_proba(X.T).T``
           (probabilities for sigmoid/softmax outputs, values for linear ones).
 
@@ -250,7 +264,7 @@ def export_onnx(model: Any, path: str | os.PathLike, *, preprocessing: Any = Non
     elem = TensorProto.DOUBLE if np_dtype == np.float64 else TensorProto.FLOAT
     n0, nL = net.layer_dims[0], net.layer_dims[-1]
     if input_type is None:
-        input_type = "uint8" if _pixel_scaling(pre) else np_dtype.name
+        input_type = _default_input_type(pre, np_dtype)
     if str(input_type) not in INPUT_TYPES:
         raise ConfigError(f"input_type must be one of {', '.join(INPUT_TYPES)}, got {input_type!r}")
     input_type = str(input_type)
