@@ -155,3 +155,64 @@ def test_resume_refuses_any_option_or_data_that_would_change_the_run(problem, tm
         _net().fit(resume=ckpt, **{**OPTIONS, "seed": 1, **data, **change})
     h = _net().fit(X, Y, epochs=8, resume=ckpt, seed=1, **OPTIONS)  # the same options still resume
     assert len(h.cost) == 8
+
+
+def _stopping_run(X, Y, **kw):
+    """A run that early stopping ends well before its 200 epochs (the validation cost turns up)."""
+    net = _net()
+    h = net.fit(X, Y, **{**OPTIONS, "epochs": 200, "learning_rate": 0.05, "early_stopping": EarlyStopping(patience=3), **kw})
+    return net, h
+
+
+def test_resuming_a_run_that_stopped_early_trains_no_further(problem, tmp_path):
+    """The last checkpoint of a run ended by early stopping (a run killed while its model was being
+    saved, or a --resume run again) trained on from there: more epochs, other parameters."""
+    X, Y = problem
+    full, h_full = _stopping_run(X, Y)
+    assert h_full.stopped_early and len(h_full.cost) < 200
+    ckpt = tmp_path / "run.ckpt"
+    _stopping_run(X, Y, checkpoint=ckpt)
+    resumed, h = _stopping_run(X, Y, resume=ckpt)
+    assert h.cost == h_full.cost and h.val_cost == h_full.val_cost and h.best_epoch == h_full.best_epoch
+    for k, v in full.parameters.items():
+        assert np.array_equal(v, resumed.parameters[k]), k
+
+
+def test_callback_states_go_back_to_their_own_callback(problem, tmp_path):
+    """Callback states were handed back by position: a run checkpointed with a callback of its own and
+    resumed without it gave early stopping's state to nobody (best and wait started over)."""
+    X, Y = problem
+    full, h_full = _stopping_run(X, Y)
+    ckpt = tmp_path / "run.ckpt"
+    _stopping_run(X, Y, epochs=h_full.best_epoch + 2, checkpoint=ckpt, callbacks=[Callback()])
+    resumed, h = _stopping_run(X, Y, resume=ckpt)  # without the callback
+    assert h.cost == h_full.cost and h.best_epoch == h_full.best_epoch
+    for k, v in full.parameters.items():
+        assert np.array_equal(v, resumed.parameters[k]), k
+
+
+@pytest.mark.parametrize("stopping, message", [
+    (False, r"written with early stopping, but this run trains without it; resume with the same early stopping"),
+    (EarlyStopping(patience=10), r"written with early stopping's patience=3, but this run asks for patience=10; "
+                                 r"resume with the same early stopping"),
+    (EarlyStopping(patience=3, min_delta=0.1), r"early stopping's min_delta=0.0001, but this run asks for min_delta=0.1"),
+    (EarlyStopping(patience=3, monitor="cost"), r"early stopping's monitor=None, but this run asks for monitor='cost'"),
+])
+def test_resume_refuses_other_early_stopping(problem, tmp_path, stopping, message):
+    """Early stopping decides when the run ends and what it returns: another one went on silently."""
+    X, Y = problem
+    ckpt = tmp_path / "run.ckpt"
+    _stopping_run(X, Y, epochs=3, checkpoint=ckpt)
+    with pytest.raises(dl.ConfigError, match=message):
+        _stopping_run(X, Y, resume=ckpt, early_stopping=stopping)
+
+
+def test_resume_with_a_cosine_over_other_epochs_names_epochs(problem, tmp_path):
+    """A cosine's length is the run's: more epochs was refused as another lr_schedule, naming a repr."""
+    X, Y = problem
+    ckpt = tmp_path / "run.ckpt"
+    _net().fit(X, Y, epochs=3, checkpoint=ckpt, optimizer="adam", batch_size=32, lr_schedule="cosine")
+    with pytest.raises(dl.ConfigError, match=r"run.ckpt was written with a cosine schedule over epochs=3, but this run "
+                                             r"asks for epochs=5: the cosine's length sets every epoch's learning "
+                                             r"rate; resume with the same epochs"):
+        _net().fit(X, Y, epochs=5, resume=ckpt, optimizer="adam", batch_size=32, lr_schedule="cosine")

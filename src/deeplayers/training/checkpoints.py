@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,7 +39,7 @@ class _Checkpoints:
             "params": {k: v.copy() for k, v in self.net.parameters.items()},
             "optimizer": {"name": self.opt.name, "hyper": _hyper(self.opt), "state": self.opt.get_state()},
             "rng": self.rng.bit_generator.state, "epoch": epoch, "history": history.as_dict(),
-            "callbacks": [cb.get_state() if hasattr(cb, "get_state") else {} for cb in self.cbs],
+            "callbacks": [_callback_state(cb) for cb in self.cbs],
             "options": self.options,
         }
 
@@ -54,17 +55,29 @@ class _Checkpoints:
         return int(self.start["epoch"])
 
 
+def _callback_state(cb: Callback) -> dict[str, Any]:
+    """A callback's state tagged with its class: resume hands it back by type, not by position in
+    the list (a run resumed with one callback more or fewer must not give early stopping's state to
+    another callback, or drop it)."""
+    return {_TYPE: type(cb).__name__, **cb.get_state()} if hasattr(cb, "get_state") else {}
+
+
+_TYPE = "_callback"
+
+
 def _hyper(opt: Optimizer) -> dict[str, float]:
     return {k: v for k, v in vars(opt).items() if isinstance(v, float)}
 
 
 def run_options(opt: Optimizer, schedule: Any, *, batch_size: Any, shuffle: bool, l2: float,
                 keep_prob: Any, validation_split: float, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
-                ) -> dict[str, Any]:
+                early_stopping: Callback | None = None) -> dict[str, Any]:
     """What a resumed run must share with the checkpoint's run to continue it exactly: the options
     that shape the steps, and the training data's shape and sums (a changed file, scaling,
     validation split or seed shows there). A schedule given as a function is not compared; a
-    built-in one by its repr (a cosine's with the run's length: it sets every epoch's rate)."""
+    built-in one by its repr (a cosine's with the run's length: it sets every epoch's rate).
+    Early stopping decides when the run ends and which parameters it returns: whether it is on,
+    and its settings."""
     hyper = {k: v for k, v in _hyper(opt).items() if k != "learning_rate"}  # (the schedule moves it)
     schedule = getattr(schedule, "schedule", schedule)  # (inside its checking wrapper)
     options = {"optimizer": opt.name, "batch_size": batch_size, "shuffle": shuffle,
@@ -75,7 +88,14 @@ def run_options(opt: Optimizer, schedule: Any, *, batch_size: Any, shuffle: bool
                                  None if w is None else float(np.sum(w, dtype=np.float64))]}
     if isinstance(schedule, tuple(SCHEDULES.values())):
         options["lr_schedule"] = repr(schedule)
+    options["early_stopping"] = early_stopping is not None
+    if early_stopping is not None:
+        options.update({k: getattr(early_stopping, k) for k in _STOPPING if hasattr(early_stopping, k)})
     return json.loads(json.dumps(options))  # as the checkpoint's header gives them back
+
+
+_STOPPING = ("patience", "min_delta", "monitor", "mode", "restore_best")  # EarlyStopping's settings
+_COSINE = re.compile(r"CosineDecay\(epochs=(\d+), (.*)\)")
 
 
 def _differs(key: str, was: Any, now: Any) -> bool:
@@ -95,6 +115,18 @@ def _resume(path: Any, net: Network, opt: Optimizer, rng: np.random.Generator, o
             if key == "training_data":
                 raise ConfigError(f"{path} was written training on other data (m, sums {was[1:]!r}; now {value[1:]!r}): "
                                   f"resume with the same data, scaling, validation split and seed")
+            if key == "early_stopping":
+                raise ConfigError(f"{path} was written {'with' if was else 'without'} early stopping, but this run "
+                                  f"trains {'without' if was else 'with'} it; resume with the same early stopping")
+            if key in _STOPPING:
+                raise ConfigError(f"{path} was written with early stopping's {key}={was!r}, but this run asks for "
+                                  f"{key}={value!r}; resume with the same early stopping")
+            cosines = [_COSINE.fullmatch(str(v)) for v in (was, value)]
+            if key == "lr_schedule" and all(cosines) and cosines[0].group(2) == cosines[1].group(2):
+                # (the cosine's length is the run's: only epochs changed)
+                raise ConfigError(f"{path} was written with a cosine schedule over epochs={cosines[0].group(1)}, but "
+                                  f"this run asks for epochs={cosines[1].group(1)}: the cosine's length sets every "
+                                  f"epoch's learning rate; resume with the same epochs")
             raise ConfigError(f"{path} was written with {key}={was!r}, but this run asks for "
                               f"{key}={value!r}; resume with the same training options")
     net.parameters = state["params"]
@@ -104,8 +136,18 @@ def _resume(path: Any, net: Network, opt: Optimizer, rng: np.random.Generator, o
 
 
 def _restore_callbacks(loop: _Loop) -> None:
-    """Put the checkpoint's callback states back (after on_train_begin, which resets them)."""
-    for cb, cb_state in zip(loop.callbacks, loop.resumed["callbacks"]):
+    """Put the checkpoint's callback states back (after on_train_begin, which resets them): each
+    callback takes the next state saved by a callback of its type (files written before states were
+    tagged: the state at its position)."""
+    states = loop.resumed["callbacks"]
+    if any(_TYPE in s for s in states):
+        by_type: dict[str, list[dict[str, Any]]] = {}
+        for s in states:
+            if s:
+                by_type.setdefault(str(s.get(_TYPE)), []).append(s)
+        states = [(by_type.get(type(cb).__name__) or [{}]).pop(0) for cb in loop.callbacks]
+    for cb, cb_state in zip(loop.callbacks, states):
+        cb_state = {k: v for k, v in cb_state.items() if k != _TYPE}
         if cb_state and hasattr(cb, "set_state"):
             try:
                 cb.set_state(cb_state)

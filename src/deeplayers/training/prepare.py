@@ -55,7 +55,7 @@ def prepare(net: Network, X: Any, Y: Any, *, learning_rate: float | None, num_it
     loop.callbacks = _callbacks(callbacks, early_stopping, verbose)
     options = {} if not (checkpoint or resume is not None) else run_options(
         opt, schedule, batch_size=batch_size, shuffle=shuffle, l2=l2, keep_prob=keep,
-        validation_split=validation_split, X=X, Y=Y, w=w)
+        validation_split=validation_split, X=X, Y=Y, w=w, early_stopping=_stopping(loop.callbacks, early_stopping))
     if checkpoint:
         loop.checkpoints = _Checkpoints(checkpoint, checkpoint_every, net, opt, rng, loop.callbacks, options)
     if resume is not None:
@@ -65,6 +65,8 @@ def prepare(net: Network, X: Any, Y: Any, *, learning_rate: float | None, num_it
         if loop.start_epoch > n_epochs:  # (it would return the longer run as if it were this one)
             raise ConfigError(f"{resume} has already trained {loop.start_epoch} epochs, but this run asks for "
                               f"epochs={n_epochs}; resume with at least as many")
+        if loop.history.stopped_early:  # the run had ended there: resuming it trains nothing more
+            loop.n_epochs = loop.start_epoch
     opt.bind(net)  # after resume: another network's moments are dropped, this one's (or resumed ones) kept
     _check_parameters(net)
     return loop
@@ -142,6 +144,13 @@ def _callbacks(callbacks: Sequence[Callback], early_stopping: bool | EarlyStoppi
     if verbose:
         cbs.append(_Progress(1 if verbose == "plot" else verbose))
     return cbs
+
+
+def _stopping(cbs: list[Any], early_stopping: bool | EarlyStopping) -> EarlyStopping | None:
+    """The run's own early stopping (the one ``early_stopping=`` put in the list), or None."""
+    if not early_stopping:
+        return None
+    return next(cb for cb in reversed(cbs) if isinstance(cb, EarlyStopping))
 
 
 def _is_count(x: Any, allow_zero: bool = False) -> bool:
