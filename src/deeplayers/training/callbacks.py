@@ -34,26 +34,33 @@ class Callback:
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs; with
-    ``restore_best`` the parameters of the best epoch are put back at the end."""
+    ``restore_best`` the parameters of the best epoch are put back at the end.
+
+    ``mode``: ``"min"`` (a cost: lower is better), ``"max"`` (higher is better) or ``"auto"``,
+    which is ``"max"`` for an accuracy (``val_accuracy``) and ``"min"`` otherwise."""
 
     _passive = True  # reads no gradients, writes no parameters between batches (training loop)
 
     def __init__(self, patience: int = 10, min_delta: float = 1e-4, monitor: str | None = None,
-                 restore_best: bool = True) -> None:
+                 restore_best: bool = True, mode: str = "auto") -> None:
         if patience < 1:
             raise ConfigError(f"patience must be at least 1 epoch, got {patience}")
+        if mode not in ("auto", "min", "max"):
+            raise ConfigError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
         self.patience, self.min_delta = int(patience), float(min_delta)
-        self.monitor, self.restore_best = monitor, restore_best
+        self.monitor, self.restore_best, self.mode = monitor, restore_best, mode
 
     def on_train_begin(self, loop: _Loop) -> None:
         self.key = self.monitor or ("val_cost" if loop.has_validation else "cost")
-        self.best, self.wait, self.best_params = math.inf, 0, None
+        # an accuracy improves upwards: as a cost it would keep (and restore) the worst epoch
+        self.higher = self.mode == "max" or (self.mode == "auto" and "accuracy" in self.key)
+        self.best, self.wait, self.best_params = (-math.inf if self.higher else math.inf), 0, None
 
     def on_epoch_end(self, loop: _Loop, epoch: int, logs: dict[str, float]) -> None:
         value = logs.get(self.key)
         if value is None:
             raise ConfigError(f"early stopping monitors {self.key!r}, which this run does not record")
-        if value < self.best - self.min_delta:
+        if (value > self.best + self.min_delta) if self.higher else (value < self.best - self.min_delta):
             self.best, self.wait = value, 0
             loop.history.best_epoch = epoch
             if self.restore_best:
