@@ -472,3 +472,29 @@ def test_inf_and_nan_curves_are_stored_as_null_and_read_back(tmp_path, monkeypat
     assert stored["curves"]["cost"][-1] is None and stored["curves"]["val_cost"][0] is None
     again = dl.search(X, Y, space, epochs=3, storage=storage, out_dir=tmp_path / "b")  # from storage: nulls plotted
     assert again.n_reused == 1 and (tmp_path / "b" / "curves.png").is_file()
+
+
+def test_with_early_stopping_a_trial_is_scored_by_the_network_it_returns(iris, tmp_path):
+    """Early stopping puts the best epoch's parameters back, but the record scored the last epoch:
+    the ranking, the table and best_model.npz's val_cost described networks nobody returned (one
+    trial 0.47 reported, 0.37 returned, on MNIST)."""
+    X, Y = iris
+    Xv, Yv = X[:, ::4], Y[:, ::4]
+    Xt, Yt = np.delete(X, np.s_[::4], axis=1), np.delete(Y, np.s_[::4], axis=1)
+    space = {"learning_rate": [0.3, 0.1], "hidden": [[32, 32]], "optimizer": "adam", "batch_size": 16,
+             "l2": 0.0, "lr_schedule": "constant", "dtype": "float64",
+             "early_stopping": [{"patience": 2, "min_delta": 0.0}]}
+    res = dl.search(Xt, Yt, space, strategy="grid", validation_data=(Xv, Yv), epochs=200, storage=None, seed=0,
+                    out_dir=tmp_path)
+    assert all(t["epochs"] < 200 for t in res.trials)  # early stopping ended every trial
+    assert any(t["curves"]["val_cost"][-1] > min(t["curves"]["val_cost"]) for t in res.trials)
+    for t in res.trials:  # the best epoch's scores, as early stopping (min_delta 0) chose it
+        e = int(np.argmin(t["curves"]["val_cost"]))
+        assert (t["val_cost"], t["cost"], t["val_accuracy"]) == (
+            t["curves"]["val_cost"][e], t["curves"]["cost"][e], t["curves"]["val_accuracy"][e])
+        assert t["best_epoch"] == e
+    assert [t["val_cost"] for t in res.trials] == sorted(t["val_cost"] for t in res.trials)
+    best = res.best_network
+    assert best.cost(best.predict_proba(Xv), Yv) == pytest.approx(res.best["val_cost"], rel=1e-12)
+    model = dl.load(tmp_path / "best_model.npz")
+    assert model.metadata["search"]["val_cost"] == res.best["val_cost"]

@@ -262,7 +262,9 @@ class _Run:
         out, todo = [], []
         for t in tasks:
             rec = self.store.records.get(t["id"])
-            if rec is not None and rec.get("v") == _RECORD_VERSION:
+            # (a record with early stopping from before records scored the returned epoch: run again)
+            stale = rec is not None and rec.get("config", {}).get("fit", {}).get("early_stopping") and "best_epoch" not in rec
+            if rec is not None and rec.get("v") == _RECORD_VERSION and not stale:
                 out.append({**rec, "trial": t["trial"], "params": t["params"], "rung": rung})
                 self.counts["reused"] += 1
             else:

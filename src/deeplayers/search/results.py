@@ -47,7 +47,8 @@ class SearchResult:
         ``layer_dims``, ``epochs``, ``status`` (``ok`` / ``diverged`` / ``error``), ``cost`` (final
         training cost, with the L2 term), ``val_cost`` (final validation cost, without it),
         ``val_accuracy``, ``time`` (seconds), ``seed``, ``curves`` (per-epoch ``cost``,
-        ``val_cost``, ``val_accuracy``) and, for halving, ``rung``.
+        ``val_cost``, ``val_accuracy``), ``best_epoch`` (the 0-based epoch scored: the last, or with
+        early stopping the one whose parameters it restored) and, for halving, ``rung``.
     records : list of dict
         Every trial run (for halving, one per setting and rung).
     best_network : Network or None

@@ -140,12 +140,13 @@ def _run_trial(task: Mapping[str, Any], X: np.ndarray, Y: np.ndarray, X_val: np.
     spec and parameters, from which :func:`_network_from` rebuilds it."""
     t0 = time.perf_counter()
     rec = _Recorder()
-    status, error, weights = "ok", None, None
+    status, error, weights, at = "ok", None, None, -1
     try:
         net = Network(**task["net"], seed=task["seed"])
-        net.fit(X, Y, validation_data=(X_val, Y_val), callbacks=[rec], threads=task.get("threads"),
-                **_fit_options(task["fit"]))
+        opts = _fit_options(task["fit"])
+        h = net.fit(X, Y, validation_data=(X_val, Y_val), callbacks=[rec], threads=task.get("threads"), **opts)
         weights = {"spec": net.to_spec(), "arrays": {k: v.copy() for k, v in net.parameters.items()}}
+        at = _returned_epoch(opts.get("early_stopping"), h)
     except DivergenceError as exc:
         status, error = "diverged", str(exc)
     except DeeplayersError as exc:  # a setting the engine refuses (e.g. dropout for the wrong depth)
@@ -154,7 +155,7 @@ def _run_trial(task: Mapping[str, Any], X: np.ndarray, Y: np.ndarray, X_val: np.
         status, error = "error", f"MemoryError: the network {task['net']['layer_dims']} does not fit in memory"
     elapsed = time.perf_counter() - t0
     c = rec.curves
-    ok = status == "ok" and c["val_cost"] and math.isfinite(c["val_cost"][-1])
+    ok = status == "ok" and c["val_cost"] and math.isfinite(c["val_cost"][at])
     if status == "ok" and not ok:
         status, error = "error", "training recorded no finite validation cost"
     record = {
@@ -169,15 +170,25 @@ def _run_trial(task: Mapping[str, Any], X: np.ndarray, Y: np.ndarray, X_val: np.
         "seed": task["seed"],
         "status": status,
         "error": error,
-        "cost": c["cost"][-1] if ok else None,
-        "val_cost": c["val_cost"][-1] if ok else None,
-        "val_accuracy": c["val_accuracy"][-1] if ok and c["val_accuracy"] else None,
+        # the scores of the network returned (early stopping's best epoch), not of the last epoch
+        "best_epoch": (at if at >= 0 else len(c["cost"]) - 1) if ok else None,
+        "cost": c["cost"][at] if ok else None,
+        "val_cost": c["val_cost"][at] if ok else None,
+        "val_accuracy": c["val_accuracy"][at] if ok and c["val_accuracy"] else None,
         "time": elapsed,
         "threads": rec.threads,
         "curves": c,
         "_weights": weights,
     }
     return record
+
+
+def _returned_epoch(stopping: Any, h: History) -> int:
+    """The (0-based) epoch whose parameters fit returned: early stopping's best when it restored
+    them, else the last (-1)."""
+    if stopping and getattr(stopping, "restore_best", True) and h.best_epoch is not None:
+        return int(h.best_epoch)
+    return -1
 
 
 def _network_from(rec: Mapping[str, Any], weights: Mapping[str, Any]) -> Network:
