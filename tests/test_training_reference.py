@@ -175,3 +175,26 @@ def test_the_gradcheck_command_passes_a_relu_network_with_a_kink(capsys: pytest.
     code = main(["gradcheck", "--layer-dims", "4,3,2,1", "--seed", "1"])
     out = capsys.readouterr().out
     assert code == 0 and "PASS" in out and "left out" in out, out
+
+
+# -- Network.cost with sample weights is fit's cost --------------------------------------------------
+def test_weighted_cost_is_fits_cost_and_counts_a_weight_as_repeated_samples() -> None:
+    # it was sum(w loss) / m + lambda/(2m) ||W||^2: doubling every weight doubled the cost, and it
+    # disagreed with the cost fit records for the same weights (0.787 against 0.565)
+    rng = np.random.RandomState(0)
+    X = rng.randn(3, 50)
+    Y = (X[:1] > 0).astype(float)
+    w = rng.randint(0, 4, 50).astype(float)
+    net = dl.Network([3, 4, 1], seed=0)
+    AL = net.forward(X)
+    loss = -(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)).sum(axis=0)
+    sq = sum((net.parameters[f"W{l}"] ** 2).sum() for l in (1, 2))
+    expected = loss @ w / w.sum() + 0.5 / (2 * w.sum()) * sq
+    assert net.cost(AL, Y, l2=0.5, sample_weight=w) == pytest.approx(expected, rel=1e-13)
+    assert net.cost(AL, Y, sample_weight=3 * w) == pytest.approx(loss @ w / w.sum(), rel=1e-13)  # a mean
+    repeat = np.repeat(np.arange(50), w.astype(int))  # each sample given w times
+    assert net.cost(AL[:, repeat], Y[:, repeat], l2=0.5) == pytest.approx(expected, rel=1e-13)
+    history = dl.Network([3, 4, 1], seed=0).fit(X, Y, learning_rate=0.1, epochs=1, sample_weight=w, l2=0.5)
+    assert history.cost[0] == pytest.approx(expected, rel=1e-13)  # full batch: the cost before the step
+    with pytest.raises(dl.ShapeError, match=r"sample_weight must have one weight per sample, shape \(m,\) = \(50,\)"):
+        net.cost(AL, Y, sample_weight=w[:10])

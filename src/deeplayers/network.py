@@ -402,16 +402,25 @@ class Network:
         return self._forward(self._as_X(X, finite=True))
 
     def cost(self, AL: Any, Y: Any, l2: float = 0.0, sample_weight: np.ndarray | None = None) -> float:
-        """J(A[L], Y), plus lambda/(2m) sum ||W[l]||^2 when ``l2`` > 0; ``sample_weight`` (m,)
-        weights each column's loss."""
+        """J(A[L], Y), plus lambda/(2m) sum ||W[l]||^2 when ``l2`` > 0. ``sample_weight`` (m,)
+        weights each column's loss as ``fit`` does (a weight counts as that many repeated samples):
+        sum(w loss) / sum(w) + lambda/(2 sum(w)) sum ||W[l]||^2, the cost ``fit`` records."""
         AL = as_float_array(AL, f"A[{self.L}]")
         nL = self.layer_dims[-1]
         if AL.ndim != 2 or AL.shape[0] != nL:
             raise ShapeError(f"A[{self.L}] must be (n[{self.L}], m) = ({nL}, m), got {AL.shape}")
-        Y = self._as_Y(Y, AL.shape[1])
-        J = self.loss.cost(AL, Y, sample_weight)
+        m = AL.shape[1]
+        Y = self._as_Y(Y, m)
+        w = None
+        if sample_weight is not None:
+            from .training.prepare import _sample_weight
+
+            w = _sample_weight(sample_weight, m, np.dtype(np.float64))
+            total = float(w.sum())
+            w = w * (m / total)  # mean 1, as the loss takes them: sum(w loss) / sum(w), not / m
+        J = self.loss.cost(AL, Y, w)
         if l2:
-            J += self.l2_cost(l2, AL.shape[1])
+            J += self.l2_cost(l2, m if w is None else total)
         return J
 
     def l2_cost(self, l2: float, m: int) -> float:
