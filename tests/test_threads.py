@@ -638,3 +638,14 @@ def test_epoch_gather_equals_batch_by_batch_gather(monkeypatch, kind) -> None:
 
 def test_cpu_count_is_sane() -> None:
     assert 1 <= th.available_cores() <= (os.cpu_count() or 1)
+
+
+def test_estimator_n_jobs_true_is_refused_naming_n_jobs() -> None:
+    """scikit-learn's check lets a bool through (an Integral); fit then refused it as 'threads', a word
+    the estimator does not have."""
+    pytest.importorskip("sklearn")
+    from deeplayers.sklearn import DNNClassifier
+
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    with pytest.raises(dl.ConfigError, match=r"^n_jobs must be a whole number of threads .* got True"):
+        DNNClassifier(n_jobs=True, epochs=1).fit(X, (X[:, 0] > 0).astype(int))

@@ -40,7 +40,7 @@ from .initializers import INITIALIZERS
 from .network import DTYPES, Network
 from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
 from .shapes import as_float_array
-from .threads import BlasThreads
+from .threads import BlasThreads, check_threads
 from .training import SCHEDULES, EarlyStopping, History
 
 __all__ = ["DNNClassifier", "DNNRegressor", "estimator_from_payload"]
@@ -210,7 +210,7 @@ class _BaseDNN(BaseEstimator):
             batch_size=self._batch_size(X.shape[0]), l2=self.l2, keep_prob=self.keep_prob,
             validation_split=self.validation_fraction if validate else 0.0, early_stopping=stop,
             verbose=self.verbose, seed=int(self._random_state.randint(_SEED_MAX)),
-            sample_weight=sample_weight, threads=self.n_jobs,
+            sample_weight=sample_weight, threads=check_threads(self.n_jobs, "n_jobs"),  # (named as set)
         )
         self.loss_curve_.extend(float(J) for J in history.cost)
         if validate:
