@@ -498,3 +498,18 @@ def test_with_early_stopping_a_trial_is_scored_by_the_network_it_returns(iris, t
     assert best.cost(best.predict_proba(Xv), Yv) == pytest.approx(res.best["val_cost"], rel=1e-12)
     model = dl.load(tmp_path / "best_model.npz")
     assert model.metadata["search"]["val_cost"] == res.best["val_cost"]
+
+
+def test_n_jobs_minus_one_is_the_cores_this_process_may_use(iris, monkeypatch):
+    """n_jobs=-1 started os.cpu_count() processes: in a container limited to 2 of a host's 64 cores,
+    64 workers (each with one BLAS thread) on 2 cores."""
+    import deeplayers.search as search_module
+    import deeplayers.threads as threads
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    seen = []
+    monkeypatch.setattr(search_module, "_Executor", lambda data, n_jobs, scheduler: seen.append(n_jobs) or 1/0)
+    with pytest.raises(ZeroDivisionError):
+        dl.search(*iris, {"hidden": [[4]]}, epochs=1, n_jobs=-1, storage=None)
+    assert seen == [2]

@@ -49,6 +49,7 @@ from ..defaults import DEFAULTS
 from ..errors import ConfigError, DataError, ShapeError
 from ..modelfile import save
 from ..preprocessing import Preprocessing
+from ..threads import available_cores
 from ..training import split_validation
 from .executors import _Executor
 from .results import METRICS, SearchResult, _fmt, _rank_key
@@ -129,7 +130,8 @@ def search(
     eta : int
         Halving factor (>= 2).
     n_jobs : int
-        Trials run at once in worker processes (joblib, loky); -1 for every core. With
+        Trials run at once in worker processes (joblib, loky); -1 for every core this process may
+        run on (its CPU affinity). Each trial gets cores // n_jobs BLAS threads (at least one). With
         ``scheduler="local"``, the number of Dask workers.
     scheduler : None, str or dask.distributed.Client
         ``"tcp://host:8786"`` (a running Dask scheduler), ``"local"`` (start a LocalCluster for
@@ -207,7 +209,8 @@ def _checked_options(space: Any, strategy: str, metric: str, seed: Any, n_jobs: 
         epochs = 3 if strategy == "halving" else DEFAULTS["epochs"]
     if int(epochs) != epochs or epochs < 1:
         raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
-    return space_d, epochs, (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
+    # every core this process may run on (its affinity, as the threads count them), not the machine's
+    return space_d, epochs, available_cores() if n_jobs == -1 else int(n_jobs)
 
 
 def _split(X: Any, Y: Any, validation_data: tuple[Any, Any] | None, validation_split: float, seed: int,
