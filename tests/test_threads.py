@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import threading
 
 import numpy as np
@@ -649,3 +650,21 @@ def test_estimator_n_jobs_true_is_refused_naming_n_jobs() -> None:
     X = np.random.default_rng(0).standard_normal((40, 3))
     with pytest.raises(dl.ConfigError, match=r"^n_jobs must be a whole number of threads .* got True"):
         DNNClassifier(n_jobs=True, epochs=1).fit(X, (X[:, 0] > 0).astype(int))
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("verbose, bar", [(1, True), (2, False)])
+def test_verbose_two_prints_a_line_per_epoch_on_a_terminal_too(monkeypatch, capsys, verbose, bar) -> None:
+    """fit(verbose=2) and 'deeplayers train -v' promise a line per epoch "instead of the progress
+    display"; on a terminal they drew the bar all the same."""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    X, Y = _data(m=60)
+    dl.Network([30, 4, 1], seed=0).fit(X, Y, epochs=3, batch_size=20, verbose=verbose)
+    lines = [s for s in capsys.readouterr().out.splitlines() if s.startswith("epoch ")]
+    assert ("epoch/s" in terminal.getvalue()) == bar
+    assert [s.split("  ")[0] for s in lines] == ([] if bar else ["epoch 1/3", "epoch 2/3", "epoch 3/3"])

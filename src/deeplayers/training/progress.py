@@ -40,7 +40,9 @@ class _Progress(Callback):
         self.every = self.every or (1 if self.verbose >= 2 else max(1, total // 10))
         from ..notebook import in_notebook, progress_bar_class
 
-        want = self.want_bar if self.want_bar is not None else (sys.stderr.isatty() or in_notebook())
+        # verbose=2 asks for a line per epoch, on a terminal too
+        want = self.want_bar if self.want_bar is not None else (
+            self.verbose == 1 and (sys.stderr.isatty() or in_notebook()))
         if want:
             bar = dict(total=total, initial=loop.start_epoch, unit=loop.history.unit, leave=True)
             if self.file is None:  # tqdm's notebook bar in a notebook, its text bar on a terminal
