@@ -513,3 +513,24 @@ def test_n_jobs_minus_one_is_the_cores_this_process_may_use(iris, monkeypatch):
     with pytest.raises(ZeroDivisionError):
         dl.search(*iris, {"hidden": [[4]]}, epochs=1, n_jobs=-1, storage=None)
     assert seen == [2]
+
+
+def test_a_resumed_search_retrains_its_best_on_the_threads_it_ran_on(tmp_path, monkeypatch):
+    """A search taken from storage retrains its best network; it did so with the automatic thread
+    choice, not the count the trial ran on, so best_model.npz was another network than the trial
+    recorded (MNIST 784-512-10, 2 workers: W1 off by 4e-6)."""
+    import deeplayers.search as search_module
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 400))
+    Y = (X[:2].sum(axis=0, keepdims=True) > 0).astype(float)
+    space = {"hidden": [[64], [32]], "learning_rate": 0.01, "batch_size": 100}
+    kw = dict(strategy="grid", epochs=2, n_jobs=2, storage=tmp_path / "t.jsonl", seed=0)
+    first = dl.search(X, Y, space, **kw)
+    seen = []
+    real = search_module._run_trial
+    monkeypatch.setattr(search_module, "_run_trial", lambda task, *data: seen.append(task.get("threads")) or real(task, *data))
+    again = dl.search(X, Y, space, **kw)
+    assert again.n_run == 0 and seen == [first.best["threads"]] and isinstance(seen[0], int)
+    for k, v in first.best_network.parameters.items():
+        assert np.array_equal(v, again.best_network.parameters[k]), k

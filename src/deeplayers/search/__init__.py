@@ -315,10 +315,12 @@ class _Run:
         return done, sorted(latest.values(), key=self.key)
 
     def best_weights(self, top: dict[str, Any]) -> Any:
-        """The best trial's weights: kept from this run, or retrained (deterministic: same seed, same data)."""
+        """The best trial's weights: kept from this run, or retrained (deterministic: same seed, same data,
+        and the BLAS threads it ran on, whose count changes the products' rounding)."""
         if self.best and self.best["rec"]["id"] == top["id"]:
             return self.best["weights"]
-        return _run_trial(self.task(top["trial"], top["params"], top["epochs_planned"]), *self.data)["_weights"]
+        task = {**self.task(top["trial"], top["params"], top["epochs_planned"]), "threads": top.get("threads")}
+        return _run_trial(task, *self.data)["_weights"]
 
 
 def _write_results(result: SearchResult, out: Path, prep: Any, classes: Sequence[Any] | None) -> None:
