@@ -492,3 +492,112 @@ def test_a_time_limit_the_timer_cannot_hold_is_refused_not_blamed_on_the_learner
     with pytest.raises(ConfigError, match=r"time_limit must be a positive number of seconds, at most 86400 \(a day\)"):
         course.check(linear_forward, time_limit=limit)
     assert course.check(linear_forward, time_limit=86400).ok
+
+
+# -- learners' own styles and mistakes (a demanding review): correct code passes, each mistake is named right --
+def test_a_learner_computing_in_float32_passes_and_a_difference_names_an_entry_that_differs(tmp_path):
+    """A correct learner who casts to float32 FAILED (float32 rounding is ~1e-7 of the terms, so an
+    entry near 0 is off by more than 1e-6 of itself), and the report named the entry with the largest
+    |difference|, which was within the tolerance: 'expected 5.31105, got 5.31105'."""
+    def linear_backward(dZ, cache):
+        A_prev, W, b = (np.asarray(x, dtype=np.float32) for x in cache)
+        dZ = dZ.astype(np.float32)
+        m = A_prev.shape[1]
+        return W.T @ dZ, dZ @ A_prev.T / m, dZ.sum(axis=1, keepdims=True) / m
+
+    assert course.check(linear_backward).ok, str(course.check(linear_backward))
+    fns = learner(tmp_path, ("Z = np.dot(W, A) + b", "Z = (np.dot(W.astype(np.float32), A.astype(np.float32)) + b)"))
+    for name in ("linear_forward", "linear_activation_forward", "L_model_forward"):
+        assert course.check(fns[name]).ok, str(course.check(fns[name]))
+
+    def linear_forward(A, W, b):  # the largest |difference| within the tolerance, a smaller one outside it
+        Z = W @ A + b
+        scale = max(1.0, np.abs(Z).max())
+        i = np.unravel_index(np.argmin(np.abs(Z)), Z.shape)
+        j = np.unravel_index(np.argmax(np.abs(Z)), Z.shape)
+        linear_forward.seen.append((i, Z[i], i != j))
+        if i == j:  # one entry (m = n[l] = 1): left right
+            return Z, (A, W, b)
+        Z[j] += 1.05e-5 * scale  # within 1e-5 of the scale + 1e-6 of itself
+        Z[i] += 1.02e-5 * scale  # outside 1e-5 of the scale + 1e-6 of itself
+        return Z, (A, W, b)
+
+    linear_forward.seen = []
+    text = str(course.check(linear_forward))
+    (i, small, apart) = next(s for s in linear_forward.seen if s[2])
+    assert f"Z: values differ: at [{i[0]}, {i[1]}] expected {small:.6g}, got " in text, text
+
+
+def test_wrong_diagnoses_found_by_a_review_are_named_right(tmp_path):
+    """Each of these was named as ANOTHER mistake: b.T broadcast as '`*` used for np.dot', Z in the linear
+    cache as 'A[l] used where A[l-1] belongs', the last layer left out of the update as 'b[l] not
+    updated', / np.sqrt(n[l]) as 'W[l] not scaled', relu at the output as 'relu and sigmoid swapped'."""
+    cases = [
+        ("linear_forward", "Z = np.dot(W, A) + b", "Z = np.dot(A.T, W.T).T + b.T", None),
+        ("linear_forward", "cache = (A, W, b)", "cache = (Z, W, b)", "Z_linear_cache"),
+        ("linear_activation_forward", "cache = (linear_cache, activation_cache)",
+         "cache = ((np.dot(W, A_prev) + b, W, b), activation_cache)", "Z_linear_cache"),
+        ("update_parameters", "for l in range(L):", "for l in range(L - 1):", "layer_skipped"),
+        ("initialize_parameters_deep", "np.random.seed(3)", "np.random.seed(1)", None),
+        ("L_model_forward", 'parameters[\'b\' + str(L)], "sigmoid")', 'parameters[\'b\' + str(L)], "relu")', "out_relu"),
+        ("L_model_forward", "parameters['b' + str(l)], \"relu\")", "parameters['b' + str(l)], \"sigmoid\")", "hidden_sigmoid"),
+        ("L_model_forward", "A, cache = linear_activation_forward(A_prev,", "A, cache = linear_activation_forward(X,",
+         "X_every"),
+    ]
+    plants = {1: [("layer_dims[l - 1]) * 0.01", "layer_dims[l - 1]) / np.sqrt(layer_dims[l])")]}
+    for i, (name, right, wrong, key) in enumerate(cases):
+        report = course.check(learner(tmp_path, (right, wrong), *plants.get(i - 3, []), name=f"w{i}.py")[name])
+        text = str(report)
+        assert not report.ok, (name, wrong)
+        if i == 0:  # a b.T broadcast is no `*`: nothing named rather than the wrong thing
+            assert "operands could not be broadcast" in text and report.mistake_key is None, text
+        elif i == 4:
+            assert report.mistake_key == "init_sqrt_n", text
+            assert "divided by np.sqrt(layer_dims[l])" in text and "np.sqrt(layer_dims[l-1])" in text
+        else:
+            assert report.mistake_key == key, (wrong, text)
+    # W * A itself still is `*`, from NumPy's broadcast message
+    fns = learner(tmp_path, ("Z = np.dot(W, A) + b", "Z = W * A + b"), name="star.py")
+    assert course.check(fns["L_model_forward"]).mistake_key == "star"
+    # X in every layer raises np.dot's shapes in [5, 4, 2, 1]: named from them too
+    fns = learner(tmp_path, ("A, cache = linear_activation_forward(A_prev,", "A, cache = linear_activation_forward(X,"),
+                  name="x.py")
+    report = course.check(fns["L_model_forward"])
+    assert "layer_dims = [5, 4, 2, 1], m = 6\n  raised ValueError: shapes (2,4) and (5,6) not aligned" in str(report)
+    assert "X fed to every layer" in str(report)
+
+
+def test_a_function_that_overwrites_its_inputs_fails_naming_the_array(tmp_path):
+    """update_parameters with `-=` on a shallow copy changed the caller's W[l] (the course's tests call
+    it twice with the same dict) and relu_backward's `dZ = dA` the caller's dA: both passed. Rebinding a
+    dict entry (the older notebook's parameters['W1'] = parameters['W1'] - ...) changes no array and passes."""
+    fns = learner(tmp_path, ('parameters["W" + str(l + 1)] = parameters["W" + str(l + 1)] - learning_rate',
+                             'parameters["W" + str(l + 1)] -= learning_rate'))
+    report = course.check(fns["update_parameters"])
+    assert not report.ok and report.mistake_key == "mutated", str(report)
+    assert "parameters['W1']: changed in place by the call" in str(report) and "copy.deepcopy(params)" in str(report)
+    fns = learner(tmp_path, ("dZ = np.array(dA, copy=True)", "dZ = dA"), name="relu.py")
+    report = course.check(fns["linear_activation_backward"])
+    assert not report.ok and report.mistake_key == "inplace", str(report)
+    assert "dA: changed in place by the call" in str(report)
+    old = learner(tmp_path, ("parameters = params.copy()", "parameters = params"), name="old.py")
+    assert course.check(old["update_parameters"]).ok
+
+
+def test_a_syntax_error_or_exit_names_the_learners_line(tmp_path):
+    """The line reported was importlib's ('at <frozen importlib._bootstrap> line 241') or exit()'s."""
+    from click.testing import CliRunner
+
+    from deeplayers.cli import cli
+
+    bad = tmp_path / "bad.py"
+    bad.write_text("import numpy as np\ndef linear_forward(A, W, b)\n    return np.dot(W, A) + b, (A, W, b)\n")
+    res = CliRunner().invoke(cli, ["check", str(bad)])
+    assert res.exit_code == 1 and "could not be run: SyntaxError: expected ':'" in res.output, res.output
+    assert "at bad.py line 2 `def linear_forward(A, W, b)`" in res.output and "frozen" not in res.output
+
+    def linear_forward(A, W, b):
+        exit()
+
+    text = str(course.check(linear_forward))
+    assert "raised SystemExit: None at test_course_check.py line" in text and "`exit()`" in text, text

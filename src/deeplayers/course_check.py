@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib.util
+import inspect
 import io
 import os
 import re
@@ -87,6 +88,14 @@ MISTAKES = {
     "star": "`*` used for np.dot: `*` multiplies element by element (with broadcasting); Z = np.dot(W, A) + b is the "
             "matrix product",
     "Z_cache": "the activation cache holds Z, not A: cache = (linear_cache, Z)",
+    "Z_linear_cache": "Z stored in the linear cache: the linear cache holds the layer's inputs, cache = (A_prev, W, b) "
+                      "with A_prev = A[l-1]; Z goes in the activation cache, cache = (linear_cache, Z)",
+    "X_every": "X fed to every layer: layer l takes A_prev = A[l-1], the output of layer l-1 (A = X before the loop, "
+               "then A_prev = A in it)",
+    "hidden_sigmoid": "sigmoid in the hidden layers: layers 1 .. L-1 use relu and only layer L sigmoid, "
+                      "[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID",
+    "out_relu": "relu at the output layer L: A[L] = sigmoid(Z[L]), the probability the cost needs; relu belongs to "
+                "layers 1 .. L-1",
     "b_missing": "b[l] not added: Z = np.dot(W, A) + b",
     "cost_m": "the cost without 1/m: J = -(1/m) sum(Y log(AL) + (1 - Y) log(1 - AL))",
     "squeeze": "the cost is not a number: np.squeeze(cost) turns the (1, 1) array into a scalar",
@@ -97,6 +106,8 @@ MISTAKES = {
     "init_sqrt": "W[l] not scaled: after np.random.seed(1) the application notebook draws "
                  "np.random.randn(layer_dims[l], layer_dims[l-1]) / np.sqrt(layer_dims[l-1]); found randn(...) with "
                  "no scaling",
+    "init_sqrt_n": "W[l] divided by np.sqrt(layer_dims[l]): the application notebook divides by "
+                   "np.sqrt(layer_dims[l-1]), the square root of n[l-1], the number of inputs of layer l",
     "init_mixed_3": "the notebooks' initializers mixed: after np.random.seed(3) the step-by-step notebook scales by "
                     "* 0.01; found / np.sqrt(layer_dims[l-1]), the application notebook's scaling (which seeds 1)",
     "init_mixed_1": "the notebooks' initializers mixed: after np.random.seed(1) the application notebook scales by "
@@ -105,7 +116,12 @@ MISTAKES = {
     "L_params": "L = len(parameters) // 2: the dict holds two arrays (W[l], b[l]) per layer",
     "l_from_1": "layers are numbered from 1: keys 'W' + str(l + 1) when l counts from 0",
     "update_sign": "W[l] = W[l] - learning_rate * dW[l]: the update goes against the gradient",
+    "mutated": "an argument changed in place: the course's functions leave their inputs as they were (the caller may "
+               "still use them; its tests call a function twice with the same ones); work on a copy, e.g. "
+               "parameters = copy.deepcopy(params) and W = W - learning_rate * dW rather than -=",
     "b_update": "b[l] not updated: b[l] = b[l] - learning_rate * db[l]",
+    "layer_skipped": "a layer left out of the update: W[l] and b[l] of every layer l = 1 .. L are updated "
+                     "(for l in range(L), keys 'W' + str(l + 1))",
 }
 
 
@@ -240,14 +256,44 @@ def _call_in_thread(fn: Callable, args: tuple, time_limit: float) -> tuple[str, 
 
 def _learner_line(exc: BaseException) -> str:
     """The last line of the learner's own code in the traceback (not NumPy's, not ours)."""
+    if isinstance(exc, SyntaxError) and exc.filename:  # the learner's line is in the exception, not the traceback
+        code = f" `{exc.text.strip()}`" if exc.text and exc.text.strip() else ""
+        return f" at {Path(exc.filename).name} line {exc.lineno}{code}"
     ours = Path(__file__).resolve().parent
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if "numpy" not in Path(f.filename).parts and not Path(f.filename).resolve().is_relative_to(ours)]
+              if "numpy" not in Path(f.filename).parts and not Path(f.filename).resolve().is_relative_to(ours)
+              and not f.filename.startswith("<frozen")]  # importlib's, exit()'s: not the learner's
     if not frames:
         return ""
     f = frames[-1]
     code = f" `{f.line.strip()}`" if f.line else ""
     return f" at {Path(f.filename).name} line {f.lineno}{code}"
+
+
+def _arrays(x: Any, path: str) -> Iterator[tuple[str, np.ndarray]]:
+    """Every array in an argument (through dicts, tuples and lists), with its path: caches[1][0][0]."""
+    if isinstance(x, np.ndarray):
+        yield path, x
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            yield from _arrays(v, f"{path}[{k!r}]")
+    elif isinstance(x, (tuple, list)):
+        for i, v in enumerate(x):
+            yield from _arrays(v, f"{path}[{i}]")
+
+
+def _snapshot(name: str, args: tuple) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(path, the array passed, a copy of it) for every array the learner's function receives."""
+    names = list(inspect.signature(getattr(course, name)).parameters)
+    return [(path, a, a.copy()) for n, arg in zip(names, args) for path, a in _arrays(arg, n)]
+
+
+def _mutated(snapshot: list[tuple[str, np.ndarray, np.ndarray]]) -> str | None:
+    """The first argument array whose values the call changed in place (a rebound dict entry is not that)."""
+    for path, a, before in snapshot:
+        if a.shape != before.shape or not np.array_equal(a, before, equal_nan=True):
+            return path
+    return None
 
 
 # -- comparing outputs ----------------------------------------------------------------------------------
@@ -262,15 +308,23 @@ def _kind(x: object) -> str:
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
+def _tolerance(exp: np.ndarray, got: Any) -> tuple[float, float]:
+    """(rtol, atol) of "equal to rounding": relative 1e-6, and 1e-5 of the output's largest entry, as a
+    learner's float32 arithmetic (float32 casts inside a float64 result too) leaves an entry near 0
+    that is a sum of larger products; every mistake check names is off by far more."""
+    scale = max(1.0, float(np.max(np.abs(exp)))) if np.size(exp) else 1.0
+    return 1e-6, 1e-5 * scale
+
+
 def _close(exp: np.ndarray, got: Any) -> bool:
+    rtol, atol = _tolerance(exp, got)
     try:
         got = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
         return False
     if got.shape != exp.shape:
         return False
-    tol = 1e-9 * max(1.0, float(np.max(np.abs(exp)))) if exp.size else 0.0
-    return bool(np.allclose(got, exp, rtol=1e-6, atol=tol))
+    return bool(np.allclose(got, exp, rtol=rtol, atol=atol))
 
 
 def _array(where: str, exp: np.ndarray, got: Any) -> None:
@@ -283,12 +337,14 @@ def _array(where: str, exp: np.ndarray, got: Any) -> None:
         raise _Diff(where, f"expected an array of numbers of shape {exp.shape}, got {_kind(got)}") from None
     if g.shape != exp.shape:
         raise _Diff(where, f"shape: expected {exp.shape}, got {g.shape}")
-    if not _close(exp, g):
+    if not _close(exp, got):
         diff = np.abs(g - exp)
         diff = np.where(np.isnan(diff), np.inf, diff)
         if exp.ndim == 0:
             raise _Diff(where, f"value differs: expected {float(exp):.6g}, got {float(g):.6g}")
-        i = np.unravel_index(int(np.argmax(diff)), exp.shape)
+        rtol, atol = _tolerance(exp, got)
+        # the entry furthest outside the tolerance, not the largest |difference|: that one may be within it
+        i = np.unravel_index(int(np.argmax(diff / (atol + rtol * np.abs(exp)))), exp.shape)
         at = "[" + ", ".join(str(int(k)) for k in i) + "]"
         raise _Diff(where, f"values differ: at {at} expected {exp[i]:.6g}, got {g[i]:.6g} "
                            f"(largest |difference| {float(np.max(diff)):.3g})")
@@ -329,23 +385,29 @@ def _grad_relation(exp: dict[str, np.ndarray], got: dict[str, Any], m: int) -> s
     return None
 
 
+_BROADCAST = re.compile(r"could not be broadcast together with (?:remapped )?shapes ((?:\s*\(\d+,\d+\))+)")
 _NOT_ALIGNED = re.compile(r"shapes \((\d+),(\d+)\) and \((\d+),(\d+)\) not aligned")
 
 
 def _error_hint(exc: BaseException, shapes: dict[str, list[tuple[int, int]]], backward: bool) -> str | None:
     """Name the mistake from what the exception says: np.dot's shapes, a broadcast, a missing key."""
     text = str(exc)
-    if "could not be broadcast" in text:
-        return "star"
+    Ws, dZs, As = shapes.get("W", []), shapes.get("dZ", []), shapes.get("A", [])
+    match = _BROADCAST.search(text)
+    if match:  # `*` for np.dot: W[l] (or its transpose) times A[l-1] or dZ[l]; another broadcast (b.T ...) is not that
+        pair = [tuple(map(int, t)) for t in re.findall(r"\((\d+),(\d+)\)", match[1])]
+        if any(x in Ws or x[::-1] in Ws for x in pair) and any(x in As + dZs for x in pair):
+            return "star"
     match = _NOT_ALIGNED.search(text)
     if match:
         a = (int(match[1]), int(match[2]))
         b = (int(match[3]), int(match[4]))
-        Ws, dZs, As = shapes.get("W", []), shapes.get("dZ", []), shapes.get("A", [])
         if backward and any(a == W and b == dZ for W, dZ in zip(Ws, dZs)):
             return "W_T"
         if not backward and Ws and a == Ws[0] and b in As[1:] and b != As[0]:
             return "W1"
+        if not backward and As and b == As[0] and any(a == W and A != b for W, A in zip(Ws[1:], As[1:])):
+            return "X_every"
     if isinstance(exc, KeyError) and exc.args:
         key = str(exc.args[0])
         if key.startswith("dA"):
@@ -427,10 +489,11 @@ class _Spec:
 # the two notebooks' initializers: the seed each sets, and the scaling of randn(n[l], n[l-1]) it goes with
 _NOTEBOOKS = {3: ("the step-by-step notebook", "small", "* 0.01"),
               1: ("the application notebook", "course", "/ np.sqrt(n[l-1])")}
-_SCALINGS = {"none": lambda n_prev: 1.0, "small": lambda n_prev: 0.01, "course": lambda n_prev: 1 / np.sqrt(n_prev)}
+_SCALINGS = {"none": lambda n_prev, n: 1.0, "small": lambda n_prev, n: 0.01,
+             "course": lambda n_prev, n: 1 / np.sqrt(n_prev), "sqrt_n": lambda n_prev, n: 1 / np.sqrt(n)}
 # (seed, scaling found) -> the mistake; the two right pairs never get here
 _INIT_MISTAKES = {(3, "none"): "init_scale", (1, "none"): "init_sqrt", (3, "course"): "init_mixed_3",
-                  (1, "small"): "init_mixed_1"}
+                  (1, "small"): "init_mixed_1", (1, "sqrt_n"): "init_sqrt_n"}
 
 
 def _init_draws(d: list[int], seed: int) -> list[np.ndarray]:
@@ -455,8 +518,8 @@ def _init_found(d: list[int], got: dict) -> tuple[int, str | None] | None:
             factors.append(c)
         else:
             names = [k for k, f in _SCALINGS.items()
-                     if all(np.isclose(c, f(d[l - 1]), rtol=1e-6) for l, c in enumerate(factors, start=1))]
-            return seed, (names[0] if names else None)
+                     if all(np.isclose(c, f(d[l - 1], d[l]), rtol=1e-6) for l, c in enumerate(factors, start=1))]
+            return seed, (names[0] if len(names) == 1 else None)  # sizes that cannot tell them apart (n[l] = 1) name none
     return None
 
 
@@ -540,6 +603,9 @@ class _LinearForward(_Spec):
             return "star"
         if Z is not None and _close(exp[0] - b, Z):
             return "b_missing"
+        cache = got[1] if isinstance(got, (tuple, list)) and len(got) == 2 else None
+        if isinstance(cache, (tuple, list)) and cache and not _close(A, cache[0]) and _close(exp[0], cache[0]):
+            return "Z_linear_cache"
         return None
 
 
@@ -574,6 +640,8 @@ def _forward_cache_hint(A_out: np.ndarray, exp_cache: tuple, got_cache: Any) -> 
         (A_prev, _, _), Z = got_cache
     except (TypeError, ValueError):
         return None
+    if not _close(exp_cache[0][0], A_prev) and _close(exp_cache[1], A_prev):
+        return "Z_linear_cache"
     if not _close(exp_cache[0][0], A_prev) and _close(A_out, A_prev):
         return "A_l"
     if not _close(exp_cache[1], Z) and _close(A_out, Z):
@@ -625,17 +693,26 @@ class _LModelForward(_Spec):
         except (TypeError, ValueError, IndexError, KeyError):
             pass
         AL = got[0] if isinstance(got, (tuple, list)) and got else None
-        for keys in (lambda l: ("W1", "b1"), lambda l: ("W1", f"b{l}")):
+        right = ["relu"] * (L - 1) + ["sigmoid"]
+        mutants = [(lambda l: ("W1", "b1"), False, right, "W1"), (lambda l: ("W1", f"b{l}"), False, right, "W1"),
+                   (lambda l: (f"W{l}", f"b{l}"), True, right, "X_every"),
+                   (lambda l: (f"W{l}", f"b{l}"), False, ["sigmoid"] * L, "hidden_sigmoid"),
+                   (lambda l: (f"W{l}", f"b{l}"), False, ["sigmoid"] * (L - 1) + ["relu"], "g_swapped"),
+                   (lambda l: (f"W{l}", f"b{l}"), False, ["relu"] * L, "out_relu")]
+        found = set()
+        for keys, from_X, acts, key in mutants:  # the AL deeplayers' own layers give with the mistake
+            if L == 1 and key in ("g_swapped", "out_relu"):  # the same network when L = 1: a deeper case tells
+                continue
             try:
                 A = X
                 for l in range(1, L):
-                    A, _ = course.linear_activation_forward(A, P[keys(l)[0]], P[keys(l)[1]], "relu")
-                mutant, _ = course.linear_activation_forward(A, P[f"W{L}"], P[f"b{L}"], "sigmoid")
+                    A, _ = course.linear_activation_forward(X if from_X else A, P[keys(l)[0]], P[keys(l)[1]], acts[l - 1])
+                mutant, _ = course.linear_activation_forward(X if from_X else A, P[f"W{L}"], P[f"b{L}"], acts[-1])
             except ValueError:
                 continue
-            if L > 1 and not _close(exp[0], mutant) and _close(mutant, AL):
-                return "W1"
-        return None
+            if not _close(exp[0], mutant) and _close(mutant, AL):
+                found.add(key)
+        return found.pop() if len(found) == 1 else None  # two mistakes giving this AL (all 0 after relu): not told
 
 
 class _ComputeCost(_Spec):
@@ -856,7 +933,10 @@ class _UpdateParameters(_Spec):
         ascent = course.update_parameters(params, grads, -lr)
         if any(k in got and not _close(v, got[k]) and _close(ascent[k], got[k]) for k, v in exp.items()):
             return "update_sign"
-        if any(k.startswith("b") and k in got and not _close(v, got[k]) and _close(params[k], got[k]) for k, v in exp.items()):
+        unchanged = {k for k, v in exp.items() if k in got and not _close(v, got[k]) and _close(params[k], got[k])}
+        if any(k.startswith("W") and "b" + k[1:] in unchanged for k in unchanged):
+            return "layer_skipped"
+        if any(k.startswith("b") for k in unchanged):
             return "b_update"
         bs = {k: v for k, v in exp.items() if k.startswith("b")}
         if any(np.shape(got.get(k)) not in (v.shape, None) and np.ndim(got.get(k)) == 2 for k, v in bs.items()):
@@ -902,7 +982,9 @@ def check(fn: Callable, name: str | None = None, *, time_limit: float = TIME_LIM
     report = CheckReport(spec.name, True, [c.label for c in cases])
     for i, case in enumerate(cases):
         exp = spec.reference(case)
-        status, got = _call(fn, copy.deepcopy(case.args), time_limit)
+        args = copy.deepcopy(case.args)
+        snapshot = _snapshot(spec.name, args)
+        status, got = _call(fn, args, time_limit)
         problem, hint = None, None
         if status == "timeout":
             problem = f"took longer than the time limit of {time_limit:g} s (stopped); an endless loop?"
@@ -926,6 +1008,10 @@ def check(fn: Callable, name: str | None = None, *, time_limit: float = TIME_LIM
                         hint = spec.diagnose(case, exp, got)
                     except Exception:  # noqa: BLE001 - a mistake we cannot name is still reported
                         hint = None
+            changed = _mutated(snapshot) if problem is None else None
+            if changed:  # right outputs, but the caller's array was overwritten
+                problem = f"{changed}: changed in place by the call (it holds other values afterwards)"
+                hint = "inplace" if spec.name == "linear_activation_backward" and changed == "dA" else "mutated"
         if problem is None:
             continue
         report.failed += 1
