@@ -4,7 +4,8 @@ Every trial trains a fresh :class:`~deeplayers.network.Network` through ``Networ
 training loop) on the same training part, scores it on the same held-out validation part after
 every epoch, and is ranked by a validation metric. Trials run one after another, in parallel
 processes on one machine (joblib, ``n_jobs``), or on a Dask distributed cluster (``scheduler``);
-the results do not depend on which.
+the results do not depend on which (up to the rounding of the BLAS threads each trial's products
+ran on: the same count gives the same bits).
 
 Reproducibility
 ---------------
