@@ -534,3 +534,17 @@ def test_a_resumed_search_retrains_its_best_on_the_threads_it_ran_on(tmp_path, m
     assert again.n_run == 0 and seen == [first.best["threads"]] and isinstance(seen[0], int)
     for k, v in first.best_network.parameters.items():
         assert np.array_equal(v, again.best_network.parameters[k]), k
+
+
+@pytest.mark.parametrize("option, value", [("n_jobs", True), ("n_jobs", "x"), ("n_jobs", float("nan")),
+                                           ("eta", None), ("eta", "x"), ("epochs", "x"), ("epochs", float("inf"))])
+def test_counts_of_any_type_are_a_config_error_naming_the_option(iris, option, value):
+    """int() of the option turned a string, None or NaN into a bare ValueError/TypeError, and True into 1."""
+    kw = {"epochs": 1, "strategy": "halving" if option == "eta" else "grid", option: value}
+    with pytest.raises(ConfigError, match=rf"^{option} must be a"):
+        dl.search(*iris, {"hidden": [[4]]}, storage=None, **kw)
+
+
+def test_n_jobs_none_is_one_at_a_time_as_in_scikit_learn(iris):
+    res = dl.search(*iris, {"hidden": [[4]]}, epochs=1, n_jobs=None, storage=None)
+    assert res.executor == "serial"

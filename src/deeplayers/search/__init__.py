@@ -89,7 +89,7 @@ def search(
     metric: str = "val_cost",
     epochs: int | None = None,
     eta: int = 3,
-    n_jobs: int = 1,
+    n_jobs: int | None = 1,
     scheduler: Any = None,
     storage: str | os.PathLike | None = "trials.jsonl",
     seed: int = 0,
@@ -130,10 +130,10 @@ def search(
         (default 3). A space that names ``epochs`` sets them instead: giving both is a ConfigError.
     eta : int
         Halving factor (>= 2).
-    n_jobs : int
+    n_jobs : int or None
         Trials run at once in worker processes (joblib, loky); -1 for every core this process may
-        run on (its CPU affinity). Each trial gets cores // n_jobs BLAS threads (at least one). With
-        ``scheduler="local"``, the number of Dask workers.
+        run on (its CPU affinity); None is 1, as in scikit-learn. Each trial gets cores // n_jobs
+        BLAS threads (at least one). With ``scheduler="local"``, the number of Dask workers.
     scheduler : None, str or dask.distributed.Client
         ``"tcp://host:8786"`` (a running Dask scheduler), ``"local"`` (start a LocalCluster for
         this search) or a Client: trials run on its workers, the data scattered to them once.
@@ -194,9 +194,10 @@ def _checked_options(space: Any, strategy: str, metric: str, seed: Any, n_jobs: 
         raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    if int(n_jobs) != n_jobs or n_jobs == 0 or n_jobs < -1:
+    n_jobs = 1 if n_jobs is None else n_jobs  # (scikit-learn's None: one at a time)
+    if not _whole(n_jobs) or n_jobs == 0 or n_jobs < -1:
         raise ConfigError(f"n_jobs must be a positive integer or -1 (every core), got {n_jobs!r}")
-    if int(eta) != eta or eta < 2:
+    if not _whole(eta) or eta < 2:
         raise ConfigError(f"eta must be an integer >= 2, got {eta!r}")
     space_d = load_space(space)
     if strategy == "halving" and "epochs" in space_d:
@@ -208,10 +209,20 @@ def _checked_options(space: Any, strategy: str, metric: str, seed: Any, n_jobs: 
                           "to search it)")
     if epochs is None:
         epochs = 3 if strategy == "halving" else DEFAULTS["epochs"]
-    if int(epochs) != epochs or epochs < 1:
+    if not _whole(epochs) or epochs < 1:
         raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
     # every core this process may run on (its affinity, as the threads count them), not the machine's
-    return space_d, epochs, available_cores() if n_jobs == -1 else int(n_jobs)
+    return space_d, int(epochs), available_cores() if n_jobs == -1 else int(n_jobs)
+
+
+def _whole(x: Any) -> bool:
+    """A whole number (an int, or a float such as 2.0), not a bool, a string, NaN or inf (which int()
+    turns into a bare TypeError / ValueError, or True into 1)."""
+    if isinstance(x, (bool, np.bool_)):
+        return False
+    if isinstance(x, (int, np.integer)):
+        return True
+    return isinstance(x, (float, np.floating)) and bool(np.isfinite(x)) and float(x).is_integer()
 
 
 def _split(X: Any, Y: Any, validation_data: tuple[Any, Any] | None, validation_split: float, seed: int,
