@@ -583,6 +583,22 @@ def test_a_function_that_overwrites_its_inputs_fails_naming_the_array(tmp_path):
     old = learner(tmp_path, ("parameters = params.copy()", "parameters = params"), name="old.py")
     assert course.check(old["update_parameters"]).ok
 
+    # the older notebook's update_parameters(parameters, ...) updates the caller's parameters by design:
+    # `-=` there is right (it failed as 'mutated'); the newer (params, ...) must leave params alone
+    def update_parameters(parameters, grads, learning_rate):
+        for l in range(len(parameters) // 2):
+            parameters["W" + str(l + 1)] -= learning_rate * grads["dW" + str(l + 1)]
+            parameters["b" + str(l + 1)] -= learning_rate * grads["db" + str(l + 1)]
+        return parameters
+
+    assert course.check(update_parameters).ok, str(course.check(update_parameters))
+
+    def newer(params, grads, learning_rate):
+        return update_parameters(params, grads, learning_rate)
+
+    report = course.check(newer, name="update_parameters")
+    assert not report.ok and report.mistake_key == "mutated", str(report)
+
 
 def test_a_syntax_error_or_exit_names_the_learners_line(tmp_path):
     """The line reported was importlib's ('at <frozen importlib._bootstrap> line 241') or exit()'s."""
