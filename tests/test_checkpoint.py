@@ -216,3 +216,26 @@ def test_resume_with_a_cosine_over_other_epochs_names_epochs(problem, tmp_path):
                                              r"asks for epochs=5: the cosine's length sets every epoch's learning "
                                              r"rate; resume with the same epochs"):
         _net().fit(X, Y, epochs=5, resume=ckpt, optimizer="adam", batch_size=32, lr_schedule="cosine")
+
+
+def test_resume_is_exact_on_the_same_thread_count_and_to_rounding_on_another(tmp_path):
+    """The documented condition of a bit-for-bit resume: a fixed threads= (products divided among
+    another number of BLAS threads round differently; the automatic choice follows the load)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((784, 512))
+    Y = np.eye(10)[rng.integers(0, 10, 512)].T
+    kw = dict(optimizer="adam", learning_rate=0.001, batch_size=128)
+
+    def net():
+        return dl.Network([784, 128, 10], output="softmax", seed=0, dtype="float32")
+
+    full = net()
+    full.fit(X, Y, epochs=3, threads=1, **kw)
+    ckpt = tmp_path / "t.ckpt"
+    net().fit(X, Y, epochs=1, threads=1, checkpoint=ckpt, **kw)
+    same, other = net(), net()
+    same.fit(X, Y, epochs=3, threads=1, resume=ckpt, **kw)
+    other.fit(X, Y, epochs=3, threads=2, resume=ckpt, **kw)
+    for k, v in full.parameters.items():
+        assert np.array_equal(v, same.parameters[k]), k
+        np.testing.assert_allclose(other.parameters[k], v, rtol=0, atol=1e-4)

@@ -870,7 +870,9 @@ def train(ctx: click.Context, data: str, labels: str | None, header: str, split:
 
     With --checkpoint, Ctrl-C saves the state as the interrupted epoch began and prints the
     command that resumes it (exit status 130); a killed run is resumed from the newest checkpoint
-    with --resume, ending with the same parameters, bit for bit, as an uninterrupted run.
+    with --resume, ending with the same parameters, bit for bit, as an uninterrupted run with the
+    same fixed --threads N (auto follows the machine's load, and another thread count rounds
+    differently: then to rounding).
     """
     from .modelfile import save
     from .network import Network

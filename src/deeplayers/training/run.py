@@ -95,7 +95,8 @@ def fit(
         was saved.
     resume : path, optional
         Continue from a checkpoint: with the same data, seed and options, the result equals an
-        uninterrupted run bit for bit. ``epochs`` still counts from the first epoch.
+        uninterrupted run bit for bit when ``threads`` is a fixed count (the automatic choice follows
+        the load, and another count rounds differently). ``epochs`` still counts from the first epoch.
     threads : int, optional
         BLAS threads for the matrix products: None chooses (one for small products; otherwise
         BLAS's own threads on a quiet machine, and beside other programs the large products
