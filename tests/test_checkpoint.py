@@ -239,3 +239,17 @@ def test_resume_is_exact_on_the_same_thread_count_and_to_rounding_on_another(tmp
     for k, v in full.parameters.items():
         assert np.array_equal(v, same.parameters[k]), k
         np.testing.assert_allclose(other.parameters[k], v, rtol=0, atol=1e-4)
+
+
+def test_resume_refuses_other_validation_data(problem, tmp_path):
+    """validation_data scores every epoch and picks early stopping's best: a resume on another held-out
+    set went on silently (only the training data was compared)."""
+    X, Y = problem
+    kw = dict(optimizer="adam", learning_rate=0.05, batch_size=32, early_stopping=EarlyStopping(patience=3))
+    ckpt = tmp_path / "run.ckpt"
+    _net().fit(X[:, :100], Y[:, :100], epochs=3, checkpoint=ckpt, validation_data=(X[:, 100:], Y[:, 100:]), **kw)
+    with pytest.raises(dl.ConfigError, match=r"run.ckpt was written validating on other data \(m, sums \[50, .*; now "
+                                             r"\[40, .*\): resume with the same validation data"):
+        _net().fit(X[:, :100], Y[:, :100], epochs=50, resume=ckpt, validation_data=(X[:, 110:], Y[:, 110:]), **kw)
+    h = _net().fit(X[:, :100], Y[:, :100], epochs=50, resume=ckpt, validation_data=(X[:, 100:], Y[:, 100:]), **kw)
+    assert len(h.val_cost) == len(h.cost) > 3

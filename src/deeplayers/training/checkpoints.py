@@ -71,7 +71,8 @@ def _hyper(opt: Optimizer) -> dict[str, float]:
 
 def run_options(opt: Optimizer, schedule: Any, *, batch_size: Any, shuffle: bool, l2: float,
                 keep_prob: Any, validation_split: float, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
-                early_stopping: Callback | None = None) -> dict[str, Any]:
+                early_stopping: Callback | None = None, validation: tuple[np.ndarray, np.ndarray] | None = None,
+                ) -> dict[str, Any]:
     """What a resumed run must share with the checkpoint's run to continue it exactly: the options
     that shape the steps, and the training data's shape and sums (a changed file, scaling,
     validation split or seed shows there). A schedule given as a function is not compared; a
@@ -84,14 +85,21 @@ def run_options(opt: Optimizer, schedule: Any, *, batch_size: Any, shuffle: bool
                "learning_rate": opt.learning_rate, "optimizer_hyperparameters": hyper, "l2": l2,
                "keep_prob": None if keep_prob is None else np.asarray(keep_prob, float).tolist(),
                "validation_split": validation_split,
-               "training_data": [*X.shape, float(np.sum(X, dtype=np.float64)), float(np.sum(Y, dtype=np.float64)),
-                                 None if w is None else float(np.sum(w, dtype=np.float64))]}
+               "training_data": _fingerprint(X, Y, w)}
     if isinstance(schedule, tuple(SCHEDULES.values())):
         options["lr_schedule"] = repr(schedule)
+    if validation is not None:  # it scores every epoch and decides early stopping's best
+        X_val, Y_val = validation
+        options["validation_data"] = _fingerprint(X_val, Y_val, None)
     options["early_stopping"] = early_stopping is not None
     if early_stopping is not None:
         options.update({k: getattr(early_stopping, k) for k in _STOPPING if hasattr(early_stopping, k)})
     return json.loads(json.dumps(options))  # as the checkpoint's header gives them back
+
+
+def _fingerprint(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> list[Any]:
+    return [*X.shape, float(np.sum(X, dtype=np.float64)), float(np.sum(Y, dtype=np.float64)),
+            None if w is None else float(np.sum(w, dtype=np.float64))]
 
 
 _STOPPING = ("patience", "min_delta", "monitor", "mode", "restore_best")  # EarlyStopping's settings
@@ -99,7 +107,7 @@ _COSINE = re.compile(r"CosineDecay\(epochs=(\d+), (.*)\)")
 
 
 def _differs(key: str, was: Any, now: Any) -> bool:
-    if key == "training_data":  # sums of the same data agree to rounding (another memory layout)
+    if key in ("training_data", "validation_data"):  # sums of the same data agree to rounding (another layout)
         return len(was) != len(now) or any(
             (a is None) != (b is None) or (a is not None and not np.isclose(a, b, rtol=1e-9, atol=0))
             for a, b in zip(was, now))
@@ -112,6 +120,9 @@ def _resume(path: Any, net: Network, opt: Optimizer, rng: np.random.Generator, o
     for key, value in options.items():
         if key in state["options"] and _differs(key, state["options"][key], value):
             was = state["options"][key]
+            if key == "validation_data":
+                raise ConfigError(f"{path} was written validating on other data (m, sums {was[1:4]!r}; now "
+                                  f"{value[1:4]!r}): resume with the same validation data")
             if key == "training_data":
                 raise ConfigError(f"{path} was written training on other data (m, sums {was[1:]!r}; now {value[1:]!r}): "
                                   f"resume with the same data, scaling, validation split and seed")

@@ -55,7 +55,8 @@ def prepare(net: Network, X: Any, Y: Any, *, learning_rate: float | None, num_it
     loop.callbacks = _callbacks(callbacks, early_stopping, verbose)
     options = {} if not (checkpoint or resume is not None) else run_options(
         opt, schedule, batch_size=batch_size, shuffle=shuffle, l2=l2, keep_prob=keep,
-        validation_split=validation_split, X=X, Y=Y, w=w, early_stopping=_stopping(loop.callbacks, early_stopping))
+        validation_split=validation_split, X=X, Y=Y, w=w, early_stopping=_stopping(loop.callbacks, early_stopping),
+        validation=None if X_val is None else (X_val, Y_val))
     if checkpoint:
         loop.checkpoints = _Checkpoints(checkpoint, checkpoint_every, net, opt, rng, loop.callbacks, options)
     if resume is not None:
