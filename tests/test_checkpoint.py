@@ -253,3 +253,22 @@ def test_resume_refuses_other_validation_data(problem, tmp_path):
         _net().fit(X[:, :100], Y[:, :100], epochs=50, resume=ckpt, validation_data=(X[:, 110:], Y[:, 110:]), **kw)
     h = _net().fit(X[:, :100], Y[:, :100], epochs=50, resume=ckpt, validation_data=(X[:, 100:], Y[:, 100:]), **kw)
     assert len(h.val_cost) == len(h.cost) > 3
+
+
+@pytest.mark.parametrize("change", ["samples", "features"])
+def test_resume_refuses_the_same_data_in_another_order(problem, tmp_path, change):
+    """Only shapes and plain sums were compared: a shuffled file (another mini-batch order) or the
+    features in another order resumed silently, matching no uninterrupted run."""
+    X, Y = problem
+    ckpt = tmp_path / "run.ckpt"
+    kw = dict(optimizer="adam", learning_rate=0.01, batch_size=32)
+    _net().fit(X, Y, epochs=2, checkpoint=ckpt, **kw)
+    order = np.random.default_rng(0).permutation(X.shape[1] if change == "samples" else X.shape[0])
+    X2, Y2 = (X[:, order], Y[:, order]) if change == "samples" else (X[order], Y)
+    with pytest.raises(dl.ConfigError, match=r"written training on other data \(m, sums \[150, .*\) \(the same sums: "
+                                             r"the samples or features in another order\?\): resume with the same"):
+        _net().fit(X2, Y2, epochs=4, resume=ckpt, **kw)
+    # the same data in another memory layout, standardized (its sums near 0), still resumes
+    Xs = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
+    _net().fit(Xs, Y, epochs=2, checkpoint=ckpt, **kw)
+    assert len(_net().fit(np.asfortranarray(Xs), Y, epochs=4, resume=ckpt, **kw).cost) == 4

@@ -98,8 +98,16 @@ def run_options(opt: Optimizer, schedule: Any, *, batch_size: Any, shuffle: bool
 
 
 def _fingerprint(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> list[Any]:
+    """Shape, sums, and sums weighted by position: the same samples in another order (a shuffled
+    file: another mini-batch order) or the features in another order have the same plain sums."""
+    cols = np.sum(X, axis=0, dtype=np.float64)
+    rows = np.sum(X, axis=1, dtype=np.float64)
+    m, n = X.shape[1], X.shape[0]
     return [*X.shape, float(np.sum(X, dtype=np.float64)), float(np.sum(Y, dtype=np.float64)),
-            None if w is None else float(np.sum(w, dtype=np.float64))]
+            None if w is None else float(np.sum(w, dtype=np.float64)),
+            float(cols @ np.arange(1, m + 1) / m), float(rows @ np.arange(1, n + 1) / n),
+            float(np.sum(Y, axis=0, dtype=np.float64) @ np.arange(1, m + 1) / m),
+            float(np.einsum("ij,ij->", X, X, dtype=np.float64))]  # (the scale of X's rounding)
 
 
 _STOPPING = ("patience", "min_delta", "monitor", "mode", "restore_best")  # EarlyStopping's settings
@@ -108,8 +116,11 @@ _COSINE = re.compile(r"CosineDecay\(epochs=(\d+), (.*)\)")
 
 def _differs(key: str, was: Any, now: Any) -> bool:
     if key in ("training_data", "validation_data"):  # sums of the same data agree to rounding (another layout)
-        return len(was) != len(now) or any(
-            (a is None) != (b is None) or (a is not None and not np.isclose(a, b, rtol=1e-9, atol=0))
+        # (a checkpoint from before the weighted sums holds the first five: those are compared).
+        # Sums near 0 (standardized data) are compared to the rounding of sum |x| <= sqrt(n m sum x^2)
+        atol = 1e-12 * float(np.sqrt(was[0] * was[1] * was[8])) if len(was) > 8 and len(now) > 8 else 0.0
+        return len(was) < 5 or len(now) < 5 or any(
+            (a is None) != (b is None) or (a is not None and not np.isclose(a, b, rtol=1e-9, atol=atol))
             for a, b in zip(was, now))
     return was != now
 
@@ -124,8 +135,10 @@ def _resume(path: Any, net: Network, opt: Optimizer, rng: np.random.Generator, o
                 raise ConfigError(f"{path} was written validating on other data (m, sums {was[1:4]!r}; now "
                                   f"{value[1:4]!r}): resume with the same validation data")
             if key == "training_data":
-                raise ConfigError(f"{path} was written training on other data (m, sums {was[1:]!r}; now {value[1:]!r}): "
-                                  f"resume with the same data, scaling, validation split and seed")
+                order = " (the same sums: the samples or features in another order?)" if not _differs(
+                    key, was[:5], value[:5]) else ""
+                raise ConfigError(f"{path} was written training on other data (m, sums {was[1:5]!r}; now "
+                                  f"{value[1:5]!r}){order}: resume with the same data, scaling, validation split and seed")
             if key == "early_stopping":
                 raise ConfigError(f"{path} was written {'with' if was else 'without'} early stopping, but this run "
                                   f"trains {'without' if was else 'with'} it; resume with the same early stopping")
