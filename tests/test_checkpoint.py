@@ -272,3 +272,14 @@ def test_resume_refuses_the_same_data_in_another_order(problem, tmp_path, change
     Xs = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
     _net().fit(Xs, Y, epochs=2, checkpoint=ckpt, **kw)
     assert len(_net().fit(np.asfortranarray(Xs), Y, epochs=4, resume=ckpt, **kw).cost) == 4
+
+
+def test_cli_resume_names_full_batch_as_the_option_spells_it(tmp_path, capsys):
+    """A full-batch checkpoint resumed with mini-batches said '--batch-size None', a value the option refuses."""
+    from deeplayers.cli import main
+
+    common = ["train", "wine", "--layers", "4", "--no-plot", "-q", "--out", str(tmp_path / "m.npz"),
+              "--checkpoint", str(tmp_path / "c.ckpt"), "--epochs", "2", "--lr-schedule", "constant"]
+    assert main([*common, "--batch-size", "full"]) == 0
+    assert main([*common, "--batch-size", "64", "--resume", str(tmp_path / "c.ckpt")]) == 2
+    assert "written with --batch-size full, but this run asks for --batch-size 64" in capsys.readouterr().err

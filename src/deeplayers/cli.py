@@ -1465,6 +1465,7 @@ def cli_message(message: str, options: Sequence[str] | None = None, data: str | 
     text = _IDENTIFIER.sub(subject, text)
     if allowed is None or "--header" in allowed:
         text = text.replace("pass header=True or header=False", "give --header yes or --header no")
+    text = text.replace("--batch-size None", "--batch-size full")  # (full batch, as the option spells it)
     return _feature_count(text, data)
 
 
