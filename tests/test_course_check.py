@@ -617,3 +617,25 @@ def test_a_syntax_error_or_exit_names_the_learners_line(tmp_path):
 
     text = str(course.check(linear_forward))
     assert "raised SystemExit: None at test_course_check.py line" in text and "`exit()`" in text, text
+
+
+def test_a_slow_import_says_what_is_running(tmp_path, monkeypatch):
+    """A notebook exported as a script trains its model at the top level: the command sat silent
+    for that long. After IMPORT_NOTICE_AFTER seconds it says on stderr that the file's own code runs;
+    a quick import says nothing."""
+    from click.testing import CliRunner
+
+    from deeplayers import course_check
+    from deeplayers.cli import cli
+
+    monkeypatch.setattr(course_check, "IMPORT_NOTICE_AFTER", 0.2)
+    code = "import numpy as np\ndef linear_forward(A, W, b):\n    return np.dot(W, A) + b, (A, W, b)\n"
+    slow, quick = tmp_path / "slow.py", tmp_path / "quick.py"
+    slow.write_text(code + "import time\ntime.sleep(1.5)\n")
+    quick.write_text(code)
+    res = CliRunner().invoke(cli, ["check", str(slow)])
+    assert res.exit_code == 0, res.output
+    assert "running " in res.stderr and "slow.py's top-level code first" in res.stderr, res.stderr
+    assert "linear_forward: OK" in res.stdout and "top-level" not in res.stdout
+    res = CliRunner().invoke(cli, ["check", str(quick)])
+    assert res.exit_code == 0 and res.stderr == "", res.stderr

@@ -55,6 +55,8 @@ COURSE_FUNCTIONS = (
 TIME_LIMIT = 5.0
 #: the longest time_limit (a day): setitimer overflows far above it, and a longer wait is a hang
 MAX_TIME_LIMIT = 86400.0
+#: seconds of a file's import (its top-level code) after which the command line says what is running
+IMPORT_NOTICE_AFTER = 3.0
 
 #: the mistakes check names, each with what the course writes instead
 MISTAKES = {
@@ -1100,12 +1102,20 @@ def _check_cli() -> Any:
             raise FileNotFoundError(f"no file {file}")
         if Path(file).suffix != ".py":
             raise click.BadParameter(f"{file} is not a .py file", param_hint="FILE")
+        # a notebook exported as a script trains its model at the top level: say why nothing shows yet
+        notice = threading.Timer(IMPORT_NOTICE_AFTER, lambda: click.echo(
+            f"running {file}'s top-level code first (importing it; a notebook that trains a model at its top "
+            "level takes that long), then checking its functions ...", err=True))
+        notice.daemon = True
+        notice.start()
         try:
             functions = load_functions(file)
         except (Exception, SystemExit) as exc:  # the learner's own code failed while importing
             click.echo(f"{file} could not be run: {type(exc).__name__}: {' '.join(str(exc).split())}"
                        f"{_learner_line(exc)}")
             raise SystemExit(1) from None
+        finally:
+            notice.cancel()
         if not functions:
             raise ConfigError(f"{file} defines none of the course's functions ({', '.join(COURSE_FUNCTIONS)})")
         reports = [check(fn, name, time_limit=time_limit) for name, fn in functions.items()]
