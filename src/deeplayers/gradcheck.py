@@ -137,17 +137,14 @@ def gradient_check(network: Network, X: Any, Y: Any, epsilon: float = 1e-7, l2: 
 def _cost(network: Network, X: np.ndarray, Y: np.ndarray, l2: float, ws: Workspace,
           kinked: bool) -> tuple[float, list[np.ndarray]]:
     """J at the current parameters, and, for a network with ReLU or leaky ReLU layers, Z[l] > 0 of
-    each such layer (which side of the kink every unit and sample is on)."""
+    each such layer (which side of the kink every unit and sample is on), from the caches of the
+    network's own forward pass."""
     if not kinked:
         return network.cost(network._predict(X, ws), Y, l2), []
-    A, signs = X, []
     with np.errstate(over="ignore"):  # a saturating sigmoid overflows exp() to inf on purpose
-        for layer in network.layers:
-            Z = np.dot(layer.W, A) + layer.b
-            if isinstance(layer.g, (ReLU, LeakyReLU)):
-                signs.append(Z > 0)
-            A = layer.g.forward(Z)
-    return network.cost(A, Y, l2), signs
+        AL = network._forward(X)
+    signs = [layer.cache.Z > 0 for layer in network.layers if isinstance(layer.g, (ReLU, LeakyReLU))]
+    return network.cost(AL, Y, l2), signs
 
 
 def _check_options(epsilon: Any, l2: Any, sample: Any) -> None:
