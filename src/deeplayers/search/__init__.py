@@ -49,9 +49,11 @@ import numpy as np
 from ..defaults import DEFAULTS
 from ..errors import ConfigError, DataError, ShapeError
 from ..modelfile import save
+from ..optimizers import _is_real
 from ..preprocessing import Preprocessing
 from ..threads import available_cores
 from ..training import split_validation
+from ..training.prepare import _is_count
 from .executors import _Executor
 from .results import METRICS, SearchResult, _fmt, _rank_key
 from .space import SPACE_KEYS, STRATEGIES, _plain, load_space, sample_settings
@@ -195,9 +197,9 @@ def _checked_options(space: Any, strategy: str, metric: str, seed: Any, n_jobs: 
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     n_jobs = 1 if n_jobs is None else n_jobs  # (scikit-learn's None: one at a time)
-    if not _whole(n_jobs) or n_jobs == 0 or n_jobs < -1:
+    if not (_is_count(n_jobs) or (_is_real(n_jobs) and n_jobs == -1)):
         raise ConfigError(f"n_jobs must be a positive integer or -1 (every core), got {n_jobs!r}")
-    if not _whole(eta) or eta < 2:
+    if not _is_count(eta) or eta < 2:
         raise ConfigError(f"eta must be an integer >= 2, got {eta!r}")
     space_d = load_space(space)
     if strategy == "halving" and "epochs" in space_d:
@@ -209,20 +211,10 @@ def _checked_options(space: Any, strategy: str, metric: str, seed: Any, n_jobs: 
                           "to search it)")
     if epochs is None:
         epochs = 3 if strategy == "halving" else DEFAULTS["epochs"]
-    if not _whole(epochs) or epochs < 1:
+    if not _is_count(epochs):
         raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
     # every core this process may run on (its affinity, as the threads count them), not the machine's
     return space_d, int(epochs), available_cores() if n_jobs == -1 else int(n_jobs)
-
-
-def _whole(x: Any) -> bool:
-    """A whole number (an int, or a float such as 2.0), not a bool, a string, NaN or inf (which int()
-    turns into a bare TypeError / ValueError, or True into 1)."""
-    if isinstance(x, (bool, np.bool_)):
-        return False
-    if isinstance(x, (int, np.integer)):
-        return True
-    return isinstance(x, (float, np.floating)) and bool(np.isfinite(x)) and float(x).is_integer()
 
 
 def _split(X: Any, Y: Any, validation_data: tuple[Any, Any] | None, validation_split: float, seed: int,
